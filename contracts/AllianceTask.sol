@@ -1,0 +1,880 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IAllianceTask} from "./IAllianceTask.sol";
+import {Shuffle} from "./Shuffle.sol";
+import {Stats} from "./Stats.sol";
+import {RewardMath} from "./RewardMath.sol";
+
+/// @title AllianceTask
+/// @notice One federated-learning task: stake, per-round on-chain randomness for roles,
+/// proposals by hash, commit-reveal votes per proposer, settlement by median consensus,
+/// pull-style rewards and slashing. Every loop is bounded by one round's committee caps.
+contract AllianceTask is IAllianceTask, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Largest proposer committee a task may ask for (bounds settlement gas).
+    uint256 public constant MAX_PROPOSERS = 32;
+    /// @notice Largest voter committee a task may ask for (bounds settlement gas).
+    uint256 public constant MAX_VOTERS = 64;
+    /// @notice Scores are accuracies in basis points.
+    uint256 public constant MAX_SCORE = 10_000;
+    /// @notice Domain separator of the round seed.
+    bytes32 public constant SEED_DOMAIN = keccak256("flock.AllianceTask.seed.v1");
+
+    struct Account {
+        uint128 stake;
+        uint128 claimable;
+    }
+
+    struct SeedCommit {
+        bytes28 commit; // keccak256(secret, participant, round), truncated to 224 bits
+        uint32 round;
+    }
+
+    /// @dev A participant's seat in one round; two alternating slots per participant (by round
+    /// parity) so that steady-state rounds rewrite warm slots instead of creating new ones.
+    struct Seat {
+        uint32 round;
+        uint32 rosterIndex1; // 1-based; 0 = not in the roster
+        uint16 proposalIndex1; // 1-based; 0 = no proposal
+        bool voteCommitted;
+        bool voteRevealed;
+    }
+
+    /// @notice Everything `settle` needs that the chain holds only as events or commitments.
+    struct SettleInput {
+        address[] proposers; // in proposal index order
+        address[] voters; // the voters who revealed, ascending by address
+        bytes[] scores; // per voter, the revealed score bytes
+        bytes32[] salts; // per voter, the revealed salt
+        address[] missing; // voters who committed and did not reveal, ascending by address
+    }
+
+    IERC20 public token;
+    address public factory;
+    address public creator;
+    uint256 public enrolEnd;
+
+    TaskConfig private _config;
+    bool private _initialized;
+    bool private _funded;
+    bool private _ended;
+    uint32 private _participantCount;
+    uint32 private _currentRound;
+    uint64 private _endedAt;
+
+    uint256 public rewardPool;
+    uint256 public totalStaked;
+    uint256 public totalClaimable;
+    bytes32 public globalModelHash;
+    uint256 public globalModelRound;
+
+    mapping(address => bool) private _joined;
+    mapping(address => Account) private _accounts;
+    mapping(address => SeedCommit) private _seedCommits;
+    mapping(address => Seat[2]) private _seats;
+    mapping(address => bytes32[2]) private _voteCommits;
+
+    mapping(uint256 => RoundInfo) private _rounds;
+    mapping(uint256 => bytes32) private _xorReveals;
+    mapping(uint256 => bytes32) private _prevrandao;
+    mapping(uint256 => bytes32) private _seeds;
+    mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes;
+    mapping(uint256 => uint256) private _acceptedMasks;
+    mapping(uint256 => bytes32) private _aggregates;
+
+    /// @dev The implementation behind the factory's clones can never be initialised itself.
+    constructor() {
+        _initialized = true;
+    }
+
+    /// @notice Sets up a freshly cloned task; called once, by the factory that cloned it.
+    /// @param token_ ERC-20 used for stake and rewards.
+    /// @param creator_ The task creator (may reclaim the unspent pool after the end).
+    /// @param config_ The task's immutable rules.
+    function initialize(IERC20 token_, address creator_, TaskConfig calldata config_) external {
+        if (_initialized) revert TaskAlreadyInitialized();
+        _validate(config_);
+        _initialized = true;
+        token = token_;
+        factory = msg.sender;
+        creator = creator_;
+        _config = config_;
+        enrolEnd = block.timestamp + config_.enrolPeriod;
+        emit Initialized(address(token_), creator_, config_.specHash);
+    }
+
+    // ================================================================ funding and membership
+
+    /// @notice Books the tokens the factory sent as the reward pool; callable once, by the factory.
+    function initializePool(uint256 expected) external {
+        if (msg.sender != factory) revert TaskOnlyFactory(msg.sender);
+        if (_funded) revert TaskAlreadyFunded();
+        uint256 balance = token.balanceOf(address(this));
+        if (balance < expected) revert TokenTransferShort(expected, balance);
+        _funded = true;
+        rewardPool = balance;
+        emit PoolFunded(balance);
+    }
+
+    /// @notice Stake `amount` and join; optionally commit randomness for `seedRound`.
+    /// @param amount Stake, at least the task minimum; pulled with `transferFrom`.
+    /// @param seedRound Round the commitment is for (ignored when `seedCommit` is zero).
+    /// @param seedCommit keccak256(abi.encodePacked(secret, msg.sender, seedRound)), or zero.
+    function join(uint256 amount, uint32 seedRound, bytes32 seedCommit) external nonReentrant {
+        if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
+        if (_joined[msg.sender]) revert ParticipantAlreadyJoined(msg.sender);
+        if (_participantCount >= _config.maxParticipants) revert TaskFull(_config.maxParticipants);
+        if (amount < _config.minStake) revert StakeBelowMinimum(amount, _config.minStake);
+        _joined[msg.sender] = true;
+        unchecked {
+            // bounded by maxParticipants (uint32)
+            ++_participantCount;
+        }
+        _accounts[msg.sender].stake = _toUint128(amount);
+        totalStaked += amount;
+        if (seedCommit != bytes32(0)) _commitSeed(msg.sender, seedRound, seedCommit);
+        _pull(amount);
+        emit Joined(msg.sender, amount);
+    }
+
+    /// @notice Adds stake (e.g. to regain eligibility after a slash).
+    function stakeMore(uint256 amount) external nonReentrant {
+        _requireParticipant(msg.sender);
+        if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
+        if (amount == 0) revert StakeBelowMinimum(0, 1);
+        Account storage account = _accounts[msg.sender];
+        account.stake = _toUint128(uint256(account.stake) + amount);
+        totalStaked += amount;
+        _pull(amount);
+        emit StakeAdded(msg.sender, amount, account.stake);
+    }
+
+    /// @notice Leaves during enrolment with a full refund.
+    function leave() external nonReentrant {
+        _requireParticipant(msg.sender);
+        if (_currentRound != 0 || block.timestamp >= enrolEnd) {
+            revert PhaseClosed("enrolment", block.timestamp, 0, enrolEnd);
+        }
+        uint256 amount = _accounts[msg.sender].stake;
+        delete _accounts[msg.sender];
+        delete _seedCommits[msg.sender];
+        _joined[msg.sender] = false;
+        unchecked {
+            // the caller was counted when it joined
+            --_participantCount;
+        }
+        totalStaked -= amount;
+        token.safeTransfer(msg.sender, amount);
+        emit Left(msg.sender, amount);
+    }
+
+    // ================================================================ randomness
+
+    /// @notice Commits randomness for `round` (before that round's reveal window opens).
+    function commitSeed(uint32 round, bytes32 commit) external {
+        _requireParticipant(msg.sender);
+        _commitSeed(msg.sender, round, commit);
+    }
+
+    /// @notice Reveals the secret committed for `round`; optionally commits for `round + 1`.
+    function revealSeed(uint32 round, bytes32 secret, bytes32 nextCommit) external {
+        _requireParticipant(msg.sender);
+        _revealSeed(msg.sender, round, secret, nextCommit);
+    }
+
+    /// @notice Opens round 1 once enrolment and round 1's reveal window are over (anyone).
+    function start() external {
+        if (!_funded) revert TaskInvalidConfig("unfunded");
+        if (_currentRound != 0) revert RoundMismatch(_currentRound, 0);
+        uint256 opensAt = enrolEnd + _config.revealPeriod;
+        if (block.timestamp < opensAt) revert PhaseClosed("start", block.timestamp, opensAt, 0);
+        _openRound(1);
+    }
+
+    /// @notice Slashes `participant` for a randomness commitment whose reveal window has passed.
+    function slashMissedSeedReveal(address participant) external {
+        if (!_resolveStaleSeed(participant)) revert SeedCommitMissing(participant, 0);
+    }
+
+    // ================================================================ proposals and votes
+
+    /// @notice A proposer of `round` submits the hash of its update blob and where it is stored.
+    /// @param numSamples Training samples behind the update (an aggregation weight).
+    function propose(uint256 round, bytes32 updateHash, uint64 numSamples, string calldata uri)
+        external
+    {
+        _requireCurrent(round);
+        RoundInfo storage info = _rounds[round];
+        uint256 closes = info.start + _config.proposePeriod;
+        if (block.timestamp >= closes) revert PhaseClosed("propose", block.timestamp, info.start, closes);
+        if (updateHash == bytes32(0)) revert ProposalEmpty();
+        Seat storage seat = _requireRole(msg.sender, round, Role.Proposer);
+        if (seat.proposalIndex1 != 0) revert ProposalDuplicate(msg.sender, round);
+        uint256 index = info.numProposals;
+        unchecked {
+            // at most proposersPerRound <= MAX_PROPOSERS proposals
+            info.numProposals = uint16(index + 1);
+            seat.proposalIndex1 = uint16(index + 1);
+        }
+        _proposalHashes[round][index] = updateHash;
+        emit Proposed(round, msg.sender, index, updateHash, numSamples, uri);
+    }
+
+    /// @notice A voter of `round` commits keccak256(abi.encodePacked(scores, salt, voter, round)).
+    function commitVote(uint256 round, bytes32 commit) external {
+        _requireCurrent(round);
+        RoundInfo storage info = _rounds[round];
+        uint256 opens = info.start + _config.proposePeriod;
+        uint256 closes = opens + _config.commitPeriod;
+        if (block.timestamp < opens || block.timestamp >= closes) {
+            revert PhaseClosed("vote-commit", block.timestamp, opens, closes);
+        }
+        Seat storage seat = _requireRole(msg.sender, round, Role.Voter);
+        if (seat.voteCommitted) revert VoteDuplicate(msg.sender, round);
+        seat.voteCommitted = true;
+        _voteCommits[msg.sender][round % 2] = commit;
+        unchecked {
+            // at most maxVoters <= MAX_VOTERS commits
+            ++info.numVoteCommits;
+        }
+        emit VoteCommitted(round, msg.sender);
+    }
+
+    /// @notice Reveals the committed scores (2 bytes big-endian per item: the current global
+    /// model first, then each proposal in index order). Optionally reveals randomness for
+    /// `round + 1` (`seedSecret`) and commits for `round + 2` (`nextCommit`).
+    function revealVote(
+        uint256 round,
+        bytes calldata scores,
+        bytes32 salt,
+        bytes32 seedSecret,
+        bytes32 nextCommit
+    ) external {
+        _requireCurrent(round);
+        RoundInfo storage info = _rounds[round];
+        (uint256 opens, uint256 closes) = _voteRevealWindow(round);
+        if (block.timestamp < opens || block.timestamp >= closes) {
+            revert PhaseClosed("vote-reveal", block.timestamp, opens, closes);
+        }
+        Seat storage seat = _seats[msg.sender][round % 2];
+        if (seat.round != round || !seat.voteCommitted) revert VoteNotCommitted(msg.sender, round);
+        if (seat.voteRevealed) revert VoteAlreadyRevealed(msg.sender, round);
+        _checkScores(scores, info.numProposals);
+        if (keccak256(abi.encodePacked(scores, salt, msg.sender, round))
+                != _voteCommits[msg.sender][round % 2]) {
+            revert VoteRevealMismatch(msg.sender, round);
+        }
+        seat.voteRevealed = true;
+        unchecked {
+            // bounded by numVoteCommits
+            ++info.numVoteReveals;
+        }
+        emit VoteRevealed(round, msg.sender, scores, salt);
+        if (seedSecret != bytes32(0)) _revealSeed(msg.sender, uint32(round + 1), seedSecret, nextCommit);
+    }
+
+    // ================================================================ settlement
+
+    /// @notice Settles `round` after its reveal deadline (anyone): slashes missing reveals,
+    /// takes the median score per item, accepts or rejects each proposer, slashes rejected
+    /// proposers and voters outside the consensus band, credits rewards, opens the next round.
+    function settle(uint256 round, SettleInput calldata input) external {
+        _requireCurrent(round);
+        RoundInfo storage info = _rounds[round];
+        if (info.outcome != Outcome.Pending) revert RoundAlreadySettled(round);
+        (, uint256 revealEnd) = _voteRevealWindow(round);
+        if (block.timestamp < revealEnd) revert PhaseClosed("settle", block.timestamp, revealEnd, 0);
+        _checkSettleInput(round, info, input);
+
+        uint256 poolShare = rewardPool / (_config.rounds - round + 1);
+        uint256 slashed = 0;
+        for (uint256 i = 0; i < input.missing.length; ++i) {
+            slashed += _slash(input.missing[i], round, 1);
+        }
+
+        Outcome outcome;
+        uint256 acceptedMask;
+        uint256 credited;
+        uint256 reveals = info.numVoteReveals;
+        if (info.numProposals == 0) {
+            outcome = Outcome.Empty;
+        } else if (reveals == 0 || reveals < _config.minVoters) {
+            outcome = Outcome.Void;
+        } else {
+            (outcome, acceptedMask, credited, slashed) = _settleConsensus(round, input, poolShare, slashed);
+        }
+        info.outcome = outcome;
+        _acceptedMasks[round] = acceptedMask;
+        emit RoundSettled(round, outcome, acceptedMask, credited, slashed);
+
+        if (round < _config.rounds) {
+            _openRound(round + 1);
+        } else {
+            _ended = true;
+            _endedAt = uint64(block.timestamp);
+            emit TaskEnded(block.timestamp);
+        }
+    }
+
+    /// @notice Posts the hash of the aggregate of `round`'s accepted updates (first poster wins).
+    function postAggregate(uint256 round, bytes32 modelHash) external {
+        _requireParticipant(msg.sender);
+        _requireAggregateWindow(round);
+        if (_aggregates[round] != bytes32(0)) revert AggregateAlreadyPosted(round, _aggregates[round]);
+        _aggregates[round] = modelHash;
+        if (round > globalModelRound) {
+            globalModelHash = modelHash;
+            globalModelRound = round;
+        }
+        emit AggregatePosted(round, msg.sender, modelHash);
+    }
+
+    /// @notice Disputes the posted aggregate of `round` with the hash the caller recomputed.
+    function challengeAggregate(uint256 round, bytes32 claimedHash) external {
+        _requireParticipant(msg.sender);
+        _requireAggregateWindow(round);
+        bytes32 posted = _aggregates[round];
+        if (posted == bytes32(0)) revert AggregateNotPosted(round);
+        if (posted == claimedHash) revert AggregateChallengeSameHash(round, claimedHash);
+        _rounds[round].aggregateDisputed = true;
+        emit AggregateChallenged(round, msg.sender, posted, claimedHash);
+    }
+
+    // ================================================================ payouts (pull)
+
+    /// @notice Pays out the caller's credited rewards.
+    function claim() external nonReentrant {
+        Account storage account = _accounts[msg.sender];
+        uint256 amount = account.claimable;
+        if (amount == 0) revert NothingToPay(msg.sender);
+        account.claimable = 0;
+        totalClaimable -= amount;
+        token.safeTransfer(msg.sender, amount);
+        emit Claimed(msg.sender, amount);
+    }
+
+    /// @notice Pays back the caller's stake after the task ended (after any pending slash).
+    function withdraw() external nonReentrant {
+        if (!_ended) revert TaskNotEnded();
+        _resolveStaleSeed(msg.sender);
+        Account storage account = _accounts[msg.sender];
+        uint256 amount = account.stake;
+        if (amount == 0) revert NothingToPay(msg.sender);
+        account.stake = 0;
+        totalStaked -= amount;
+        token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice Sends the unspent reward pool (dust and void rounds' shares) back to the creator.
+    function reclaimLeftover() external nonReentrant {
+        if (msg.sender != creator) revert TaskOnlyCreator(msg.sender);
+        if (!_ended) revert TaskNotEnded();
+        uint256 amount = rewardPool;
+        if (amount == 0) revert NothingToPay(msg.sender);
+        rewardPool = 0;
+        token.safeTransfer(msg.sender, amount);
+        emit LeftoverReclaimed(msg.sender, amount);
+    }
+
+    // ================================================================ views
+
+    /// @notice The task's rules.
+    function config() external view returns (TaskConfig memory) {
+        return _config;
+    }
+
+    /// @notice Current round (0 before the task starts) and whether the task ended.
+    function status() external view returns (uint256 currentRound, bool ended, uint256 participants) {
+        return (_currentRound, _ended, _participantCount);
+    }
+
+    /// @notice Public state of `round`.
+    function roundInfo(uint256 round) external view returns (RoundInfo memory) {
+        return _rounds[round];
+    }
+
+    /// @notice Deadlines of `round`: end of proposals, of vote commits, of vote reveals.
+    function deadlines(uint256 round)
+        external
+        view
+        returns (uint256 proposeEnd, uint256 commitEnd, uint256 revealEnd)
+    {
+        uint256 start_ = _rounds[round].start;
+        if (start_ == 0) return (0, 0, 0);
+        proposeEnd = start_ + _config.proposePeriod;
+        commitEnd = proposeEnd + _config.commitPeriod;
+        revealEnd = commitEnd + _config.revealPeriod;
+    }
+
+    /// @notice Window in which randomness for `round` is revealed (max values while unknown).
+    function seedRevealWindow(uint256 round) external view returns (uint256 opens, uint256 closes) {
+        return _seedRevealWindow(round);
+    }
+
+    /// @notice The seed of an opened round (readable from the block after it was fixed).
+    function seedOf(uint256 round) public view returns (bytes32) {
+        bytes32 cached = _seeds[round];
+        if (cached != bytes32(0)) return cached;
+        return _computeSeed(round);
+    }
+
+    /// @notice Proposers and voters drawn in `round` (committee sizes).
+    function committeeOf(uint256 round) external view returns (uint256 proposers, uint256 voters) {
+        return _committee(_rounds[round].rosterSize);
+    }
+
+    /// @notice Role of `participant` in the current or the previous round.
+    function roleOf(uint256 round, address participant) external view returns (Role) {
+        return _roleOf(participant, round, seedOf(round));
+    }
+
+    /// @notice Hash of proposal `index` of `round`.
+    function proposalHash(uint256 round, uint256 index) external view returns (bytes32) {
+        return _proposalHashes[round][index];
+    }
+
+    /// @notice Bit i set when proposal i of `round` was accepted.
+    function acceptedMask(uint256 round) external view returns (uint256) {
+        return _acceptedMasks[round];
+    }
+
+    /// @notice Posted aggregate hash of `round` (zero if none).
+    function aggregateOf(uint256 round) external view returns (bytes32) {
+        return _aggregates[round];
+    }
+
+    /// @notice Stake and credited, unclaimed rewards of `participant`.
+    function accountOf(address participant) external view returns (uint256 stake, uint256 claimable) {
+        Account storage account = _accounts[participant];
+        return (account.stake, account.claimable);
+    }
+
+    /// @notice Whether `participant` has joined (and not left).
+    function isParticipant(address participant) external view returns (bool) {
+        return _joined[participant];
+    }
+
+    /// @notice The pending randomness commitment of `participant`.
+    function seedCommitOf(address participant) external view returns (uint256 round, bytes28 commit) {
+        SeedCommit storage sc = _seedCommits[participant];
+        return (sc.round, sc.commit);
+    }
+
+    /// @notice Seat of `participant` in `round` (current or previous round only).
+    function seatOf(address participant, uint256 round) external view returns (Seat memory seat) {
+        seat = _seats[participant][round % 2];
+        if (seat.round != round) delete seat;
+    }
+
+    // ================================================================ internals: rounds
+
+    function _openRound(uint256 round) private {
+        RoundInfo storage info = _rounds[round];
+        info.start = uint64(block.timestamp);
+        info.seedBlock = uint64(block.number);
+        _prevrandao[round] = bytes32(block.prevrandao);
+        _currentRound = uint32(round);
+        emit RoundOpened(round, block.timestamp, block.number);
+    }
+
+    function _computeSeed(uint256 round) private view returns (bytes32) {
+        RoundInfo storage info = _rounds[round];
+        if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
+        if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
+        return keccak256(
+            abi.encode(
+                SEED_DOMAIN,
+                address(this),
+                block.chainid,
+                round,
+                _xorReveals[round],
+                _prevrandao[round],
+                blockhash(info.seedBlock)
+            )
+        );
+    }
+
+    /// @dev Caches the seed on first use in a transaction, so later reads cannot drift once the
+    /// seed block falls out of the 256-block blockhash window.
+    function _seed(uint256 round) private returns (bytes32 seed) {
+        seed = _seeds[round];
+        if (seed == bytes32(0)) {
+            seed = _computeSeed(round);
+            _seeds[round] = seed;
+        }
+    }
+
+    function _committee(uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
+        if (rosterSize < 2) return (0, 0);
+        proposers = _min(_config.proposersPerRound, rosterSize - 1);
+        voters = _min(_config.maxVoters, rosterSize - proposers);
+    }
+
+    function _roleOf(address participant, uint256 round, bytes32 seed) private view returns (Role) {
+        Seat storage seat = _seats[participant][round % 2];
+        if (seat.round != round || seat.rosterIndex1 == 0) return Role.None;
+        uint256 n = _rounds[round].rosterSize;
+        (uint256 proposers, uint256 voters) = _committee(n);
+        if (proposers == 0) return Role.Idle;
+        uint256 position = Shuffle.shuffledIndex(seat.rosterIndex1 - 1, n, seed);
+        if (position < proposers) return Role.Proposer;
+        if (position < proposers + voters) return Role.Voter;
+        return Role.Idle;
+    }
+
+    function _requireRole(address participant, uint256 round, Role required)
+        private
+        returns (Seat storage seat)
+    {
+        Role actual = _roleOf(participant, round, _seed(round));
+        if (actual != required) revert RoleMismatch(participant, round, required, actual);
+        seat = _seats[participant][round % 2];
+    }
+
+    function _requireCurrent(uint256 round) private view {
+        if (round == 0 || round != _currentRound) revert RoundMismatch(round, _currentRound);
+    }
+
+    function _requireParticipant(address account) private view {
+        if (!_joined[account]) revert ParticipantUnknown(account);
+    }
+
+    function _voteRevealWindow(uint256 round) private view returns (uint256 opens, uint256 closes) {
+        opens = uint256(_rounds[round].start) + _config.proposePeriod + _config.commitPeriod;
+        closes = opens + _config.revealPeriod;
+    }
+
+    function _seedRevealWindow(uint256 round) private view returns (uint256 opens, uint256 closes) {
+        if (round == 1) return (enrolEnd, enrolEnd + _config.revealPeriod);
+        if (round == 0 || _rounds[round - 1].start == 0) {
+            return (type(uint256).max, type(uint256).max);
+        }
+        return _voteRevealWindow(round - 1);
+    }
+
+    function _requireAggregateWindow(uint256 round) private view {
+        if (_rounds[round].outcome != Outcome.Settled || _acceptedMasks[round] == 0) {
+            revert AggregateNotExpected(round);
+        }
+        uint256 from = round < _config.rounds ? _rounds[round + 1].start : _endedAt;
+        uint256 closes = from + _config.proposePeriod;
+        if (block.timestamp >= closes) revert PhaseClosed("aggregate", block.timestamp, from, closes);
+    }
+
+    // ================================================================ internals: randomness
+
+    function _commitSeed(address participant, uint32 round, bytes32 commit) private {
+        if (round <= _currentRound || round > _config.rounds) revert RoundMismatch(round, _currentRound + 1);
+        (uint256 opens,) = _seedRevealWindow(round);
+        if (block.timestamp >= opens) revert PhaseClosed("seed-commit", block.timestamp, 0, opens);
+        uint256 stake = _accounts[participant].stake;
+        if (stake < _config.minStake) revert ParticipantIneligible(participant, stake);
+        SeedCommit storage sc = _seedCommits[participant];
+        if (sc.commit != bytes28(0) && !_resolveStaleSeed(participant)) {
+            revert SeedCommitPending(participant, sc.round);
+        }
+        sc.commit = bytes28(commit);
+        sc.round = round;
+        emit SeedCommitted(participant, round);
+    }
+
+    function _revealSeed(address participant, uint32 round, bytes32 secret, bytes32 nextCommit) private {
+        if (round != _currentRound + 1 || round > _config.rounds) {
+            revert RoundMismatch(round, _currentRound + 1);
+        }
+        (uint256 opens, uint256 closes) = _seedRevealWindow(round);
+        if (block.timestamp < opens || block.timestamp >= closes) {
+            revert PhaseClosed("seed-reveal", block.timestamp, opens, closes);
+        }
+        SeedCommit storage sc = _seedCommits[participant];
+        if (sc.commit == bytes28(0) || sc.round != round) revert SeedCommitMissing(participant, round);
+        if (bytes28(keccak256(abi.encodePacked(secret, participant, uint256(round)))) != sc.commit) {
+            revert SeedRevealMismatch(participant, round);
+        }
+        uint256 stake = _accounts[participant].stake;
+        if (stake < _config.minStake) revert ParticipantIneligible(participant, stake);
+        delete _seedCommits[participant];
+        RoundInfo storage info = _rounds[round];
+        uint32 rosterIndex1;
+        unchecked {
+            // the roster holds each participant at most once: bounded by maxParticipants
+            rosterIndex1 = ++info.rosterSize;
+        }
+        _xorReveals[round] ^= secret;
+        _seats[participant][round % 2] = Seat(round, rosterIndex1, 0, false, false);
+        emit SeedRevealed(participant, round, rosterIndex1 - 1);
+        if (nextCommit != bytes32(0)) _commitSeed(participant, round + 1, nextCommit);
+    }
+
+    /// @dev Slashes and clears a commitment whose reveal window closed; true if one was found.
+    function _resolveStaleSeed(address participant) private returns (bool) {
+        SeedCommit storage sc = _seedCommits[participant];
+        if (sc.commit == bytes28(0)) return false;
+        (, uint256 closes) = _seedRevealWindow(sc.round);
+        if (block.timestamp < closes) return false;
+        uint256 round = sc.round;
+        delete _seedCommits[participant];
+        uint256 amount = _slashAmount(participant);
+        _applySlash(participant, amount);
+        emit SeedRevealMissed(participant, round, amount);
+        emit Slashed(participant, round, 4, amount);
+        return true;
+    }
+
+    // ================================================================ internals: settlement
+
+    function _checkScores(bytes calldata scores, uint256 numProposals) private pure {
+        uint256 items = numProposals + 1;
+        if (scores.length != 2 * items) revert VoteScoresLength(scores.length, 2 * items);
+        for (uint256 i = 0; i < items; ++i) {
+            uint256 score = _scoreAt(scores, i);
+            if (score > MAX_SCORE) revert VoteScoreOutOfRange(i, score);
+        }
+    }
+
+    function _scoreAt(bytes calldata scores, uint256 item) private pure returns (uint256) {
+        return uint256(uint16(bytes2(scores[2 * item:2 * item + 2])));
+    }
+
+    function _checkSettleInput(uint256 round, RoundInfo storage info, SettleInput calldata input)
+        private
+        view
+    {
+        uint256 parity = round % 2;
+        if (input.proposers.length != info.numProposals) revert SettlementInputInvalid("proposers", 0);
+        for (uint256 i = 0; i < input.proposers.length; ++i) {
+            Seat storage seat = _seats[input.proposers[i]][parity];
+            if (seat.round != round || seat.proposalIndex1 != i + 1) {
+                revert SettlementInputInvalid("proposers", i);
+            }
+        }
+        uint256 reveals = info.numVoteReveals;
+        if (input.voters.length != reveals || input.scores.length != reveals || input.salts.length != reveals) {
+            revert SettlementInputInvalid("voters", 0);
+        }
+        for (uint256 v = 0; v < reveals; ++v) {
+            address voter = input.voters[v];
+            if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid("voters-order", v);
+            Seat storage seat = _seats[voter][parity];
+            if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid("voters", v);
+            if (keccak256(abi.encodePacked(input.scores[v], input.salts[v], voter, round))
+                    != _voteCommits[voter][parity]) {
+                revert SettlementInputInvalid("scores", v);
+            }
+        }
+        if (input.missing.length != info.numVoteCommits - reveals) revert SettlementInputInvalid("missing", 0);
+        for (uint256 m = 0; m < input.missing.length; ++m) {
+            address voter = input.missing[m];
+            if (m > 0 && voter <= input.missing[m - 1]) revert SettlementInputInvalid("missing-order", m);
+            Seat storage seat = _seats[voter][parity];
+            if (seat.round != round || !seat.voteCommitted || seat.voteRevealed) {
+                revert SettlementInputInvalid("missing", m);
+            }
+        }
+    }
+
+    /// @dev Median and MAD per item (baseline first, then each proposal) over revealed voters.
+    function _consensus(SettleInput calldata input, uint256 items)
+        private
+        pure
+        returns (uint256[] memory medians, uint256[] memory mads)
+    {
+        uint256 voters = input.voters.length;
+        medians = new uint256[](items);
+        mads = new uint256[](items);
+        uint256[] memory column = new uint256[](voters);
+        for (uint256 i = 0; i < items; ++i) {
+            for (uint256 v = 0; v < voters; ++v) {
+                column[v] = _scoreAt(input.scores[v], i);
+            }
+            medians[i] = Stats.median(column);
+            mads[i] = Stats.mad(column, medians[i]);
+        }
+    }
+
+    /// @dev Agreement weight per voter (0 for a voter outside the band on most items).
+    function _voterWeights(SettleInput calldata input, uint256[] memory medians, uint256[] memory mads)
+        private
+        view
+        returns (uint256[] memory weights, uint256 outliers)
+    {
+        uint256 items = medians.length;
+        uint256 voters = input.voters.length;
+        weights = new uint256[](voters);
+        for (uint256 v = 0; v < voters; ++v) {
+            uint256 disagreements = 0;
+            uint256 distance = 0;
+            for (uint256 i = 0; i < items; ++i) {
+                uint256 score = _scoreAt(input.scores[v], i);
+                uint256 deviation = score > medians[i] ? score - medians[i] : medians[i] - score;
+                uint256 band = (mads[i] * _config.madMultiplierX100) / 100;
+                if (band < _config.minDeviationBps) band = _config.minDeviationBps;
+                if (deviation > band) ++disagreements;
+                distance += deviation;
+            }
+            if (2 * disagreements > items) {
+                ++outliers;
+            } else {
+                weights[v] = items * MAX_SCORE - distance;
+            }
+        }
+    }
+
+    function _settleConsensus(uint256 round, SettleInput calldata input, uint256 poolShare, uint256 slashed)
+        private
+        returns (Outcome outcome, uint256 acceptedMask, uint256 credited, uint256 totalSlashed)
+    {
+        uint256 items = uint256(input.proposers.length) + 1;
+        (uint256[] memory medians, uint256[] memory mads) = _consensus(input, items);
+        (uint256[] memory voterWeights, uint256 outliers) = _voterWeights(input, medians, mads);
+        totalSlashed = slashed;
+        if (2 * outliers > input.voters.length) return (Outcome.Void, 0, 0, totalSlashed);
+
+        for (uint256 p = 0; p < input.proposers.length; ++p) {
+            if (medians[p + 1] + _config.toleranceBps >= medians[0]) {
+                acceptedMask |= uint256(1) << p;
+            } else {
+                totalSlashed += _slash(input.proposers[p], round, 2);
+            }
+        }
+        for (uint256 v = 0; v < input.voters.length; ++v) {
+            if (voterWeights[v] == 0) totalSlashed += _slash(input.voters[v], round, 3);
+        }
+        uint256 budget = poolShare + totalSlashed;
+        uint256 voterBudget = (budget * _config.voterShareBps) / MAX_SCORE;
+        if (acceptedMask != 0) {
+            credited += _creditProposers(round, input.proposers, medians, acceptedMask, budget - voterBudget);
+        }
+        credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
+        rewardPool -= credited;
+        totalClaimable += credited;
+        outcome = Outcome.Settled;
+    }
+
+    function _creditProposers(
+        uint256 round,
+        address[] calldata proposers,
+        uint256[] memory medians,
+        uint256 mask,
+        uint256 budget
+    ) private returns (uint256 credited) {
+        uint256 n = proposers.length;
+        uint256[] memory weights = new uint256[](n);
+        uint256 best = 0;
+        for (uint256 p = 0; p < n; ++p) {
+            if (mask & (uint256(1) << p) != 0 && medians[p + 1] > best) best = medians[p + 1];
+        }
+        uint256 total = 0;
+        for (uint256 p = 0; p < n; ++p) {
+            if (mask & (uint256(1) << p) == 0) continue;
+            RewardRule rule = _config.rewardRule;
+            if (rule == RewardRule.Stake) {
+                weights[p] = _accounts[proposers[p]].stake;
+            } else if (rule == RewardRule.Geometric) {
+                uint256 rank = 0;
+                for (uint256 q = 0; q < n; ++q) {
+                    if (q == p || mask & (uint256(1) << q) == 0) continue;
+                    if (medians[q + 1] > medians[p + 1] || (medians[q + 1] == medians[p + 1] && q < p)) ++rank;
+                }
+                weights[p] = RewardMath.geometric(rank);
+            } else {
+                weights[p] = RewardMath.softmax(medians[p + 1], best, _config.softmaxTemperatureBps);
+            }
+            total += weights[p];
+        }
+        credited = _credit(round, proposers, weights, total, budget);
+    }
+
+    function _creditVoters(uint256 round, address[] calldata voters, uint256[] memory weights, uint256 budget)
+        private
+        returns (uint256)
+    {
+        uint256 total = 0;
+        for (uint256 v = 0; v < weights.length; ++v) {
+            total += weights[v];
+        }
+        return _credit(round, voters, weights, total, budget);
+    }
+
+    /// @dev Credits budget * weight / total to each account; the rounding dust stays in the pool.
+    function _credit(
+        uint256 round,
+        address[] calldata accounts,
+        uint256[] memory weights,
+        uint256 total,
+        uint256 budget
+    ) private returns (uint256 credited) {
+        if (total == 0 || budget == 0) return 0;
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (weights[i] == 0) continue;
+            uint256 amount = (budget * weights[i]) / total;
+            if (amount == 0) continue;
+            Account storage account = _accounts[accounts[i]];
+            account.claimable = _toUint128(uint256(account.claimable) + amount);
+            credited += amount;
+            emit RewardCredited(accounts[i], round, amount);
+        }
+    }
+
+    function _slashAmount(address participant) private view returns (uint256) {
+        return (uint256(_accounts[participant].stake) * _config.slashBps) / MAX_SCORE;
+    }
+
+    function _slash(address participant, uint256 round, uint8 reason) private returns (uint256 amount) {
+        amount = _slashAmount(participant);
+        _applySlash(participant, amount);
+        emit Slashed(participant, round, reason, amount);
+    }
+
+    function _applySlash(address participant, uint256 amount) private {
+        Account storage account = _accounts[participant];
+        account.stake -= uint128(amount); // amount <= stake: slashBps <= 10000
+        totalStaked -= amount;
+        rewardPool += amount;
+    }
+
+    // ================================================================ internals: helpers
+
+    /// @dev Pulls exactly `amount` from the caller; tokens that deliver less are refused.
+    function _pull(uint256 amount) private {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert TokenTransferShort(amount, received);
+    }
+
+    function _validate(TaskConfig memory c) private pure {
+        if (c.minStake == 0) revert TaskInvalidConfig("minStake");
+        if (c.maxParticipants < 2) revert TaskInvalidConfig("maxParticipants");
+        if (c.proposersPerRound == 0 || c.proposersPerRound > MAX_PROPOSERS) {
+            revert TaskInvalidConfig("proposersPerRound");
+        }
+        if (c.maxVoters == 0 || c.maxVoters > MAX_VOTERS) revert TaskInvalidConfig("maxVoters");
+        if (c.minVoters > c.maxVoters) revert TaskInvalidConfig("minVoters");
+        if (c.rounds == 0) revert TaskInvalidConfig("rounds");
+        if (c.enrolPeriod == 0 || c.proposePeriod == 0 || c.commitPeriod == 0 || c.revealPeriod == 0) {
+            revert TaskInvalidConfig("period");
+        }
+        if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig("slashBps");
+        if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig("voterShareBps");
+        if (c.toleranceBps > MAX_SCORE) revert TaskInvalidConfig("toleranceBps");
+        if (c.rewardRule == RewardRule.Softmax && c.softmaxTemperatureBps == 0) {
+            revert TaskInvalidConfig("softmaxTemperatureBps");
+        }
+    }
+
+    function _toUint128(uint256 value) private pure returns (uint128) {
+        if (value > type(uint128).max) revert TaskInvalidConfig("amount");
+        return uint128(value);
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}

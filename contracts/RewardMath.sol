@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+/// @title RewardMath
+/// @notice Integer reward weights for the task's reward rules; flock's Python mirror copies them.
+library RewardMath {
+    uint256 internal constant ONE = 1e18;
+    /// @dev ln(2) in 18-decimal fixed point.
+    uint256 internal constant LN2 = 693147180559945309;
+
+    /// @notice Geometric weight for a 0-based rank: 2^(63 - rank), i.e. proportional to 0.5^rank.
+    function geometric(uint256 rank) internal pure returns (uint256) {
+        return rank >= 64 ? 0 : uint256(1) << (63 - rank);
+    }
+
+    /// @notice Softmax weight of `score` against the best score, base 2, temperature `temperature`
+    /// (same score units): 2^(-(best - score) / temperature) in 18-decimal fixed point.
+    function softmax(uint256 score, uint256 best, uint256 temperature) internal pure returns (uint256) {
+        uint256 x = ((best - score) * ONE) / temperature;
+        return exp2neg(x);
+    }
+
+    /// @notice 2^(-x / 1e18) in 18-decimal fixed point: integer part by shift, fraction by a
+    /// 7-term series of e^(-y), y = frac * ln 2 < 0.7 (relative error < 2e-5).
+    function exp2neg(uint256 x) internal pure returns (uint256) {
+        uint256 whole = x / ONE;
+        if (whole >= 60) return 0;
+        uint256 y = ((x % ONE) * LN2) / ONE;
+        uint256 term = ONE;
+        uint256 plus = ONE;
+        uint256 minus = 0;
+        for (uint256 k = 1; k <= 7; ++k) {
+            term = (term * y) / (ONE * k);
+            if (k % 2 == 1) minus += term;
+            else plus += term;
+        }
+        return (plus - minus) >> whole;
+    }
+}

@@ -1,0 +1,1 @@
+"""flock: federated-learning alliances governed by a smart contract."""

@@ -1,0 +1,135 @@
+"""Chain backends behind one interface: the in-process EVM (default) and any JSON-RPC node."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+
+from eth_tester import EthereumTester, PyEVMBackend
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from flock.contracts.errors import ChainMismatchError, ChainUnreachableError
+
+log = logging.getLogger(__name__)
+
+
+class Chain(ABC):
+    """A connection to an EVM chain plus the dev-chain controls tests and simulations need."""
+
+    w3: Web3
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id the node reports."""
+        return int(self.w3.eth.chain_id)
+
+    def now(self) -> int:
+        """Timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_number(self) -> int:
+        """Number of the latest block."""
+        return int(self.w3.eth.block_number)
+
+    def require_code(self, address: str) -> None:
+        """Raise ChainMismatchError unless a contract is deployed at `address`."""
+        if not self.w3.eth.get_code(Web3.to_checksum_address(address)):
+            raise ChainMismatchError(f"no contract code at {address} on chain {self.chain_id}")
+
+    @abstractmethod
+    def advance_time(self, seconds: int) -> None:
+        """Move chain time forward by `seconds` and mine a block (dev chains only)."""
+
+    @abstractmethod
+    def mine(self, blocks: int = 1) -> None:
+        """Mine `blocks` empty blocks (dev chains only)."""
+
+    @abstractmethod
+    def fund(self, address: str, wei: int) -> None:
+        """Give `address` `wei` of native currency for gas (dev chains only)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources held by the backend."""
+
+
+class EmbeddedChain(Chain):
+    """In-process EVM (eth-tester on py-evm): one command runs everything, no node needed.
+
+    Parameters
+    ----------
+    block_gas_limit : int
+        Gas limit of each block (mainnet-like 30M by default).
+    """
+
+    def __init__(self, *, block_gas_limit: int = 30_000_000) -> None:
+        params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": block_gas_limit})
+        self.tester = EthereumTester(PyEVMBackend(genesis_parameters=params))
+        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        self._faucet = self.w3.eth.accounts[0]
+
+    def advance_time(self, seconds: int) -> None:
+        self.tester.time_travel(self.now() + int(seconds))
+
+    def mine(self, blocks: int = 1) -> None:
+        self.tester.mine_blocks(blocks)
+
+    def fund(self, address: str, wei: int) -> None:
+        tx = {"from": self._faucet, "to": Web3.to_checksum_address(address), "value": wei}
+        self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_transaction(tx))
+
+
+class RpcChain(Chain):
+    """Any JSON-RPC node: a local anvil in tests, a real network in production.
+
+    Parameters
+    ----------
+    url : str
+        HTTP(S) endpoint.
+    expected_chain_id : int | None
+        Refuse to start when the node serves another chain.
+    request_timeout : float
+        Seconds before an RPC request is abandoned.
+    dev : bool
+        Whether dev-node methods (anvil_*, evm_*) may be used for time travel and funding.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        expected_chain_id: int | None = None,
+        request_timeout: float = 30.0,
+        dev: bool = False,
+    ) -> None:
+        self.url = url
+        self.dev = dev
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": request_timeout})
+        self.w3 = Web3(provider)
+        try:
+            chain_id = int(self.w3.eth.chain_id)
+        except Exception as exc:  # requests/connection errors vary by transport
+            raise ChainUnreachableError(f"cannot reach JSON-RPC endpoint {url}: {exc}") from exc
+        if expected_chain_id is not None and chain_id != expected_chain_id:
+            raise ChainMismatchError(
+                f"endpoint {url} serves chain {chain_id}, expected {expected_chain_id}"
+            )
+
+    def _require_dev(self, what: str) -> None:
+        if not self.dev:
+            raise ChainMismatchError(f"{what} needs a dev chain; {self.url} is not marked dev")
+
+    def advance_time(self, seconds: int) -> None:
+        self._require_dev("advance_time")
+        self.w3.provider.make_request("evm_increaseTime", [int(seconds)])
+        self.w3.provider.make_request("evm_mine", [])
+
+    def mine(self, blocks: int = 1) -> None:
+        self._require_dev("mine")
+        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+
+    def fund(self, address: str, wei: int) -> None:
+        self._require_dev("fund")
+        self.w3.provider.make_request(
+            "anvil_setBalance", [Web3.to_checksum_address(address), hex(wei)]
+        )

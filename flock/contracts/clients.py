@@ -1,0 +1,348 @@
+"""Typed clients for the token, the task factory and one alliance task."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from flock.contracts.artifacts import load_artifact
+from flock.contracts.chain import Chain
+from flock.contracts.commitments import as_bytes32, decode_scores
+from flock.contracts.errors import ChainMismatchError
+from flock.contracts.tx import Signer, TxSender
+from flock.contracts.types import (
+    Outcome,
+    Proposal,
+    Role,
+    RoundInfo,
+    Settlement,
+    SlashReason,
+    TaskParams,
+    VoteReveal,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _contract(chain: Chain, name: str, address: str) -> Contract:
+    checksummed = Web3.to_checksum_address(address)
+    chain.require_code(checksummed)
+    return chain.w3.eth.contract(address=checksummed, abi=load_artifact(name).abi)
+
+
+class TokenClient:
+    """An ERC-20 (FlockToken locally; any ERC-20 in production)."""
+
+    def __init__(self, sender: TxSender, address: str) -> None:
+        self.sender = sender
+        self.contract = _contract(sender.chain, "FlockToken", address)
+        self.address = self.contract.address
+
+    def balance_of(self, account: str) -> int:
+        """Token balance of `account`."""
+        return int(self.contract.functions.balanceOf(Web3.to_checksum_address(account)).call())
+
+    def transfer(self, signer: Signer, to: str, amount: int) -> TxReceipt:
+        """Transfer `amount` from `signer` to `to`."""
+        call = self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
+        return self.sender.transact(signer, call)
+
+    def approve(self, signer: Signer, spender: str, amount: int) -> TxReceipt:
+        """Allow `spender` to pull `amount` from `signer`."""
+        call = self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
+        return self.sender.transact(signer, call)
+
+
+class FactoryClient:
+    """The TaskFactory: creates funded tasks."""
+
+    def __init__(self, sender: TxSender, address: str) -> None:
+        self.sender = sender
+        self.contract = _contract(sender.chain, "TaskFactory", address)
+        self.address = self.contract.address
+
+    def create_task(
+        self, signer: Signer, token: TokenClient, params: TaskParams, reward_pool: int
+    ) -> str:
+        """Approve and create a task funded with `reward_pool`; return the task's address."""
+        token.approve(signer, self.address, reward_pool)
+        call = self.contract.functions.createTask(token.address, params.as_tuple(), reward_pool)
+        receipt = self.sender.transact(signer, call)
+        (event,) = self.contract.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
+        return str(event["args"]["task"])
+
+
+class TaskClient:
+    """One AllianceTask: every participant call takes the participant's own signer."""
+
+    def __init__(self, sender: TxSender, address: str) -> None:
+        self.sender = sender
+        self.chain = sender.chain
+        self.contract = _contract(sender.chain, "AllianceTask", address)
+        self.address = self.contract.address
+        self.params = TaskParams.from_tuple(tuple(self.contract.functions.config().call()))
+        token_address = self.contract.functions.token().call()
+        self.token = TokenClient(sender, token_address)
+
+    # ------------------------------------------------------------------ transactions
+    def _send(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
+        return self.sender.transact(signer, getattr(self.contract.functions, fn)(*args))
+
+    def join(self, signer: Signer, amount: int, seed_round: int = 0, seed_commit: bytes = b"") -> TxReceipt:
+        """Approve and stake `amount`; optionally commit randomness for `seed_round`."""
+        self.token.approve(signer, self.address, amount)
+        commit = as_bytes32(seed_commit) if seed_commit else bytes(32)
+        return self._send(signer, "join", amount, seed_round, commit)
+
+    def stake_more(self, signer: Signer, amount: int) -> TxReceipt:
+        """Approve and add `amount` of stake."""
+        self.token.approve(signer, self.address, amount)
+        return self._send(signer, "stakeMore", amount)
+
+    def leave(self, signer: Signer) -> TxReceipt:
+        """Leave during enrolment (full refund)."""
+        return self._send(signer, "leave")
+
+    def commit_seed(self, signer: Signer, round_: int, commit: bytes) -> TxReceipt:
+        """Commit randomness for `round_`."""
+        return self._send(signer, "commitSeed", round_, as_bytes32(commit))
+
+    def reveal_seed(
+        self, signer: Signer, round_: int, secret: bytes, next_commit: bytes = b""
+    ) -> TxReceipt:
+        """Reveal the secret for `round_`, optionally committing for `round_ + 1`."""
+        nxt = as_bytes32(next_commit) if next_commit else bytes(32)
+        return self._send(signer, "revealSeed", round_, as_bytes32(secret), nxt)
+
+    def start(self, signer: Signer) -> TxReceipt:
+        """Open round 1 (anyone, after enrolment and round 1's reveal window)."""
+        return self._send(signer, "start")
+
+    def propose(
+        self, signer: Signer, round_: int, update_hash: bytes, num_samples: int, uri: str
+    ) -> TxReceipt:
+        """Submit the hash of an update blob as a proposer of `round_`."""
+        return self._send(signer, "propose", round_, as_bytes32(update_hash), num_samples, uri)
+
+    def commit_vote(self, signer: Signer, round_: int, commit: bytes) -> TxReceipt:
+        """Commit a vote as a voter of `round_`."""
+        return self._send(signer, "commitVote", round_, as_bytes32(commit))
+
+    def reveal_vote(
+        self,
+        signer: Signer,
+        round_: int,
+        scores: bytes,
+        salt: bytes,
+        seed_secret: bytes = b"",
+        next_commit: bytes = b"",
+    ) -> TxReceipt:
+        """Reveal scores; optionally reveal randomness for round+1 and commit for round+2."""
+        secret = as_bytes32(seed_secret) if seed_secret else bytes(32)
+        nxt = as_bytes32(next_commit) if next_commit else bytes(32)
+        return self._send(signer, "revealVote", round_, scores, as_bytes32(salt), secret, nxt)
+
+    def settle(self, signer: Signer, round_: int) -> Settlement:
+        """Settle `round_` from the chain's own record (events and commitments)."""
+        proposals = self.proposals(round_)
+        reveals = sorted(self.vote_reveals(round_), key=lambda r: int(r.voter, 16))
+        revealed = {r.voter for r in reveals}
+        committed = self._logs("VoteCommitted", round_)
+        missing = sorted(
+            {e["args"]["voter"] for e in committed} - revealed, key=lambda a: int(a, 16)
+        )
+        settle_input = (
+            [p.proposer for p in proposals],
+            [r.voter for r in reveals],
+            [r.scores for r in reveals],
+            [r.salt for r in reveals],
+            missing,
+        )
+        receipt = self._send(signer, "settle", round_, settle_input)
+        return self._settlement_from(receipt)
+
+    def post_aggregate(self, signer: Signer, round_: int, model_hash: bytes) -> TxReceipt:
+        """Post the hash of `round_`'s aggregate (first poster wins)."""
+        return self._send(signer, "postAggregate", round_, as_bytes32(model_hash))
+
+    def challenge_aggregate(self, signer: Signer, round_: int, claimed: bytes) -> TxReceipt:
+        """Dispute the posted aggregate of `round_` with the hash `claimed`."""
+        return self._send(signer, "challengeAggregate", round_, as_bytes32(claimed))
+
+    def claim(self, signer: Signer) -> TxReceipt:
+        """Pull credited rewards."""
+        return self._send(signer, "claim")
+
+    def withdraw(self, signer: Signer) -> TxReceipt:
+        """Pull back stake after the task ended."""
+        return self._send(signer, "withdraw")
+
+    def reclaim_leftover(self, signer: Signer) -> TxReceipt:
+        """Creator only: take back the unspent pool after the end."""
+        return self._send(signer, "reclaimLeftover")
+
+    def slash_missed_seed_reveal(self, signer: Signer, participant: str) -> TxReceipt:
+        """Slash a participant whose randomness reveal window passed without a reveal."""
+        return self._send(signer, "slashMissedSeedReveal", Web3.to_checksum_address(participant))
+
+    # ------------------------------------------------------------------ views
+    def status(self) -> tuple[int, bool, int]:
+        """(current round, ended, number of participants)."""
+        current, ended, count = self.contract.functions.status().call()
+        return int(current), bool(ended), int(count)
+
+    def current_round(self) -> int:
+        """Current round (0 before the start)."""
+        return self.status()[0]
+
+    def round_info(self, round_: int) -> RoundInfo:
+        """Public state of `round_`."""
+        values = list(self.contract.functions.roundInfo(round_).call())
+        values[6] = Outcome(values[6])
+        return RoundInfo(*values)
+
+    def deadlines(self, round_: int) -> tuple[int, int, int]:
+        """(propose end, vote-commit end, vote-reveal end) of `round_`."""
+        a, b, c = self.contract.functions.deadlines(round_).call()
+        return int(a), int(b), int(c)
+
+    def seed_reveal_window(self, round_: int) -> tuple[int, int]:
+        """(opens, closes) of the randomness reveal window of `round_`."""
+        a, b = self.contract.functions.seedRevealWindow(round_).call()
+        return int(a), int(b)
+
+    def enrol_end(self) -> int:
+        """End of enrolment (timestamp)."""
+        return int(self.contract.functions.enrolEnd().call())
+
+    def seed_of(self, round_: int) -> bytes:
+        """The seed of an opened round."""
+        return bytes(self.contract.functions.seedOf(round_).call())
+
+    def role_of(self, round_: int, participant: str) -> Role:
+        """Role of `participant` in `round_`."""
+        addr = Web3.to_checksum_address(participant)
+        return Role(self.contract.functions.roleOf(round_, addr).call())
+
+    def committee_of(self, round_: int) -> tuple[int, int]:
+        """(proposers, voters) drawn in `round_`."""
+        p, v = self.contract.functions.committeeOf(round_).call()
+        return int(p), int(v)
+
+    def proposal_hash(self, round_: int, index: int) -> bytes:
+        """On-chain hash of proposal `index` of `round_`."""
+        return bytes(self.contract.functions.proposalHash(round_, index).call())
+
+    def accepted_mask(self, round_: int) -> int:
+        """Bit i set when proposal i of `round_` was accepted."""
+        return int(self.contract.functions.acceptedMask(round_).call())
+
+    def aggregate_of(self, round_: int) -> bytes:
+        """Posted aggregate hash of `round_` (zero bytes if none)."""
+        return bytes(self.contract.functions.aggregateOf(round_).call())
+
+    def global_model(self) -> tuple[bytes, int]:
+        """(hash, round) of the latest posted global model; round 0 means the initial model."""
+        fns = self.contract.functions
+        model_round = int(fns.globalModelRound().call())
+        if model_round == 0:
+            return self.params.initial_model_hash, 0
+        return bytes(fns.globalModelHash().call()), model_round
+
+    def account_of(self, participant: str) -> tuple[int, int]:
+        """(stake, claimable) of `participant`."""
+        stake, claimable = self.contract.functions.accountOf(
+            Web3.to_checksum_address(participant)
+        ).call()
+        return int(stake), int(claimable)
+
+    def is_participant(self, participant: str) -> bool:
+        """Whether `participant` has joined."""
+        return bool(
+            self.contract.functions.isParticipant(Web3.to_checksum_address(participant)).call()
+        )
+
+    def totals(self) -> dict[str, int]:
+        """Reward pool, total stake and total unclaimed rewards, with the token balance."""
+        fns = self.contract.functions
+        return {
+            "reward_pool": int(fns.rewardPool().call()),
+            "total_staked": int(fns.totalStaked().call()),
+            "total_claimable": int(fns.totalClaimable().call()),
+            "balance": self.token.balance_of(self.address),
+        }
+
+    # ------------------------------------------------------------------ events
+    def _logs(self, event: str, round_: int) -> list[Any]:
+        info = self.round_info(round_)
+        from_block = max(int(info.seed_block), 0)
+        return list(
+            getattr(self.contract.events, event)().get_logs(
+                from_block=from_block, argument_filters={"round": round_}
+            )
+        )
+
+    def proposals(self, round_: int) -> list[Proposal]:
+        """Proposals of `round_` in index order."""
+        events = sorted(self._logs("Proposed", round_), key=lambda e: e["args"]["index"])
+        return [
+            Proposal(
+                round=round_,
+                proposer=e["args"]["proposer"],
+                index=int(e["args"]["index"]),
+                update_hash=bytes(e["args"]["updateHash"]),
+                num_samples=int(e["args"]["numSamples"]),
+                uri=str(e["args"]["uri"]),
+            )
+            for e in events
+        ]
+
+    def vote_reveals(self, round_: int) -> list[VoteReveal]:
+        """Revealed votes of `round_`."""
+        return [
+            VoteReveal(
+                round=round_,
+                voter=e["args"]["voter"],
+                scores=bytes(e["args"]["scores"]),
+                salt=bytes(e["args"]["salt"]),
+            )
+            for e in self._logs("VoteRevealed", round_)
+        ]
+
+    def revealed_scores(self, round_: int) -> dict[str, tuple[int, ...]]:
+        """Revealed scores of `round_` by voter."""
+        return {r.voter: decode_scores(r.scores) for r in self.vote_reveals(round_)}
+
+    def _settlement_from(self, receipt: TxReceipt) -> Settlement:
+        events = self.contract.events
+        (settled,) = events.RoundSettled().process_receipt(receipt, errors=DISCARD)
+        args = settled["args"]
+        slashes = tuple(
+            (e["args"]["participant"], SlashReason(e["args"]["reason"]), int(e["args"]["amount"]))
+            for e in events.Slashed().process_receipt(receipt, errors=DISCARD)
+        )
+        rewards = tuple(
+            (e["args"]["participant"], int(e["args"]["amount"]))
+            for e in events.RewardCredited().process_receipt(receipt, errors=DISCARD)
+        )
+        return Settlement(
+            round=int(args["round"]),
+            outcome=Outcome(args["outcome"]),
+            accepted_mask=int(args["acceptedMask"]),
+            credited=int(args["credited"]),
+            slashed=int(args["slashed"]),
+            slashes=slashes,
+            rewards=rewards,
+        )
+
+
+def verify_task_code(chain: Chain, address: str) -> None:
+    """Refuse an address whose code is not flock's AllianceTask clone or implementation."""
+    code = chain.w3.eth.get_code(Web3.to_checksum_address(address))
+    if not code:
+        raise ChainMismatchError(f"no contract code at {address}")

@@ -1,0 +1,148 @@
+"""The one path that builds, signs, sends and waits for transactions (one nonce and gas policy)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from flock.contracts.chain import Chain
+from flock.contracts.errors import (
+    ChainError,
+    TransactionRevertedError,
+    decode_revert,
+    revert_data_from_exception,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Signer:
+    """One participant's key with a local nonce counter (each participant signs its own txs).
+
+    Parameters
+    ----------
+    account : LocalAccount
+        The key; never logged.
+    """
+
+    def __init__(self, account: LocalAccount) -> None:
+        self.account = account
+        self._nonce: int | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_key(cls, private_key: str | bytes) -> Signer:
+        """Build a signer from a hex or raw private key.
+
+        Raises
+        ------
+        ValueError
+            If the key is malformed (the message never contains the key).
+        """
+        try:
+            return cls(Account.from_key(private_key))
+        except Exception as exc:
+            raise ValueError("invalid private key (expected 32 bytes, hex or raw)") from exc
+
+    @classmethod
+    def create(cls) -> Signer:
+        """A signer with a fresh random key."""
+        return cls(Account.create())
+
+    @property
+    def address(self) -> str:
+        """Checksummed address."""
+        return str(self.account.address)
+
+    def __repr__(self) -> str:
+        return f"Signer({self.address})"
+
+    def take_nonce(self, chain: Chain) -> int:
+        """Next nonce: read from the chain once ('pending'), then counted locally."""
+        with self._lock:
+            if self._nonce is None:
+                self._nonce = int(chain.w3.eth.get_transaction_count(self.address, "pending"))
+            nonce = self._nonce
+            self._nonce += 1
+            return nonce
+
+    def reset_nonce(self) -> None:
+        """Forget the local counter (after a failed send); the next take re-reads the chain."""
+        with self._lock:
+            self._nonce = None
+
+
+class TxSender:
+    """Sends contract calls for signers: estimate (decoding reverts), sign, send, wait.
+
+    Parameters
+    ----------
+    chain : Chain
+        Where to send.
+    gas_margin : float
+        Multiplier on the estimated gas.
+    receipt_timeout : float
+        Seconds to wait for a receipt.
+    """
+
+    def __init__(self, chain: Chain, *, gas_margin: float = 1.25, receipt_timeout: float = 120.0):
+        self.chain = chain
+        self.gas_margin = gas_margin
+        self.receipt_timeout = receipt_timeout
+        self._chain_id = chain.chain_id
+
+    def transact(self, signer: Signer, call: ContractFunction, *, value: int = 0) -> TxReceipt:
+        """Send `call` from `signer` and return its receipt.
+
+        Raises
+        ------
+        ContractRevert
+            The Solidity custom error the call reverts with (a subclass named after it).
+        TransactionRevertedError
+            A revert flock cannot decode, or a mined transaction with status 0.
+        """
+        params: dict[str, Any] = {"from": signer.address, "value": value}
+        try:
+            gas = call.estimate_gas(params)
+        except Exception as exc:
+            raise _as_chain_error(exc) from exc
+        params.update(
+            gas=int(gas * self.gas_margin),
+            nonce=signer.take_nonce(self.chain),
+            chainId=self._chain_id,
+        )
+        try:
+            tx = call.build_transaction(params)  # type: ignore[arg-type]
+            signed = signer.account.sign_transaction(tx)
+            tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:
+            signer.reset_nonce()
+            raise _as_chain_error(exc) from exc
+        receipt = self.chain.w3.eth.wait_for_transaction_receipt(
+            tx_hash, timeout=self.receipt_timeout
+        )
+        if receipt["status"] != 1:
+            raise TransactionRevertedError(f"transaction {tx_hash.hex()} reverted on chain")
+        log.debug("%s: %s gas=%d", signer.address, getattr(call, "fn_name", "deploy"), receipt["gasUsed"])
+        return receipt
+
+    def deploy(self, signer: Signer, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:
+        """Deploy a contract from `signer` and return its address."""
+        factory = self.chain.w3.eth.contract(abi=abi, bytecode=bytecode)
+        receipt = self.transact(signer, factory.constructor(*args))
+        return str(receipt["contractAddress"])
+
+
+def _as_chain_error(exc: Exception) -> ChainError:
+    if isinstance(exc, ChainError):
+        return exc
+    data = revert_data_from_exception(exc)
+    if data is not None:
+        return decode_revert(data)
+    return TransactionRevertedError(str(exc))

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up flock on a fresh machine: .venv with pinned torch first, the package with its dev
+# extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil) under node_modules/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+# torch first and pinned: anything unpinned pulls a multi-GB CUDA build.
+.venv/bin/python -m pip install --quiet torch==2.13.0
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+if [ ! -x node_modules/.bin/forge ] || [ ! -d node_modules/solc ] || [ ! -d node_modules/@openzeppelin/contracts ]; then
+  # npm install (not npm ci): foundry ships per-platform optional packages a lock cannot hold.
+  npm install --no-audit --no-fund --loglevel=error
+fi
+echo "flock setup done: $(.venv/bin/python -c 'import torch, flwr, web3; print("torch", torch.__version__, "flwr", flwr.__version__, "web3", web3.__version__)')"
