@@ -25,9 +25,11 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Domain separator of the round seed.
     bytes32 public constant SEED_DOMAIN = keccak256("flock.AllianceTask.seed.v1");
 
+    /// @dev One slot per participant: stake, credited rewards and 1-based join index.
     struct Account {
-        uint128 stake;
-        uint128 claimable;
+        uint112 stake;
+        uint112 claimable;
+        uint32 index1; // 0 = not a participant
     }
 
     struct SeedCommit {
@@ -35,14 +37,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint32 round;
     }
 
-    /// @dev A participant's seat in one round; two alternating slots per participant (by round
-    /// parity) so that steady-state rounds rewrite warm slots instead of creating new ones.
+    /// @dev A participant's seat in one round, in one slot; two alternating slots per
+    /// participant (by round parity) so steady-state rounds rewrite slots instead of creating
+    /// them. The vote commitment is keccak256(scores, salt, voter, round) truncated to 192 bits
+    /// (second-preimage resistance 2^192; only the voter itself could search for a collision,
+    /// at 2^96 work).
     struct Seat {
         uint32 round;
-        uint32 rosterIndex1; // 1-based; 0 = not in the roster
         uint16 proposalIndex1; // 1-based; 0 = no proposal
         bool voteCommitted;
         bool voteRevealed;
+        bytes24 voteCommit;
     }
 
     /// @notice Everything `settle` needs that the chain holds only as events or commitments.
@@ -73,17 +78,18 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     bytes32 public globalModelHash;
     uint256 public globalModelRound;
 
-    mapping(address => bool) private _joined;
+    /// @dev Running XOR of every revealed secret (randomness reveals and vote salts).
+    bytes32 private _entropy;
+
     mapping(address => Account) private _accounts;
+    mapping(uint256 => address) private _participantAt; // 1-based join index -> participant
     mapping(address => SeedCommit) private _seedCommits;
     mapping(address => Seat[2]) private _seats;
-    mapping(address => bytes32[2]) private _voteCommits;
 
     mapping(uint256 => RoundInfo) private _rounds;
-    mapping(uint256 => bytes32) private _xorReveals;
-    mapping(uint256 => bytes32) private _prevrandao;
+    mapping(uint256 => bytes32) private _seedMaterial;
     mapping(uint256 => bytes32) private _seeds;
-    mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes;
+    mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes; // by round parity
     mapping(uint256 => uint256) private _acceptedMasks;
     mapping(uint256 => bytes32) private _aggregates;
 
@@ -127,15 +133,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @param seedCommit keccak256(abi.encodePacked(secret, msg.sender, seedRound)), or zero.
     function join(uint256 amount, uint32 seedRound, bytes32 seedCommit) external nonReentrant {
         if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
-        if (_joined[msg.sender]) revert ParticipantAlreadyJoined(msg.sender);
-        if (_participantCount >= _config.maxParticipants) revert TaskFull(_config.maxParticipants);
+        if (_accounts[msg.sender].index1 != 0) revert ParticipantAlreadyJoined(msg.sender);
+        uint32 count = _participantCount;
+        if (count >= _config.maxParticipants) revert TaskFull(_config.maxParticipants);
         if (amount < _config.minStake) revert StakeBelowMinimum(amount, _config.minStake);
-        _joined[msg.sender] = true;
         unchecked {
             // bounded by maxParticipants (uint32)
-            ++_participantCount;
+            ++count;
         }
-        _accounts[msg.sender].stake = _toUint128(amount);
+        _participantCount = count;
+        _participantAt[count] = msg.sender;
+        _accounts[msg.sender] = Account(_toUint112(amount), 0, count);
         totalStaked += amount;
         if (seedCommit != bytes32(0)) _commitSeed(msg.sender, seedRound, seedCommit);
         _pull(amount);
@@ -148,26 +156,30 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
         if (amount == 0) revert StakeBelowMinimum(0, 1);
         Account storage account = _accounts[msg.sender];
-        account.stake = _toUint128(uint256(account.stake) + amount);
+        account.stake = _toUint112(uint256(account.stake) + amount);
         totalStaked += amount;
         _pull(amount);
         emit StakeAdded(msg.sender, amount, account.stake);
     }
 
-    /// @notice Leaves during enrolment with a full refund.
+    /// @notice Leaves during enrolment with a full refund (the last joiner takes the freed index).
     function leave() external nonReentrant {
         _requireParticipant(msg.sender);
         if (_currentRound != 0 || block.timestamp >= enrolEnd) {
             revert PhaseClosed("enrolment", block.timestamp, 0, enrolEnd);
         }
-        uint256 amount = _accounts[msg.sender].stake;
+        Account memory account = _accounts[msg.sender];
+        uint256 amount = account.stake;
+        uint32 last = _participantCount;
+        if (account.index1 != last) {
+            address moved = _participantAt[last];
+            _participantAt[account.index1] = moved;
+            _accounts[moved].index1 = account.index1;
+        }
+        delete _participantAt[last];
         delete _accounts[msg.sender];
         delete _seedCommits[msg.sender];
-        _joined[msg.sender] = false;
-        unchecked {
-            // the caller was counted when it joined
-            --_participantCount;
-        }
+        _participantCount = last - 1;
         totalStaked -= amount;
         token.safeTransfer(msg.sender, amount);
         emit Left(msg.sender, amount);
@@ -184,7 +196,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Reveals the secret committed for `round`; optionally commits for `round + 1`.
     function revealSeed(uint32 round, bytes32 secret, bytes32 nextCommit) external {
         _requireParticipant(msg.sender);
-        _revealSeed(msg.sender, round, secret, nextCommit);
+        _revealSeed(msg.sender, round, secret);
+        if (nextCommit != bytes32(0)) _commitSeed(msg.sender, round + 1, nextCommit);
     }
 
     /// @notice Opens round 1 once enrolment and round 1's reveal window are over (anyone).
@@ -221,11 +234,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             info.numProposals = uint16(index + 1);
             seat.proposalIndex1 = uint16(index + 1);
         }
-        _proposalHashes[round][index] = updateHash;
+        _proposalHashes[round % 2][index] = updateHash;
         emit Proposed(round, msg.sender, index, updateHash, numSamples, uri);
     }
 
     /// @notice A voter of `round` commits keccak256(abi.encodePacked(scores, salt, voter, round)).
+    /// The salt doubles as the voter's randomness contribution: its reveal enters the seed of
+    /// the rounds that open after it, so a vote commit is also a randomness commit.
     function commitVote(uint256 round, bytes32 commit) external {
         _requireCurrent(round);
         RoundInfo storage info = _rounds[round];
@@ -237,7 +252,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         Seat storage seat = _requireRole(msg.sender, round, Role.Voter);
         if (seat.voteCommitted) revert VoteDuplicate(msg.sender, round);
         seat.voteCommitted = true;
-        _voteCommits[msg.sender][round % 2] = commit;
+        seat.voteCommit = bytes24(commit);
         unchecked {
             // at most maxVoters <= MAX_VOTERS commits
             ++info.numVoteCommits;
@@ -246,15 +261,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     /// @notice Reveals the committed scores (2 bytes big-endian per item: the current global
-    /// model first, then each proposal in index order). Optionally reveals randomness for
-    /// `round + 1` (`seedSecret`) and commits for `round + 2` (`nextCommit`).
-    function revealVote(
-        uint256 round,
-        bytes calldata scores,
-        bytes32 salt,
-        bytes32 seedSecret,
-        bytes32 nextCommit
-    ) external {
+    /// model first, then each proposal in index order) and the salt, which is mixed into the
+    /// randomness of the next round.
+    function revealVote(uint256 round, bytes calldata scores, bytes32 salt) external {
         _requireCurrent(round);
         RoundInfo storage info = _rounds[round];
         (uint256 opens, uint256 closes) = _voteRevealWindow(round);
@@ -265,8 +274,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (seat.round != round || !seat.voteCommitted) revert VoteNotCommitted(msg.sender, round);
         if (seat.voteRevealed) revert VoteAlreadyRevealed(msg.sender, round);
         _checkScores(scores, info.numProposals);
-        if (keccak256(abi.encodePacked(scores, salt, msg.sender, round))
-                != _voteCommits[msg.sender][round % 2]) {
+        if (bytes24(keccak256(abi.encodePacked(scores, salt, msg.sender, round))) != seat.voteCommit) {
             revert VoteRevealMismatch(msg.sender, round);
         }
         seat.voteRevealed = true;
@@ -274,8 +282,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             // bounded by numVoteCommits
             ++info.numVoteReveals;
         }
+        _entropy ^= salt;
         emit VoteRevealed(round, msg.sender, scores, salt);
-        if (seedSecret != bytes32(0)) _revealSeed(msg.sender, uint32(round + 1), seedSecret, nextCommit);
     }
 
     // ================================================================ settlement
@@ -434,9 +442,20 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return _roleOf(participant, round, seedOf(round));
     }
 
-    /// @notice Hash of proposal `index` of `round`.
+    /// @notice The role draw's permutation, exposed so anyone can check an off-chain mirror:
+    /// position of `index` among `n` under `seed` (positions below the proposer count propose).
+    function shuffle(uint256 index, uint256 n, bytes32 seed) external pure returns (uint256) {
+        return Shuffle.shuffledIndex(index, n, seed);
+    }
+
+    /// @notice Hash of proposal `index` of `round` (the current or the previous round only;
+    /// the `Proposed` events keep the full history).
     function proposalHash(uint256 round, uint256 index) external view returns (bytes32) {
-        return _proposalHashes[round][index];
+        if (round == 0 || round > _currentRound || round + 1 < _currentRound) {
+            revert RoundMismatch(round, _currentRound);
+        }
+        if (index >= _rounds[round].numProposals) return bytes32(0);
+        return _proposalHashes[round % 2][index];
     }
 
     /// @notice Bit i set when proposal i of `round` was accepted.
@@ -457,7 +476,19 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @notice Whether `participant` has joined (and not left).
     function isParticipant(address participant) external view returns (bool) {
-        return _joined[participant];
+        return _accounts[participant].index1 != 0;
+    }
+
+    /// @notice 0-based join index of `participant` (its slot in every round's roster).
+    function indexOf(address participant) external view returns (uint256) {
+        uint32 index1 = _accounts[participant].index1;
+        if (index1 == 0) revert ParticipantUnknown(participant);
+        return index1 - 1;
+    }
+
+    /// @notice Participant at 0-based join index `index`.
+    function participantAt(uint256 index) external view returns (address) {
+        return _participantAt[index + 1];
     }
 
     /// @notice The pending randomness commitment of `participant`.
@@ -478,7 +509,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         info.start = uint64(block.timestamp);
         info.seedBlock = uint64(block.number);
-        _prevrandao[round] = bytes32(block.prevrandao);
+        info.rosterSize = _participantCount; // later joiners have no role in this round
+        _seedMaterial[round] = keccak256(
+            abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy, block.prevrandao)
+        );
         _currentRound = uint32(round);
         emit RoundOpened(round, block.timestamp, block.number);
     }
@@ -487,17 +521,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
         if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
-        return keccak256(
-            abi.encode(
-                SEED_DOMAIN,
-                address(this),
-                block.chainid,
-                round,
-                _xorReveals[round],
-                _prevrandao[round],
-                blockhash(info.seedBlock)
-            )
-        );
+        return keccak256(abi.encode(_seedMaterial[round], blockhash(info.seedBlock)));
     }
 
     /// @dev Caches the seed on first use in a transaction, so later reads cannot drift once the
@@ -517,12 +541,12 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _roleOf(address participant, uint256 round, bytes32 seed) private view returns (Role) {
-        Seat storage seat = _seats[participant][round % 2];
-        if (seat.round != round || seat.rosterIndex1 == 0) return Role.None;
+        uint256 index1 = _accounts[participant].index1;
         uint256 n = _rounds[round].rosterSize;
+        if (index1 == 0 || index1 > n) return Role.None;
         (uint256 proposers, uint256 voters) = _committee(n);
         if (proposers == 0) return Role.Idle;
-        uint256 position = Shuffle.shuffledIndex(seat.rosterIndex1 - 1, n, seed);
+        uint256 position = Shuffle.shuffledIndex(index1 - 1, n, seed);
         if (position < proposers) return Role.Proposer;
         if (position < proposers + voters) return Role.Voter;
         return Role.Idle;
@@ -534,7 +558,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     {
         Role actual = _roleOf(participant, round, _seed(round));
         if (actual != required) revert RoleMismatch(participant, round, required, actual);
+        uint256 stake = _accounts[participant].stake;
+        if (stake < _config.minStake) revert ParticipantIneligible(participant, stake);
         seat = _seats[participant][round % 2];
+        if (seat.round != round) {
+            // first action of this participant in this round: reset the recycled seat
+            seat.round = uint32(round);
+            seat.proposalIndex1 = 0;
+            seat.voteCommitted = false;
+            seat.voteRevealed = false;
+        }
     }
 
     function _requireCurrent(uint256 round) private view {
@@ -542,7 +575,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _requireParticipant(address account) private view {
-        if (!_joined[account]) revert ParticipantUnknown(account);
+        if (_accounts[account].index1 == 0) revert ParticipantUnknown(account);
     }
 
     function _voteRevealWindow(uint256 round) private view returns (uint256 opens, uint256 closes) {
@@ -584,7 +617,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         emit SeedCommitted(participant, round);
     }
 
-    function _revealSeed(address participant, uint32 round, bytes32 secret, bytes32 nextCommit) private {
+    function _revealSeed(address participant, uint32 round, bytes32 secret) private {
         if (round != _currentRound + 1 || round > _config.rounds) {
             revert RoundMismatch(round, _currentRound + 1);
         }
@@ -597,19 +630,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (bytes28(keccak256(abi.encodePacked(secret, participant, uint256(round)))) != sc.commit) {
             revert SeedRevealMismatch(participant, round);
         }
-        uint256 stake = _accounts[participant].stake;
-        if (stake < _config.minStake) revert ParticipantIneligible(participant, stake);
         delete _seedCommits[participant];
-        RoundInfo storage info = _rounds[round];
-        uint32 rosterIndex1;
-        unchecked {
-            // the roster holds each participant at most once: bounded by maxParticipants
-            rosterIndex1 = ++info.rosterSize;
-        }
-        _xorReveals[round] ^= secret;
-        _seats[participant][round % 2] = Seat(round, rosterIndex1, 0, false, false);
-        emit SeedRevealed(participant, round, rosterIndex1 - 1);
-        if (nextCommit != bytes32(0)) _commitSeed(participant, round + 1, nextCommit);
+        _entropy ^= secret;
+        emit SeedRevealed(participant, round);
     }
 
     /// @dev Slashes and clears a commitment whose reveal window closed; true if one was found.
@@ -663,8 +686,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid("voters-order", v);
             Seat storage seat = _seats[voter][parity];
             if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid("voters", v);
-            if (keccak256(abi.encodePacked(input.scores[v], input.salts[v], voter, round))
-                    != _voteCommits[voter][parity]) {
+            if (bytes24(keccak256(abi.encodePacked(input.scores[v], input.salts[v], voter, round)))
+                    != seat.voteCommit) {
                 revert SettlementInputInvalid("scores", v);
             }
         }
@@ -726,6 +749,15 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
     }
 
+    /// @dev A wash: most voters outside the band, or most items without a tight consensus.
+    function _isWash(uint256[] memory mads, uint256 outliers, uint256 voters) private view returns (bool) {
+        uint256 dispersed = 0;
+        for (uint256 i = 0; i < mads.length; ++i) {
+            if (mads[i] > _config.washMadBps) ++dispersed;
+        }
+        return 2 * outliers > voters || 2 * dispersed > mads.length;
+    }
+
     function _settleConsensus(uint256 round, SettleInput calldata input, uint256 poolShare, uint256 slashed)
         private
         returns (Outcome outcome, uint256 acceptedMask, uint256 credited, uint256 totalSlashed)
@@ -734,7 +766,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         (uint256[] memory medians, uint256[] memory mads) = _consensus(input, items);
         (uint256[] memory voterWeights, uint256 outliers) = _voterWeights(input, medians, mads);
         totalSlashed = slashed;
-        if (2 * outliers > input.voters.length) return (Outcome.Void, 0, 0, totalSlashed);
+        if (_isWash(mads, outliers, input.voters.length)) return (Outcome.Void, 0, 0, totalSlashed);
 
         for (uint256 p = 0; p < input.proposers.length; ++p) {
             if (medians[p + 1] + _config.toleranceBps >= medians[0]) {
@@ -816,7 +848,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             uint256 amount = (budget * weights[i]) / total;
             if (amount == 0) continue;
             Account storage account = _accounts[accounts[i]];
-            account.claimable = _toUint128(uint256(account.claimable) + amount);
+            account.claimable = _toUint112(uint256(account.claimable) + amount);
             credited += amount;
             emit RewardCredited(accounts[i], round, amount);
         }
@@ -834,7 +866,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     function _applySlash(address participant, uint256 amount) private {
         Account storage account = _accounts[participant];
-        account.stake -= uint128(amount); // amount <= stake: slashBps <= 10000
+        // amount <= stake because slashBps <= 10000, so the cast and the subtraction are exact
+        account.stake -= uint112(amount);
         totalStaked -= amount;
         rewardPool += amount;
     }
@@ -869,9 +902,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
     }
 
-    function _toUint128(uint256 value) private pure returns (uint128) {
-        if (value > type(uint128).max) revert TaskInvalidConfig("amount");
-        return uint128(value);
+    function _toUint112(uint256 value) private pure returns (uint112) {
+        if (value > type(uint112).max) revert TaskInvalidConfig("amount");
+        return uint112(value);
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {

@@ -45,6 +45,7 @@ interface IAllianceTask {
         uint16 toleranceBps; // accept a proposer when median(score) + tolerance >= median(baseline)
         uint16 madMultiplierX100; // k of the voter agreement band median +- k * MAD, times 100
         uint16 minDeviationBps; // floor of that band, in score units (basis points of accuracy)
+        uint16 washMadBps; // no consensus ("wash") when most items' MAD exceeds this
         uint16 voterShareBps; // share of a round's budget credited to agreeing voters
         RewardRule rewardRule;
         uint16 softmaxTemperatureBps; // temperature of the softmax rule, in score units
@@ -53,8 +54,8 @@ interface IAllianceTask {
     /// @notice Per-round public state.
     struct RoundInfo {
         uint64 start; // timestamp the round opened; 0 if not yet open
-        uint64 seedBlock; // block whose hash and prevrandao enter the seed
-        uint32 rosterSize; // participants who revealed randomness for this round
+        uint64 seedBlock; // block whose prevrandao and hash enter the seed
+        uint32 rosterSize; // participants (by join index) who hold a role in this round
         uint16 numProposals;
         uint16 numVoteCommits;
         uint16 numVoteReveals;
@@ -145,8 +146,8 @@ interface IAllianceTask {
     event Left(address indexed participant, uint256 amount);
     /// @notice A participant committed randomness for `round`.
     event SeedCommitted(address indexed participant, uint256 indexed round);
-    /// @notice A participant revealed randomness for `round` and took roster slot `rosterIndex`.
-    event SeedRevealed(address indexed participant, uint256 indexed round, uint256 rosterIndex);
+    /// @notice A participant revealed the randomness it committed for `round`.
+    event SeedRevealed(address indexed participant, uint256 indexed round);
     /// @notice A participant committed randomness and never revealed it.
     event SeedRevealMissed(address indexed participant, uint256 indexed round, uint256 slashed);
     /// @notice Round `round` opened; its seed is fixed by block `seedBlock`.

@@ -11,10 +11,22 @@ library Shuffle {
     /// @notice Position of `index` in the permutation of [0, n) drawn from `seed`.
     function shuffledIndex(uint256 index, uint256 n, bytes32 seed) internal pure returns (uint256) {
         for (uint256 r = 0; r < ROUNDS; ++r) {
-            uint256 pivot = uint256(keccak256(abi.encodePacked(seed, uint8(r)))) % n;
-            uint256 flip = (pivot + n - index) % n;
-            uint256 position = index > flip ? index : flip;
-            bytes32 source = keccak256(abi.encodePacked(seed, uint8(r), uint32(position >> 8)));
+            uint256 pivot;
+            bytes32 source;
+            uint256 flip;
+            uint256 position;
+            // Scratch space (0x00-0x3f) holds seed ++ uint8(r) [++ uint32(position >> 8)]: the
+            // same bytes abi.encodePacked would produce, hashed without allocating memory.
+            assembly ("memory-safe") {
+                mstore(0x00, seed)
+                mstore(0x20, shl(248, r))
+                pivot := mod(keccak256(0x00, 0x21), n)
+                flip := mod(sub(add(pivot, n), index), n)
+                position := index
+                if gt(flip, index) { position := flip }
+                mstore(0x20, or(shl(248, r), shl(216, shr(8, position))))
+                source := keccak256(0x00, 0x25)
+            }
             uint256 bit = (uint256(uint8(source[(position & 0xff) >> 3])) >> (position & 7)) & 1;
             if (bit == 1) index = flip;
         }

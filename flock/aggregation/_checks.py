@@ -215,9 +215,7 @@ def check_num_malicious(num_malicious: int) -> int:
     try:
         value = operator.index(num_malicious)
     except TypeError:
-        raise AggregationError(
-            f"num_malicious must be an integer, got {num_malicious!r}"
-        ) from None
+        raise AggregationError(f"num_malicious must be an integer, got {num_malicious!r}") from None
     if value < 0:
         raise AggregationError(f"num_malicious must be non-negative, got {value}")
     return value
@@ -264,7 +262,7 @@ def to_tensor(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
 
 
 def sorted_column_blocks(
-    updates: Sequence[torch.Tensor], *, block: int = _SORT_BLOCK
+    updates: Sequence[torch.Tensor], *, block: int | None = None
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield the updates' coordinates in blocks, each coordinate sorted across updates.
 
@@ -276,7 +274,7 @@ def sorted_column_blocks(
     updates : sequence of torch.Tensor
         Validated 1-D updates.
     block : int, optional
-        Number of coordinates per block.
+        Number of coordinates per block; defaults to a cache-sized block.
 
     Yields
     ------
@@ -292,6 +290,7 @@ def sorted_column_blocks(
     AggregationError
         If an update holds NaN or infinity.
     """
+    block = block or _SORT_BLOCK
     arrays = as_arrays(updates)
     count, length = len(arrays), arrays[0].shape[0]
     buffer = np.empty((min(block, length), count), dtype=arrays[0].dtype)

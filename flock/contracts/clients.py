@@ -14,7 +14,7 @@ from flock.contracts.artifacts import load_artifact
 from flock.contracts.chain import Chain
 from flock.contracts.commitments import as_bytes32, decode_scores
 from flock.contracts.errors import ChainMismatchError
-from flock.contracts.tx import Signer, TxSender
+from flock.contracts.tx import Signer, TxSender, as_chain_error
 from flock.contracts.types import (
     Outcome,
     Proposal,
@@ -85,8 +85,8 @@ class TaskClient:
         self.chain = sender.chain
         self.contract = _contract(sender.chain, "AllianceTask", address)
         self.address = self.contract.address
-        self.params = TaskParams.from_tuple(tuple(self.contract.functions.config().call()))
-        token_address = self.contract.functions.token().call()
+        self.params = TaskParams.from_tuple(tuple(self._view("config")))
+        token_address = self._view("token")
         self.token = TokenClient(sender, token_address)
 
     # ------------------------------------------------------------------ transactions
@@ -133,19 +133,9 @@ class TaskClient:
         """Commit a vote as a voter of `round_`."""
         return self._send(signer, "commitVote", round_, as_bytes32(commit))
 
-    def reveal_vote(
-        self,
-        signer: Signer,
-        round_: int,
-        scores: bytes,
-        salt: bytes,
-        seed_secret: bytes = b"",
-        next_commit: bytes = b"",
-    ) -> TxReceipt:
-        """Reveal scores; optionally reveal randomness for round+1 and commit for round+2."""
-        secret = as_bytes32(seed_secret) if seed_secret else bytes(32)
-        nxt = as_bytes32(next_commit) if next_commit else bytes(32)
-        return self._send(signer, "revealVote", round_, scores, as_bytes32(salt), secret, nxt)
+    def reveal_vote(self, signer: Signer, round_: int, scores: bytes, salt: bytes) -> TxReceipt:
+        """Reveal scores and salt (the salt also feeds the next rounds' randomness)."""
+        return self._send(signer, "revealVote", round_, scores, as_bytes32(salt))
 
     def settle(self, signer: Signer, round_: int) -> Settlement:
         """Settle `round_` from the chain's own record (events and commitments)."""
@@ -191,9 +181,16 @@ class TaskClient:
         return self._send(signer, "slashMissedSeedReveal", Web3.to_checksum_address(participant))
 
     # ------------------------------------------------------------------ views
+    def _view(self, fn: str, *args: Any) -> Any:
+        """Call a view, turning reverts into the named Python exceptions."""
+        try:
+            return getattr(self.contract.functions, fn)(*args).call()
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+
     def status(self) -> tuple[int, bool, int]:
         """(current round, ended, number of participants)."""
-        current, ended, count = self.contract.functions.status().call()
+        current, ended, count = self._view("status")
         return int(current), bool(ended), int(count)
 
     def current_round(self) -> int:
@@ -202,49 +199,49 @@ class TaskClient:
 
     def round_info(self, round_: int) -> RoundInfo:
         """Public state of `round_`."""
-        values = list(self.contract.functions.roundInfo(round_).call())
+        values = list(self._view("roundInfo", round_))
         values[6] = Outcome(values[6])
         return RoundInfo(*values)
 
     def deadlines(self, round_: int) -> tuple[int, int, int]:
         """(propose end, vote-commit end, vote-reveal end) of `round_`."""
-        a, b, c = self.contract.functions.deadlines(round_).call()
+        a, b, c = self._view("deadlines", round_)
         return int(a), int(b), int(c)
 
     def seed_reveal_window(self, round_: int) -> tuple[int, int]:
         """(opens, closes) of the randomness reveal window of `round_`."""
-        a, b = self.contract.functions.seedRevealWindow(round_).call()
+        a, b = self._view("seedRevealWindow", round_)
         return int(a), int(b)
 
     def enrol_end(self) -> int:
         """End of enrolment (timestamp)."""
-        return int(self.contract.functions.enrolEnd().call())
+        return int(self._view("enrolEnd"))
 
     def seed_of(self, round_: int) -> bytes:
         """The seed of an opened round."""
-        return bytes(self.contract.functions.seedOf(round_).call())
+        return bytes(self._view("seedOf", round_))
 
     def role_of(self, round_: int, participant: str) -> Role:
         """Role of `participant` in `round_`."""
         addr = Web3.to_checksum_address(participant)
-        return Role(self.contract.functions.roleOf(round_, addr).call())
+        return Role(self._view("roleOf", round_, addr))
 
     def committee_of(self, round_: int) -> tuple[int, int]:
         """(proposers, voters) drawn in `round_`."""
-        p, v = self.contract.functions.committeeOf(round_).call()
+        p, v = self._view("committeeOf", round_)
         return int(p), int(v)
 
     def proposal_hash(self, round_: int, index: int) -> bytes:
         """On-chain hash of proposal `index` of `round_`."""
-        return bytes(self.contract.functions.proposalHash(round_, index).call())
+        return bytes(self._view("proposalHash", round_, index))
 
     def accepted_mask(self, round_: int) -> int:
         """Bit i set when proposal i of `round_` was accepted."""
-        return int(self.contract.functions.acceptedMask(round_).call())
+        return int(self._view("acceptedMask", round_))
 
     def aggregate_of(self, round_: int) -> bytes:
         """Posted aggregate hash of `round_` (zero bytes if none)."""
-        return bytes(self.contract.functions.aggregateOf(round_).call())
+        return bytes(self._view("aggregateOf", round_))
 
     def global_model(self) -> tuple[bytes, int]:
         """(hash, round) of the latest posted global model; round 0 means the initial model."""
@@ -256,16 +253,20 @@ class TaskClient:
 
     def account_of(self, participant: str) -> tuple[int, int]:
         """(stake, claimable) of `participant`."""
-        stake, claimable = self.contract.functions.accountOf(
-            Web3.to_checksum_address(participant)
-        ).call()
+        stake, claimable = self._view("accountOf", Web3.to_checksum_address(participant))
         return int(stake), int(claimable)
+
+    def index_of(self, participant: str) -> int:
+        """0-based join index of `participant` (its slot in each round's roster)."""
+        return int(self._view("indexOf", Web3.to_checksum_address(participant)))
+
+    def participant_at(self, index: int) -> str:
+        """Participant at 0-based join index `index`."""
+        return str(self._view("participantAt", index))
 
     def is_participant(self, participant: str) -> bool:
         """Whether `participant` has joined."""
-        return bool(
-            self.contract.functions.isParticipant(Web3.to_checksum_address(participant)).call()
-        )
+        return bool(self._view("isParticipant", Web3.to_checksum_address(participant)))
 
     def totals(self) -> dict[str, int]:
         """Reward pool, total stake and total unclaimed rewards, with the token balance."""
@@ -338,6 +339,7 @@ class TaskClient:
             slashed=int(args["slashed"]),
             slashes=slashes,
             rewards=rewards,
+            gas_used=int(receipt["gasUsed"]),
         )
 
 

@@ -111,7 +111,7 @@ class TxSender:
         try:
             gas = call.estimate_gas(params)
         except Exception as exc:
-            raise _as_chain_error(exc) from exc
+            raise as_chain_error(exc) from exc
         params.update(
             gas=int(gas * self.gas_margin),
             nonce=signer.take_nonce(self.chain),
@@ -123,7 +123,7 @@ class TxSender:
             tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Exception as exc:
             signer.reset_nonce()
-            raise _as_chain_error(exc) from exc
+            raise as_chain_error(exc) from exc
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=self.receipt_timeout
         )
@@ -139,7 +139,8 @@ class TxSender:
         return str(receipt["contractAddress"])
 
 
-def _as_chain_error(exc: Exception) -> ChainError:
+def as_chain_error(exc: Exception) -> ChainError:
+    """Map a web3 / eth-tester exception to flock's error (decoding custom errors)."""
     if isinstance(exc, ChainError):
         return exc
     data = revert_data_from_exception(exc)

@@ -61,6 +61,7 @@ class TaskParams:
     tolerance_bps: int
     mad_multiplier_x100: int
     min_deviation_bps: int
+    wash_mad_bps: int
     voter_share_bps: int
     reward_rule: RewardRule
     softmax_temperature_bps: int
@@ -73,7 +74,7 @@ class TaskParams:
     def from_tuple(cls, values: tuple) -> TaskParams:
         """Build from the tuple `config()` returns."""
         fields = list(values)
-        fields[17] = RewardRule(fields[17])
+        fields[18] = RewardRule(fields[18])
         return cls(*fields)
 
 
@@ -124,6 +125,7 @@ class Settlement:
     slashed: int
     slashes: tuple[tuple[str, SlashReason, int], ...]
     rewards: tuple[tuple[str, int], ...]
+    gas_used: int = 0
 
     def accepted(self, index: int) -> bool:
         """Whether proposal `index` was accepted."""

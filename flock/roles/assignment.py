@@ -37,7 +37,10 @@ def committee_sizes(roster_size: int, proposers_per_round: int, max_voters: int)
 def role_for(
     roster_index: int, roster_size: int, seed: bytes, *, proposers_per_round: int, max_voters: int
 ) -> Role:
-    """Role of the participant at `roster_index` (0-based reveal order) in a round."""
+    """Role of the participant at `roster_index` (0-based join index) in a round of
+    `roster_size` participants (those who had joined when the round opened)."""
+    if not 0 <= roster_index < roster_size:
+        return Role.NONE
     proposers, voters = committee_sizes(roster_size, proposers_per_round, max_voters)
     if proposers == 0:
         return Role.IDLE
@@ -52,7 +55,7 @@ def role_for(
 def assign_roles(
     roster: list[str], seed: bytes, *, proposers_per_round: int, max_voters: int
 ) -> dict[str, Role]:
-    """Roles of every participant of a roster (in reveal order), as the contract draws them."""
+    """Roles of every participant of a roster (in join order), as the contract draws them."""
     return {
         address: role_for(
             i, len(roster), seed, proposers_per_round=proposers_per_round, max_voters=max_voters

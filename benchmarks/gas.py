@@ -1,0 +1,133 @@
+"""Gas per participant per round and settlement gas, measured on the in-process EVM.
+
+Prints `name: value` lines:
+  gas_per_participant_round[N]: total gas of a round (all participants' txs + settle) / N,
+      worst steady-state round (rounds >= 3, when per-round slots are reused)
+  gas_per_participant_round: the worst over the N played
+  settle_gas_max: settlement gas at the largest committee the contract allows
+  settle_block_share_pct: that gas as a share of a 30M block
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+from collections import defaultdict
+
+from flock.contracts import EmbeddedChain, RewardRule, Signer, TaskParams, TxSender, deploy_alliance
+from flock.participant import ChainParticipant
+from flock.rounds import RoundDriver
+
+log = logging.getLogger("benchmarks.gas")
+
+TOKEN = 10**18
+BLOCK_GAS = 30_000_000
+MAX_PROPOSERS = 32  # AllianceTask.MAX_PROPOSERS
+MAX_VOTERS = 64  # AllianceTask.MAX_VOTERS
+
+
+def play(n: int, proposers: int, voters: int, rounds: int, seed: int) -> dict[str, float]:
+    """Play `rounds` full rounds with `n` participants; return gas figures."""
+    rng = random.Random(seed)
+    chain = EmbeddedChain()
+    sender = TxSender(chain)
+    creator = Signer.create()
+    chain.fund(creator.address, 10**22)
+    params = TaskParams(
+        spec_hash=b"\x01" * 32,
+        initial_model_hash=b"\x02" * 32,
+        min_stake=10 * TOKEN,
+        max_participants=n,
+        proposers_per_round=proposers,
+        max_voters=voters,
+        min_voters=1,
+        rounds=rounds,
+        enrol_period=3600,
+        propose_period=600,
+        commit_period=600,
+        reveal_period=600,
+        slash_bps=1000,
+        tolerance_bps=200,
+        mad_multiplier_x100=300,
+        min_deviation_bps=500,
+        wash_mad_bps=1500,
+        voter_share_bps=3000,
+        reward_rule=RewardRule.GEOMETRIC,
+        softmax_temperature_bps=100,
+    )
+    _, task = deploy_alliance(
+        sender, creator, params, reward_pool=10_000 * TOKEN, token_supply=10**9 * TOKEN
+    )
+    participants = []
+    for _ in range(n):
+        signer = Signer.create()
+        chain.fund(signer.address, 10**20)
+        task.token.transfer(creator, signer.address, 100 * TOKEN)
+        participants.append(ChainParticipant(signer, task))
+    driver = RoundDriver(chain, task, participants, creator)
+    driver.join_all(50 * TOKEN)
+    driver.start()
+
+    def propose(p: ChainParticipant, r: int) -> tuple[bytes, int, str]:
+        digest = rng.randbytes(32)
+        return digest, 100, f"file:///store/{digest.hex()}.safetensors"
+
+    def score(p: ChainParticipant, r: int, proposals: list) -> list[int]:
+        base = 8000 + rng.randint(-50, 50)
+        return [base] + [8100 + rng.randint(-50, 50) for _ in proposals]
+
+    for r in range(1, rounds + 1):
+        driver.play_round(r, propose, score)
+        log.info("n=%d round %d done", n, r)
+
+    per_round: dict[int, int] = defaultdict(int)
+    settle: dict[int, int] = {}
+    per_fn: dict[str, list[int]] = defaultdict(list)
+    for rec in driver.gas_log:
+        per_round[rec.round] += rec.gas
+        per_fn[rec.function].append(rec.gas)
+        if rec.function == "settle":
+            settle[rec.round] = rec.gas
+    steady = [r for r in per_round if r >= 3] or [r for r in per_round if r >= 1]
+    figures = {
+        "gas_per_participant_round": max(per_round[r] for r in steady) / n,
+        "settle_gas": max(settle.values()),
+    }
+    for fn, values in per_fn.items():
+        figures[f"max_gas_{fn}"] = max(values)
+    return figures
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-max-committee", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    worst = 0.0
+    for n in args.sizes:
+        proposers = max(1, min(MAX_PROPOSERS, n // 5))
+        voters = min(MAX_VOTERS, n - proposers)
+        fig = play(n, proposers, voters, args.rounds, args.seed)
+        worst = max(worst, fig["gas_per_participant_round"])
+        print(f"gas_per_participant_round[{n}]: {fig['gas_per_participant_round']:.0f}")
+        for key, value in sorted(fig.items()):
+            if key.startswith("max_gas_") or key == "settle_gas":
+                print(f"{key}[{n}]: {value:.0f}")
+    print(f"gas_per_participant_round: {worst:.0f}")
+    print("goal_gas_per_participant_round: 120000")
+    if not args.skip_max_committee:
+        n = MAX_PROPOSERS + MAX_VOTERS
+        fig = play(n, MAX_PROPOSERS, MAX_VOTERS, 3, args.seed)
+        print(f"settle_gas_max: {fig['settle_gas']:.0f}")
+        print(f"settle_block_share_pct: {100 * fig['settle_gas'] / BLOCK_GAS:.1f}")
+        print("goal_settle_block_share_pct: 50")
+
+
+if __name__ == "__main__":
+    main()
