@@ -59,6 +59,15 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         address[] missing; // voters who committed and did not reveal, ascending by address
     }
 
+    /// @dev Running totals of one settlement.
+    struct Tally {
+        uint256 poolShare;
+        uint256 slashed;
+        uint256 credited;
+        uint256 acceptedMask;
+        Outcome outcome;
+    }
+
     IERC20 public token;
     address public factory;
     address public creator;
@@ -132,7 +141,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @param seedRound Round the commitment is for (ignored when `seedCommit` is zero).
     /// @param seedCommit keccak256(abi.encodePacked(secret, msg.sender, seedRound)), or zero.
     function join(uint256 amount, uint32 seedRound, bytes32 seedCommit) external nonReentrant {
-        if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
+        if (_ended) revert PhaseClosed(Phase.Task, block.timestamp, 0, _endedAt);
         if (_accounts[msg.sender].index1 != 0) revert ParticipantAlreadyJoined(msg.sender);
         uint32 count = _participantCount;
         if (count >= _config.maxParticipants) revert TaskFull(_config.maxParticipants);
@@ -153,7 +162,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Adds stake (e.g. to regain eligibility after a slash).
     function stakeMore(uint256 amount) external nonReentrant {
         _requireParticipant(msg.sender);
-        if (_ended) revert PhaseClosed("task", block.timestamp, 0, _endedAt);
+        if (_ended) revert PhaseClosed(Phase.Task, block.timestamp, 0, _endedAt);
         if (amount == 0) revert StakeBelowMinimum(0, 1);
         Account storage account = _accounts[msg.sender];
         account.stake = _toUint112(uint256(account.stake) + amount);
@@ -166,7 +175,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     function leave() external nonReentrant {
         _requireParticipant(msg.sender);
         if (_currentRound != 0 || block.timestamp >= enrolEnd) {
-            revert PhaseClosed("enrolment", block.timestamp, 0, enrolEnd);
+            revert PhaseClosed(Phase.Enrolment, block.timestamp, 0, enrolEnd);
         }
         Account memory account = _accounts[msg.sender];
         uint256 amount = account.stake;
@@ -202,10 +211,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @notice Opens round 1 once enrolment and round 1's reveal window are over (anyone).
     function start() external {
-        if (!_funded) revert TaskInvalidConfig("unfunded");
+        if (!_funded) revert TaskNotFunded();
         if (_currentRound != 0) revert RoundMismatch(_currentRound, 0);
         uint256 opensAt = enrolEnd + _config.revealPeriod;
-        if (block.timestamp < opensAt) revert PhaseClosed("start", block.timestamp, opensAt, 0);
+        if (block.timestamp < opensAt) revert PhaseClosed(Phase.Start, block.timestamp, opensAt, 0);
         _openRound(1);
     }
 
@@ -224,7 +233,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         _requireCurrent(round);
         RoundInfo storage info = _rounds[round];
         uint256 closes = info.start + _config.proposePeriod;
-        if (block.timestamp >= closes) revert PhaseClosed("propose", block.timestamp, info.start, closes);
+        if (block.timestamp >= closes) revert PhaseClosed(Phase.Propose, block.timestamp, info.start, closes);
         if (updateHash == bytes32(0)) revert ProposalEmpty();
         Seat storage seat = _requireRole(msg.sender, round, Role.Proposer);
         if (seat.proposalIndex1 != 0) revert ProposalDuplicate(msg.sender, round);
@@ -247,7 +256,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint256 opens = info.start + _config.proposePeriod;
         uint256 closes = opens + _config.commitPeriod;
         if (block.timestamp < opens || block.timestamp >= closes) {
-            revert PhaseClosed("vote-commit", block.timestamp, opens, closes);
+            revert PhaseClosed(Phase.VoteCommit, block.timestamp, opens, closes);
         }
         Seat storage seat = _requireRole(msg.sender, round, Role.Voter);
         if (seat.voteCommitted) revert VoteDuplicate(msg.sender, round);
@@ -268,7 +277,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         (uint256 opens, uint256 closes) = _voteRevealWindow(round);
         if (block.timestamp < opens || block.timestamp >= closes) {
-            revert PhaseClosed("vote-reveal", block.timestamp, opens, closes);
+            revert PhaseClosed(Phase.VoteReveal, block.timestamp, opens, closes);
         }
         Seat storage seat = _seats[msg.sender][round % 2];
         if (seat.round != round || !seat.voteCommitted) revert VoteNotCommitted(msg.sender, round);
@@ -296,29 +305,25 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         if (info.outcome != Outcome.Pending) revert RoundAlreadySettled(round);
         (, uint256 revealEnd) = _voteRevealWindow(round);
-        if (block.timestamp < revealEnd) revert PhaseClosed("settle", block.timestamp, revealEnd, 0);
+        if (block.timestamp < revealEnd) revert PhaseClosed(Phase.Settle, block.timestamp, revealEnd, 0);
         _checkSettleInput(round, info, input);
 
-        uint256 poolShare = rewardPool / (_config.rounds - round + 1);
-        uint256 slashed = 0;
+        Tally memory tally;
+        tally.poolShare = rewardPool / (_config.rounds - round + 1);
         for (uint256 i = 0; i < input.missing.length; ++i) {
-            slashed += _slash(input.missing[i], round, 1);
+            tally.slashed += _slash(input.missing[i], round, 1);
         }
-
-        Outcome outcome;
-        uint256 acceptedMask;
-        uint256 credited;
         uint256 reveals = info.numVoteReveals;
         if (info.numProposals == 0) {
-            outcome = Outcome.Empty;
+            tally.outcome = Outcome.Empty;
         } else if (reveals == 0 || reveals < _config.minVoters) {
-            outcome = Outcome.Void;
+            tally.outcome = Outcome.Void;
         } else {
-            (outcome, acceptedMask, credited, slashed) = _settleConsensus(round, input, poolShare, slashed);
+            _settleConsensus(round, input, tally);
         }
-        info.outcome = outcome;
-        _acceptedMasks[round] = acceptedMask;
-        emit RoundSettled(round, outcome, acceptedMask, credited, slashed);
+        info.outcome = tally.outcome;
+        _acceptedMasks[round] = tally.acceptedMask;
+        emit RoundSettled(round, tally.outcome, tally.acceptedMask, tally.credited, tally.slashed);
 
         if (round < _config.rounds) {
             _openRound(round + 1);
@@ -597,7 +602,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         uint256 from = round < _config.rounds ? _rounds[round + 1].start : _endedAt;
         uint256 closes = from + _config.proposePeriod;
-        if (block.timestamp >= closes) revert PhaseClosed("aggregate", block.timestamp, from, closes);
+        if (block.timestamp >= closes) revert PhaseClosed(Phase.Aggregate, block.timestamp, from, closes);
     }
 
     // ================================================================ internals: randomness
@@ -605,7 +610,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     function _commitSeed(address participant, uint32 round, bytes32 commit) private {
         if (round <= _currentRound || round > _config.rounds) revert RoundMismatch(round, _currentRound + 1);
         (uint256 opens,) = _seedRevealWindow(round);
-        if (block.timestamp >= opens) revert PhaseClosed("seed-commit", block.timestamp, 0, opens);
+        if (block.timestamp >= opens) revert PhaseClosed(Phase.SeedCommit, block.timestamp, 0, opens);
         uint256 stake = _accounts[participant].stake;
         if (stake < _config.minStake) revert ParticipantIneligible(participant, stake);
         SeedCommit storage sc = _seedCommits[participant];
@@ -623,7 +628,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         (uint256 opens, uint256 closes) = _seedRevealWindow(round);
         if (block.timestamp < opens || block.timestamp >= closes) {
-            revert PhaseClosed("seed-reveal", block.timestamp, opens, closes);
+            revert PhaseClosed(Phase.SeedReveal, block.timestamp, opens, closes);
         }
         SeedCommit storage sc = _seedCommits[participant];
         if (sc.commit == bytes28(0) || sc.round != round) revert SeedCommitMissing(participant, round);
@@ -670,75 +675,93 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         view
     {
         uint256 parity = round % 2;
-        if (input.proposers.length != info.numProposals) revert SettlementInputInvalid("proposers", 0);
+        if (input.proposers.length != info.numProposals) revert SettlementInputInvalid(SettleField.Proposers, 0);
         for (uint256 i = 0; i < input.proposers.length; ++i) {
             Seat storage seat = _seats[input.proposers[i]][parity];
             if (seat.round != round || seat.proposalIndex1 != i + 1) {
-                revert SettlementInputInvalid("proposers", i);
+                revert SettlementInputInvalid(SettleField.Proposers, i);
             }
         }
         uint256 reveals = info.numVoteReveals;
         if (input.voters.length != reveals || input.scores.length != reveals || input.salts.length != reveals) {
-            revert SettlementInputInvalid("voters", 0);
+            revert SettlementInputInvalid(SettleField.Voters, 0);
         }
         for (uint256 v = 0; v < reveals; ++v) {
             address voter = input.voters[v];
-            if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid("voters-order", v);
+            if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid(SettleField.VotersOrder, v);
             Seat storage seat = _seats[voter][parity];
-            if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid("voters", v);
+            if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid(SettleField.Voters, v);
             if (bytes24(keccak256(abi.encodePacked(input.scores[v], input.salts[v], voter, round)))
                     != seat.voteCommit) {
-                revert SettlementInputInvalid("scores", v);
+                revert SettlementInputInvalid(SettleField.Scores, v);
             }
         }
-        if (input.missing.length != info.numVoteCommits - reveals) revert SettlementInputInvalid("missing", 0);
+        if (input.missing.length != info.numVoteCommits - reveals) revert SettlementInputInvalid(SettleField.Missing, 0);
         for (uint256 m = 0; m < input.missing.length; ++m) {
             address voter = input.missing[m];
-            if (m > 0 && voter <= input.missing[m - 1]) revert SettlementInputInvalid("missing-order", m);
+            if (m > 0 && voter <= input.missing[m - 1]) revert SettlementInputInvalid(SettleField.MissingOrder, m);
             Seat storage seat = _seats[voter][parity];
             if (seat.round != round || !seat.voteCommitted || seat.voteRevealed) {
-                revert SettlementInputInvalid("missing", m);
+                revert SettlementInputInvalid(SettleField.Missing, m);
             }
         }
     }
 
-    /// @dev Median and MAD per item (baseline first, then each proposal) over revealed voters.
+    /// @dev Scores as a matrix (items x voters) read once from calldata, with the median and
+    /// MAD of each item (baseline first, then each proposal).
     function _consensus(SettleInput calldata input, uint256 items)
         private
         pure
-        returns (uint256[] memory medians, uint256[] memory mads)
+        returns (uint256[][] memory matrix, uint256[] memory medians, uint256[] memory mads)
     {
         uint256 voters = input.voters.length;
+        matrix = new uint256[][](items);
+        for (uint256 i = 0; i < items; ++i) {
+            matrix[i] = new uint256[](voters);
+        }
+        for (uint256 v = 0; v < voters; ++v) {
+            bytes calldata packed = input.scores[v];
+            for (uint256 i = 0; i < items; ++i) {
+                matrix[i][v] = _scoreAt(packed, i);
+            }
+        }
         medians = new uint256[](items);
         mads = new uint256[](items);
         uint256[] memory column = new uint256[](voters);
         for (uint256 i = 0; i < items; ++i) {
+            uint256[] memory row = matrix[i];
             for (uint256 v = 0; v < voters; ++v) {
-                column[v] = _scoreAt(input.scores[v], i);
+                column[v] = row[v];
             }
-            medians[i] = Stats.median(column);
-            mads[i] = Stats.mad(column, medians[i]);
+            Stats.sort(column);
+            medians[i] = Stats.medianOfSorted(column);
+            mads[i] = Stats.madOfSorted(column, medians[i]);
         }
     }
 
     /// @dev Agreement weight per voter (0 for a voter outside the band on most items).
-    function _voterWeights(SettleInput calldata input, uint256[] memory medians, uint256[] memory mads)
+    function _voterWeights(uint256[][] memory matrix, uint256[] memory medians, uint256[] memory mads)
         private
         view
         returns (uint256[] memory weights, uint256 outliers)
     {
         uint256 items = medians.length;
-        uint256 voters = input.voters.length;
+        uint256 voters = matrix[0].length;
+        uint256 multiplier = _config.madMultiplierX100;
+        uint256 floor = _config.minDeviationBps;
+        uint256[] memory bands = new uint256[](items);
+        for (uint256 i = 0; i < items; ++i) {
+            uint256 band = (mads[i] * multiplier) / 100;
+            bands[i] = band < floor ? floor : band;
+        }
         weights = new uint256[](voters);
         for (uint256 v = 0; v < voters; ++v) {
             uint256 disagreements = 0;
             uint256 distance = 0;
             for (uint256 i = 0; i < items; ++i) {
-                uint256 score = _scoreAt(input.scores[v], i);
+                uint256 score = matrix[i][v];
                 uint256 deviation = score > medians[i] ? score - medians[i] : medians[i] - score;
-                uint256 band = (mads[i] * _config.madMultiplierX100) / 100;
-                if (band < _config.minDeviationBps) band = _config.minDeviationBps;
-                if (deviation > band) ++disagreements;
+                if (deviation > bands[i]) ++disagreements;
                 distance += deviation;
             }
             if (2 * disagreements > items) {
@@ -758,35 +781,75 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return 2 * outliers > voters || 2 * dispersed > mads.length;
     }
 
-    function _settleConsensus(uint256 round, SettleInput calldata input, uint256 poolShare, uint256 slashed)
+    /// @dev Settlement of a round with proposals and enough revealed voters; updates `tally`.
+    function _settleConsensus(uint256 round, SettleInput calldata input, Tally memory tally) private {
+        (uint256[] memory medians, uint256[] memory voterWeights, bool wash) = _score(input);
+        if (wash) {
+            tally.outcome = Outcome.Void;
+            return;
+        }
+        uint256 judged;
+        (tally.acceptedMask, judged) = _judge(round, input, medians, voterWeights);
+        tally.slashed += judged;
+        tally.credited = _distribute(
+            round, input, medians, voterWeights, tally.acceptedMask, tally.poolShare + tally.slashed
+        );
+        rewardPool -= tally.credited;
+        totalClaimable += tally.credited;
+        tally.outcome = Outcome.Settled;
+    }
+
+    /// @dev Medians per item, agreement weight per voter, and whether the round is a wash.
+    function _score(SettleInput calldata input)
         private
-        returns (Outcome outcome, uint256 acceptedMask, uint256 credited, uint256 totalSlashed)
+        view
+        returns (uint256[] memory medians, uint256[] memory voterWeights, bool wash)
     {
         uint256 items = uint256(input.proposers.length) + 1;
-        (uint256[] memory medians, uint256[] memory mads) = _consensus(input, items);
-        (uint256[] memory voterWeights, uint256 outliers) = _voterWeights(input, medians, mads);
-        totalSlashed = slashed;
-        if (_isWash(mads, outliers, input.voters.length)) return (Outcome.Void, 0, 0, totalSlashed);
+        uint256[][] memory matrix;
+        uint256[] memory mads;
+        (matrix, medians, mads) = _consensus(input, items);
+        uint256 outliers;
+        (voterWeights, outliers) = _voterWeights(matrix, medians, mads);
+        wash = _isWash(mads, outliers, input.voters.length);
+    }
 
+    /// @dev Splits `budget` between accepted proposers (by the reward rule) and agreeing voters.
+    function _distribute(
+        uint256 round,
+        SettleInput calldata input,
+        uint256[] memory medians,
+        uint256[] memory voterWeights,
+        uint256 acceptedMask,
+        uint256 budget
+    ) private returns (uint256 credited) {
+        uint256 voterBudget = (budget * _config.voterShareBps) / MAX_SCORE;
+        if (acceptedMask != 0) {
+            credited = _creditProposers(round, input.proposers, medians, acceptedMask, budget - voterBudget);
+        }
+        credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
+    }
+
+    /// @dev Accepts proposers whose median score clears the baseline minus the tolerance;
+    /// slashes rejected proposers and voters outside the consensus band.
+    function _judge(
+        uint256 round,
+        SettleInput calldata input,
+        uint256[] memory medians,
+        uint256[] memory voterWeights
+    ) private returns (uint256 acceptedMask, uint256 slashed) {
+        uint256 threshold = medians[0];
+        uint256 tolerance = _config.toleranceBps;
         for (uint256 p = 0; p < input.proposers.length; ++p) {
-            if (medians[p + 1] + _config.toleranceBps >= medians[0]) {
+            if (medians[p + 1] + tolerance >= threshold) {
                 acceptedMask |= uint256(1) << p;
             } else {
-                totalSlashed += _slash(input.proposers[p], round, 2);
+                slashed += _slash(input.proposers[p], round, 2);
             }
         }
         for (uint256 v = 0; v < input.voters.length; ++v) {
-            if (voterWeights[v] == 0) totalSlashed += _slash(input.voters[v], round, 3);
+            if (voterWeights[v] == 0) slashed += _slash(input.voters[v], round, 3);
         }
-        uint256 budget = poolShare + totalSlashed;
-        uint256 voterBudget = (budget * _config.voterShareBps) / MAX_SCORE;
-        if (acceptedMask != 0) {
-            credited += _creditProposers(round, input.proposers, medians, acceptedMask, budget - voterBudget);
-        }
-        credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
-        rewardPool -= credited;
-        totalClaimable += credited;
-        outcome = Outcome.Settled;
     }
 
     function _creditProposers(
@@ -883,27 +946,27 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _validate(TaskConfig memory c) private pure {
-        if (c.minStake == 0) revert TaskInvalidConfig("minStake");
-        if (c.maxParticipants < 2) revert TaskInvalidConfig("maxParticipants");
+        if (c.minStake == 0) revert TaskInvalidConfig(ConfigField.MinStake);
+        if (c.maxParticipants < 2) revert TaskInvalidConfig(ConfigField.MaxParticipants);
         if (c.proposersPerRound == 0 || c.proposersPerRound > MAX_PROPOSERS) {
-            revert TaskInvalidConfig("proposersPerRound");
+            revert TaskInvalidConfig(ConfigField.ProposersPerRound);
         }
-        if (c.maxVoters == 0 || c.maxVoters > MAX_VOTERS) revert TaskInvalidConfig("maxVoters");
-        if (c.minVoters > c.maxVoters) revert TaskInvalidConfig("minVoters");
-        if (c.rounds == 0) revert TaskInvalidConfig("rounds");
+        if (c.maxVoters == 0 || c.maxVoters > MAX_VOTERS) revert TaskInvalidConfig(ConfigField.MaxVoters);
+        if (c.minVoters > c.maxVoters) revert TaskInvalidConfig(ConfigField.MinVoters);
+        if (c.rounds == 0) revert TaskInvalidConfig(ConfigField.Rounds);
         if (c.enrolPeriod == 0 || c.proposePeriod == 0 || c.commitPeriod == 0 || c.revealPeriod == 0) {
-            revert TaskInvalidConfig("period");
+            revert TaskInvalidConfig(ConfigField.Period);
         }
-        if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig("slashBps");
-        if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig("voterShareBps");
-        if (c.toleranceBps > MAX_SCORE) revert TaskInvalidConfig("toleranceBps");
+        if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.SlashBps);
+        if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.VoterShareBps);
+        if (c.toleranceBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.ToleranceBps);
         if (c.rewardRule == RewardRule.Softmax && c.softmaxTemperatureBps == 0) {
-            revert TaskInvalidConfig("softmaxTemperatureBps");
+            revert TaskInvalidConfig(ConfigField.SoftmaxTemperatureBps);
         }
     }
 
     function _toUint112(uint256 value) private pure returns (uint112) {
-        if (value > type(uint112).max) revert TaskInvalidConfig("amount");
+        if (value > type(uint112).max) revert AmountTooLarge(value);
         return uint112(value);
     }
 

@@ -27,6 +27,45 @@ interface IAllianceTask {
         Empty
     }
 
+    /// @notice Time windows named by `PhaseClosed`.
+    enum Phase {
+        Task,
+        Enrolment,
+        Start,
+        SeedCommit,
+        SeedReveal,
+        Propose,
+        VoteCommit,
+        VoteReveal,
+        Settle,
+        Aggregate
+    }
+
+    /// @notice Configuration fields named by `TaskInvalidConfig`.
+    enum ConfigField {
+        MinStake,
+        MaxParticipants,
+        ProposersPerRound,
+        MaxVoters,
+        MinVoters,
+        Rounds,
+        Period,
+        SlashBps,
+        VoterShareBps,
+        ToleranceBps,
+        SoftmaxTemperatureBps
+    }
+
+    /// @notice Parts of the settlement input named by `SettlementInputInvalid`.
+    enum SettleField {
+        Proposers,
+        Voters,
+        VotersOrder,
+        Scores,
+        Missing,
+        MissingOrder
+    }
+
     /// @notice Everything a task is created with; immutable afterwards.
     struct TaskConfig {
         bytes32 specHash; // hash of the off-chain training spec (model, epochs, lr, data schema)
@@ -65,7 +104,11 @@ interface IAllianceTask {
 
     // ---------------------------------------------------------------- errors
     /// @notice The configuration value named by `field` is out of range.
-    error TaskInvalidConfig(string field);
+    error TaskInvalidConfig(ConfigField field);
+    /// @notice The task has no reward pool yet.
+    error TaskNotFunded();
+    /// @notice An amount does not fit the task's accounting (112 bits).
+    error AmountTooLarge(uint256 amount);
     /// @notice Only the factory may call this.
     error TaskOnlyFactory(address caller);
     /// @notice The task was already initialised.
@@ -81,7 +124,7 @@ interface IAllianceTask {
     /// @notice The task is full.
     error TaskFull(uint32 maxParticipants);
     /// @notice The call is not allowed at this time; `phase` names the window that is required.
-    error PhaseClosed(string phase, uint256 nowTs, uint256 opensAt, uint256 closesAt);
+    error PhaseClosed(Phase phase, uint256 nowTs, uint256 opensAt, uint256 closesAt);
     /// @notice The round given is not the round this call is for.
     error RoundMismatch(uint256 given, uint256 expected);
     /// @notice The round's seed cannot be read before the block after it was fixed.
@@ -115,7 +158,7 @@ interface IAllianceTask {
     /// @notice The round was already settled.
     error RoundAlreadySettled(uint256 round);
     /// @notice Settlement input does not match the round's record (`what` says which part).
-    error SettlementInputInvalid(string what, uint256 index);
+    error SettlementInputInvalid(SettleField what, uint256 index);
     /// @notice The round has no accepted update, so there is no aggregate to post.
     error AggregateNotExpected(uint256 round);
     /// @notice An aggregate was already posted for the round.

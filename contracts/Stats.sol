@@ -6,33 +6,63 @@ pragma solidity 0.8.37;
 library Stats {
     /// @notice Sorts `a` ascending in place (insertion sort: committees are small and bounded).
     function sort(uint256[] memory a) internal pure {
-        uint256 n = a.length;
-        for (uint256 i = 1; i < n; ++i) {
-            uint256 key = a[i];
-            uint256 j = i;
-            while (j > 0 && a[j - 1] > key) {
-                a[j] = a[j - 1];
-                --j;
+        // Indices stay within [0, n) by the loop bounds, so the raw memory accesses are in range.
+        assembly ("memory-safe") {
+            let n := mload(a)
+            let base := add(a, 0x20)
+            for { let i := 1 } lt(i, n) { i := add(i, 1) } {
+                let key := mload(add(base, shl(5, i)))
+                let j := i
+                for {} gt(j, 0) {} {
+                    let prev := mload(add(base, shl(5, sub(j, 1))))
+                    if iszero(gt(prev, key)) { break }
+                    mstore(add(base, shl(5, j)), prev)
+                    j := sub(j, 1)
+                }
+                mstore(add(base, shl(5, j)), key)
             }
-            a[j] = key;
         }
     }
 
-    /// @notice Median of `a` (mean of the two middle values, rounded down, for even length).
-    /// @dev Sorts `a` in place. `a` must not be empty.
-    function median(uint256[] memory a) internal pure returns (uint256) {
-        sort(a);
+    /// @notice Median of a sorted, non-empty `a` (mean of the two middle values, rounded down).
+    function medianOfSorted(uint256[] memory a) internal pure returns (uint256) {
         uint256 n = a.length;
         if (n % 2 == 1) return a[n / 2];
         return (a[n / 2 - 1] + a[n / 2]) / 2;
     }
 
-    /// @notice Median absolute deviation of `a` around `m`; `a` is left unchanged.
-    function mad(uint256[] memory a, uint256 m) internal pure returns (uint256) {
-        uint256[] memory d = new uint256[](a.length);
-        for (uint256 i = 0; i < a.length; ++i) {
-            d[i] = a[i] > m ? a[i] - m : m - a[i];
+    /// @notice Median of `a` (sorts `a` in place).
+    function median(uint256[] memory a) internal pure returns (uint256) {
+        sort(a);
+        return medianOfSorted(a);
+    }
+
+    /// @notice Median absolute deviation around `m` of a sorted, non-empty `a`, in O(n): the
+    /// deviations of a sorted array grow outwards from `m`, so a two-pointer merge walks them
+    /// in ascending order up to the middle.
+    function madOfSorted(uint256[] memory a, uint256 m) internal pure returns (uint256) {
+        uint256 n = a.length;
+        uint256 hi = 0; // first index with a[hi] > m
+        while (hi < n && a[hi] <= m) ++hi;
+        uint256 lo = hi; // one past the next left candidate
+        uint256 want = n / 2; // 0-based rank of the upper middle deviation
+        uint256 previous = 0;
+        uint256 current = 0;
+        for (uint256 t = 0; t <= want; ++t) {
+            previous = current;
+            bool takeLeft;
+            if (lo == 0) takeLeft = false;
+            else if (hi == n) takeLeft = true;
+            else takeLeft = m - a[lo - 1] <= a[hi] - m;
+            if (takeLeft) {
+                current = m - a[lo - 1];
+                --lo;
+            } else {
+                current = a[hi] - m;
+                ++hi;
+            }
         }
-        return median(d);
+        if (n % 2 == 1) return current;
+        return (previous + current) / 2;
     }
 }

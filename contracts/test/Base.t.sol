@@ -18,7 +18,7 @@ abstract contract Base is Test {
     uint32 internal constant PERIOD = 100;
     uint256 internal constant NUM_ACTORS = 12;
 
-    FlockToken internal token;
+    IERC20 internal token;
     AllianceTask internal impl;
     TaskFactory internal factory;
     AllianceTask internal task;
@@ -39,7 +39,7 @@ abstract contract Base is Test {
     function setUp() public virtual {
         vm.warp(1_700_000_000);
         vm.roll(100);
-        token = new FlockToken(SUPPLY);
+        token = _deployToken();
         impl = new AllianceTask();
         factory = new TaskFactory(address(impl));
         creator = vm.addr(0xC0FFEE);
@@ -55,6 +55,11 @@ abstract contract Base is Test {
     }
 
     // ------------------------------------------------------------------ setup helpers
+
+    /// @dev The stake and reward token, SUPPLY minted to this contract (override for odd tokens).
+    function _deployToken() internal virtual returns (IERC20) {
+        return IERC20(address(new FlockToken(SUPPLY)));
+    }
 
     function _config() internal pure returns (IAllianceTask.TaskConfig memory c) {
         c.specHash = keccak256("spec");
@@ -74,6 +79,7 @@ abstract contract Base is Test {
         c.madMultiplierX100 = 300;
         c.minDeviationBps = 500;
         c.voterShareBps = 3000;
+        c.washMadBps = 1000;
         c.rewardRule = IAllianceTask.RewardRule.Geometric;
         c.softmaxTemperatureBps = 100;
     }
@@ -82,7 +88,7 @@ abstract contract Base is Test {
     function _createTask(IAllianceTask.TaskConfig memory c, uint256 pool) internal returns (AllianceTask t) {
         vm.startPrank(creator);
         token.approve(address(factory), pool);
-        t = factory.createTask(IERC20(address(token)), c, pool);
+        t = factory.createTask(token, c, pool);
         vm.stopPrank();
         for (uint256 i = 0; i < actors.length; ++i) {
             vm.prank(actors[i]);

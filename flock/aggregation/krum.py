@@ -174,6 +174,9 @@ def pairwise_squared_distances(updates: Sequence[torch.Tensor]) -> torch.Tensor:
         gram = _gram(arrays, np.dtype(np.float64))
         if not bool(torch.isfinite(gram).all()):
             raise AggregationError("squared distances between updates overflow float64")
+    # Make the matrix exactly symmetric so that mutual nearest neighbours get
+    # bit-identical scores and ties resolve by index, as in Flower.
+    gram = (gram + gram.T) / 2
     norms = gram.diagonal()
     distances = (norms[:, None] + norms[None, :] - 2 * gram).clamp_(min=0)
     distances.fill_diagonal_(0)
@@ -197,8 +200,10 @@ def _gram(arrays: list[np.ndarray], dtype: np.dtype) -> torch.Tensor:
     partial = torch.empty((count, count), dtype=tensor_dtype)
     for start in range(0, length, block):
         stop = min(start + block, length)
-        for j, array in enumerate(arrays):
-            np.subtract(array[start:stop], mean[start:stop], out=buffer[j, : stop - start])
+        # Non-finite values are reported by the caller; keep NumPy quiet here.
+        with np.errstate(invalid="ignore", over="ignore"):
+            for j, array in enumerate(arrays):
+                np.subtract(array[start:stop], mean[start:stop], out=buffer[j, : stop - start])
         chunk = rows[:, : stop - start]
         torch.mm(chunk, chunk.T, out=partial)
         gram += partial

@@ -22,6 +22,7 @@ CONTRACTS = ("FlockToken", "TaskFactory", "AllianceTask")
 SETTINGS = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
+    "viaIR": True,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 

@@ -1,0 +1,54 @@
+"""Command line: `flock run` (Hydra app: a local alliance) and `flock deploy` (real network)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
+USAGE = """usage: flock <command> [hydra overrides...]
+
+commands:
+  run       run a local alliance (default: digits, 10 participants, 10 rounds, embedded chain)
+  deploy    deploy token (optional), factory and a task to an RPC endpoint; print addresses
+"""
+
+log = logging.getLogger("flock")
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
+def run_app(cfg: DictConfig) -> float | None:
+    """Hydra entry point of `flock run`; returns the final accuracy (for sweepers)."""
+    from flock.experiment import run
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    summary = run(cfg, run_dir)
+    print(f"final_accuracy: {summary['final_accuracy']:.4f}")
+    print(f"run_dir: {run_dir}")
+    return summary["final_accuracy"]
+
+
+def main() -> None:
+    """Dispatch `flock <command>`."""
+    if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"}:
+        print(USAGE)
+        sys.exit(0 if len(sys.argv) >= 2 else 2)
+    command = sys.argv.pop(1)
+    if command == "run":
+        run_app()
+    elif command == "deploy":
+        from flock.deploy_cli import deploy_app
+
+        deploy_app()
+    else:
+        print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""A local alliance end to end: deploy a task, fund and stake N wallets, train and settle R rounds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from eth_utils import keccak
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from flock.aggregation import get_aggregator
+from flock.behaviours import make_proposer_behaviour, make_voter_behaviour
+from flock.chains import open_chain
+from flock.consensus import consensus_scores
+from flock.contracts import Chain, Outcome, RewardRule, Role, Signer, TaskClient, TaskParams, TxSender
+from flock.contracts.deploy import deploy_alliance
+from flock.data import Dataset, holdout_split, load_dataset, make_participant_data
+from flock.models import flatten_params, load_flat_params, num_params
+from flock.participant import ChainParticipant
+from flock.reporting import RoundRecord, write_reports
+from flock.roles import Proposer, RoleContext, TrainingSpec, Voter
+from flock.rounds import RoundDriver, RoundResult
+from flock.store import UpdateStore
+from flock.training import evaluate
+
+log = logging.getLogger(__name__)
+
+TOKEN = 10**18
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run (checked before anything is deployed)."""
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Reject impossible values with a message naming the key."""
+    n, task = int(cfg.participants), cfg.task
+    checks = [
+        (n >= 2, "participants must be >= 2"),
+        (int(task.rounds) >= 1, "task.rounds must be >= 1"),
+        (1 <= int(task.proposers_per_round) < n, "task.proposers_per_round must be in [1, participants)"),
+        (int(task.max_voters) >= 1, "task.max_voters must be >= 1"),
+        (0 <= int(task.slash_bps) <= 10_000, "task.slash_bps must be in [0, 10000]"),
+        (0 <= int(task.voter_share_bps) <= 10_000, "task.voter_share_bps must be in [0, 10000]"),
+        (float(cfg.tokens.stake) >= float(task.min_stake), "tokens.stake must be >= task.min_stake"),
+        (float(cfg.tokens.per_participant) >= float(cfg.tokens.stake), "tokens.per_participant must cover tokens.stake"),
+        (float(cfg.tokens.reward_pool) > 0, "tokens.reward_pool must be > 0"),
+        (int(cfg.training.epochs) >= 1, "training.epochs must be >= 1"),
+        (float(cfg.training.lr) > 0, "training.lr must be > 0"),
+        (0 < float(cfg.test_fraction) < 1, "test_fraction must be in (0, 1)"),
+        (0 < float(cfg.holdout_fraction) < 1, "holdout_fraction must be in (0, 1)"),
+    ]
+    for count_key in ("proposer", "voter"):
+        count = int(cfg.attack[count_key].count)
+        checks.append((0 <= count <= n, f"attack.{count_key}.count must be in [0, participants]"))
+    errors = [msg for ok, msg in checks if not ok]
+    if errors:
+        raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def task_params(cfg: DictConfig, *, spec_hash: bytes, initial_model_hash: bytes) -> TaskParams:
+    """The contract's TaskConfig from the `task` and `reward` config groups."""
+    t = cfg.task
+    return TaskParams(
+        spec_hash=spec_hash,
+        initial_model_hash=initial_model_hash,
+        min_stake=int(float(t.min_stake) * TOKEN),
+        max_participants=int(t.max_participants or cfg.participants),
+        proposers_per_round=int(t.proposers_per_round),
+        max_voters=int(t.max_voters),
+        min_voters=int(t.min_voters),
+        rounds=int(t.rounds),
+        enrol_period=int(t.enrol_period),
+        propose_period=int(t.propose_period),
+        commit_period=int(t.commit_period),
+        reveal_period=int(t.reveal_period),
+        slash_bps=int(t.slash_bps),
+        tolerance_bps=int(t.tolerance_bps),
+        mad_multiplier_x100=int(t.mad_multiplier_x100),
+        min_deviation_bps=int(t.min_deviation_bps),
+        wash_mad_bps=int(t.wash_mad_bps),
+        voter_share_bps=int(t.voter_share_bps),
+        reward_rule=RewardRule[str(cfg.reward.rule).upper()],
+        softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
+    )
+
+
+def spec_hash_of(cfg: DictConfig) -> bytes:
+    """keccak256 of the canonical JSON of the off-chain training spec."""
+    spec = {
+        "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "training": OmegaConf.to_container(cfg.training, resolve=True),
+        "aggregation": OmegaConf.to_container(cfg.aggregation, resolve=True),
+    }
+    return keccak(json.dumps(spec, sort_keys=True).encode())
+
+
+@dataclass
+class Member:
+    """One local participant with its roles and assigned behaviours."""
+
+    participant: ChainParticipant
+    proposer: Proposer
+    voter: Voter
+    proposer_behaviour: str
+    voter_behaviour: str
+
+    @property
+    def address(self) -> str:
+        return self.participant.address
+
+
+@dataclass
+class Alliance:
+    """The live state of a local alliance."""
+
+    chain: Chain
+    task: TaskClient
+    members: list[Member]
+    driver: RoundDriver
+    store: UpdateStore
+    aggregate_poster: ChainParticipant
+    global_params: torch.Tensor
+    holdout: Dataset
+    make_model: Callable[[], torch.nn.Module]
+    records: list[RoundRecord] = field(default_factory=list)
+
+
+def _attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
+    count = int(cfg.attack[role].count)
+    rng = np.random.default_rng([int(cfg.seed), 1 if role == "proposer" else 2])
+    return set(int(i) for i in rng.choice(n, size=count, replace=False)) if count else set()
+
+
+def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
+    """Deploy the task and set up N funded, staked participants with their data and roles."""
+    torch.manual_seed(int(cfg.seed))
+    dataset = load_dataset(str(cfg.dataset.name))
+    pool, holdout = holdout_split(dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed))
+    n = int(cfg.participants)
+    data = make_participant_data(
+        pool,
+        n,
+        scheme=str(cfg.partition.scheme),
+        alpha=float(cfg.partition.alpha),
+        test_fraction=float(cfg.test_fraction),
+        seed=int(cfg.seed),
+    )
+
+    def make_model() -> torch.nn.Module:
+        return instantiate(cfg.model)
+
+    model = make_model()
+    initial = flatten_params(model)
+    store = UpdateStore(run_dir / "store", max_bytes=int(cfg.store.max_bytes))
+    initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
+
+    sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
+    creator = Signer.create()
+    chain.fund(creator.address, int(float(cfg.chain.fund_wei)))
+    params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
+    tokens = cfg.tokens
+    deployment, task = deploy_alliance(
+        sender,
+        creator,
+        params,
+        reward_pool=int(float(tokens.reward_pool) * TOKEN),
+        token_supply=int(float(tokens.supply) * TOKEN),
+    )
+    log.info("task %s deployed (token %s, factory %s)", task.address, deployment.token, deployment.factory)
+
+    bad_proposers = _attacker_indices(cfg, n, "proposer")
+    bad_voters = _attacker_indices(cfg, n, "voter")
+    spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
+    members = []
+    for i in range(n):
+        signer = Signer.create()
+        chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
+        task.token.transfer(creator, signer.address, int(float(tokens.per_participant) * TOKEN))
+        participant = ChainParticipant(signer, task)
+        ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
+        p_name = str(cfg.attack.proposer.behaviour) if i in bad_proposers else "honest"
+        v_name = str(cfg.attack.voter.behaviour) if i in bad_voters else "honest"
+        members.append(
+            Member(
+                participant=participant,
+                proposer=Proposer(
+                    ctx, spec, make_proposer_behaviour(p_name, num_classes=dataset.num_classes), seed=int(cfg.seed) * 1000 + i
+                ),
+                voter=Voter(ctx, make_voter_behaviour(v_name), seed=int(cfg.seed) * 1000 + i),
+                proposer_behaviour=p_name,
+                voter_behaviour=v_name,
+            )
+        )
+    driver = RoundDriver(chain, task, [m.participant for m in members], creator)
+    driver.join_all(int(float(tokens.stake) * TOKEN))
+    alliance = Alliance(
+        chain=chain,
+        task=task,
+        members=members,
+        driver=driver,
+        store=store,
+        aggregate_poster=members[0].participant,
+        global_params=initial,
+        holdout=holdout,
+        make_model=make_model,
+    )
+    return alliance
+
+
+def aggregate_round(cfg: DictConfig, alliance: Alliance, result: RoundResult) -> bytes | None:
+    """Aggregate the accepted updates deterministically, store it and post its hash on chain."""
+    settlement = result.settlement
+    accepted = [p for p in result.proposals if settlement.accepted(p.index)]
+    if settlement.outcome != Outcome.SETTLED or not accepted:
+        return None
+    ballots = list(alliance.task.revealed_scores(result.round).values())
+    medians = consensus_scores(ballots)
+    vectors = [alliance.store.get(p.update_hash).vector for p in accepted]
+    counts = [p.num_samples for p in accepted]
+    name = str(cfg.aggregation.name)
+    kwargs = dict(cfg.aggregation.get("kwargs") or {})
+    if name == "consensus":
+        aggregate = get_aggregator(name)(vectors, counts, scores=[medians[p.index + 1] for p in accepted])
+    elif name == "fedavg":
+        aggregate = get_aggregator(name)(vectors, counts)
+    else:
+        aggregate = get_aggregator(name)(vectors, **kwargs)
+    digest = alliance.store.put(aggregate, {"kind": "aggregate", "round": str(result.round)})
+    alliance.task.post_aggregate(alliance.aggregate_poster.signer, result.round, digest)
+    alliance.global_params = aggregate
+    return digest
+
+
+def global_accuracy(alliance: Alliance) -> float:
+    """Accuracy of the current global model on the public holdout (reporting only)."""
+    model = alliance.make_model()
+    load_flat_params(model, alliance.global_params)
+    holdout = alliance.holdout
+    x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
+    return evaluate(model, x, torch.as_tensor(holdout.labels))
+
+
+def play(cfg: DictConfig, alliance: Alliance) -> None:
+    """Start the task and play every round, recording metrics and logging progress."""
+    members = {m.address: m for m in alliance.members}
+    alliance.driver.start()
+    rounds = int(cfg.task.rounds)
+    for r in range(1, rounds + 1):
+        started = time.perf_counter()
+        global_now = alliance.global_params
+
+        def propose(p: ChainParticipant, round_: int) -> tuple[bytes, int, str]:
+            return members[p.address].proposer.prepare(global_now, round_)
+
+        def score(p: ChainParticipant, round_: int, proposals: list) -> list[int]:
+            return members[p.address].voter.ballot(global_now, proposals).scores
+
+        result = alliance.driver.play_round(r, propose, score)
+        digest = aggregate_round(cfg, alliance, result)
+        accuracy = global_accuracy(alliance)
+        record = RoundRecord.from_round(result, alliance.task, members, accuracy, digest, time.perf_counter() - started)
+        alliance.records.append(record)
+        log.info(
+            "round %d/%d  acc=%.4f  outcome=%s  accepted=%d rejected=%d  slashed=%d  %.1fs",
+            r,
+            rounds,
+            accuracy,
+            result.settlement.outcome.name,
+            len(record.accepted),
+            len(record.rejected),
+            len(record.slashes),
+            record.seconds,
+        )
+
+
+def settle_accounts(alliance: Alliance) -> dict[str, dict[str, float]]:
+    """After the last round every participant claims its rewards and withdraws its stake."""
+    task = alliance.task
+    final: dict[str, dict[str, float]] = {}
+    for m in alliance.members:
+        stake, claimable = task.account_of(m.address)
+        if claimable:
+            task.claim(m.participant.signer)
+        if stake:
+            task.withdraw(m.participant.signer)
+        final[m.address] = {
+            "stake": stake / TOKEN,
+            "rewards": claimable / TOKEN,
+            "balance": task.token.balance_of(m.address) / TOKEN,
+        }
+    return final
+
+
+def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Run one local alliance as configured; write reports into `run_dir`; return the summary."""
+    validate_config(cfg)
+    torch.set_num_threads(int(cfg.torch_threads))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open_chain(cfg.chain) as chain:
+        alliance = build_alliance(cfg, chain, run_dir)
+        play(cfg, alliance)
+        final = settle_accounts(alliance)
+        totals = alliance.task.totals()
+    summary = {
+        "final_accuracy": alliance.records[-1].accuracy if alliance.records else None,
+        "rounds": len(alliance.records),
+        "participants": len(alliance.members),
+        "task": alliance.task.address,
+        "chain": str(cfg.chain.kind),
+        "aggregation": str(cfg.aggregation.name),
+        "reward_rule": str(cfg.reward.rule),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "gas_total": sum(g.gas for g in alliance.driver.gas_log),
+        "task_balance_after": totals["balance"] / TOKEN,
+        "behaviours": {
+            m.address: {"proposer": m.proposer_behaviour, "voter": m.voter_behaviour} for m in alliance.members
+        },
+        "slashed": sorted({a for rec in alliance.records for a, _, _ in rec.slashes}),
+        "final_accounts": final,
+    }
+    write_reports(run_dir, alliance.records, summary)
+    return summary

@@ -1,0 +1,29 @@
+"""What every role shares: a participant's chain identity, its private data and the model shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from flock.data import ParticipantData
+from flock.participant import ChainParticipant
+from flock.store import UpdateStore
+
+
+@dataclass
+class RoleContext:
+    """Everything one participant's roles use. `make_model` builds an untrained model of the
+    task's architecture (from the training spec); weights are then loaded from flat vectors."""
+
+    participant: ChainParticipant
+    data: ParticipantData
+    store: UpdateStore
+    make_model: Callable[[], torch.nn.Module]
+    num_params: int
+
+    @property
+    def address(self) -> str:
+        """The participant's address."""
+        return self.participant.address

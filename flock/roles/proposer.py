@@ -1,0 +1,80 @@
+"""Proposer: trains the global model on its private train split and proposes the result."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+from flock.behaviours import ProposerBehaviour
+from flock.models import flatten_params, load_flat_params
+from flock.roles.base import RoleContext
+from flock.training import train_local
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """The off-chain training logic every proposer follows (its hash is on chain)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Update:
+    """A proposer's trained weights, flattened, with the sample count behind them."""
+
+    vector: torch.Tensor
+    num_samples: int
+
+
+class Proposer:
+    """Trains and stores the update blob (content-addressed); its hash is what goes on chain."""
+
+    def __init__(
+        self, ctx: RoleContext, spec: TrainingSpec, behaviour: ProposerBehaviour, *, seed: int
+    ) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.behaviour = behaviour
+        self.seed = seed
+
+    def train(self, global_params: torch.Tensor, round_: int) -> Update:
+        """Train the global model for the task's epochs on the local train split."""
+        model = self.ctx.make_model()
+        load_flat_params(model, global_params)
+        x, y = self.behaviour.training_data(self.ctx.data.x_train, self.ctx.data.y_train)
+        train_local(
+            model,
+            x,
+            y,
+            epochs=self.spec.epochs,
+            lr=self.spec.lr,
+            batch_size=self.spec.batch_size,
+            seed=self.seed * 100_003 + round_,
+            optimizer=self.spec.optimizer,
+            momentum=self.spec.momentum,
+            weight_decay=self.spec.weight_decay,
+        )
+        return Update(vector=flatten_params(model), num_samples=int(len(y)))
+
+    def prepare(self, global_params: torch.Tensor, round_: int) -> tuple[bytes, int, str]:
+        """Train and store the blob; return (hash, sample count, uri) to submit for `round_`."""
+        update = self.train(global_params, round_)
+        metadata = {
+            "proposer": self.ctx.address,
+            "round": str(round_),
+            "task": self.ctx.participant.task.address,
+            "num_samples": str(update.num_samples),
+        }
+        digest = self.ctx.store.put(update.vector, metadata)
+        uri = self.ctx.store.uri(digest)
+        log.debug("%s stored update %s for round %d", self.ctx.address, digest.hex()[:12], round_)
+        return digest, update.num_samples, uri

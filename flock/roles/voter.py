@@ -1,0 +1,86 @@
+"""Voter: fetches the round's proposals, checks them against the chain, scores them locally."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from flock.aggregation import fedavg
+from flock.behaviours import VoterBehaviour
+from flock.contracts.commitments import MAX_SCORE
+from flock.contracts.types import Proposal
+from flock.roles.base import RoleContext
+from flock.store import StoreError
+from flock.training import evaluate_many
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """What a voter measured: scores to commit (baseline first) and diagnostics."""
+
+    scores: list[int]
+    measured: list[int]
+    aggregate_score: int | None
+    rejected_blobs: dict[int, str]
+
+
+def accuracy_to_score(accuracy: float) -> int:
+    """Accuracy in [0, 1] as an integer score in basis points."""
+    return int(round(min(max(accuracy, 0.0), 1.0) * MAX_SCORE))
+
+
+class Voter:
+    """Scores the current global model (baseline) and every proposal on the private test split.
+
+    A proposal whose blob is missing, does not hash to the on-chain hash, is malformed, or
+    names another author or round than its on-chain record scores 0.
+    """
+
+    def __init__(self, ctx: RoleContext, behaviour: VoterBehaviour, *, seed: int) -> None:
+        self.ctx = ctx
+        self.behaviour = behaviour
+        self.rng = np.random.default_rng(seed)
+
+    def _fetch(self, proposal: Proposal) -> torch.Tensor:
+        blob = self.ctx.store.get(proposal.update_hash, expected_numel=self.ctx.num_params)
+        meta = blob.metadata
+        if meta.get("proposer", "").lower() != proposal.proposer.lower():
+            raise StoreError(f"blob names proposer {meta.get('proposer')}, chain says {proposal.proposer}")
+        if meta.get("round") != str(proposal.round):
+            raise StoreError(f"blob is for round {meta.get('round')}, chain says {proposal.round}")
+        return blob.vector
+
+    def ballot(self, global_params: torch.Tensor, proposals: list[Proposal]) -> Ballot:
+        """Fetch, verify and score every proposal (and their plain average, for the record)."""
+        vectors: list[torch.Tensor] = []
+        valid: list[int] = []
+        rejected: dict[int, str] = {}
+        for proposal in proposals:
+            try:
+                vectors.append(self._fetch(proposal))
+                valid.append(proposal.index)
+            except StoreError as exc:
+                rejected[proposal.index] = str(exc)
+                log.warning("%s rejects proposal %d: %s", self.ctx.address, proposal.index, exc)
+        candidates = [global_params, *vectors]
+        if vectors:
+            candidates.append(fedavg(vectors, [1.0] * len(vectors)))
+        model = self.ctx.make_model()
+        stacked = torch.stack(candidates)
+        accuracies = evaluate_many(model, stacked, self.ctx.data.x_test, self.ctx.data.y_test)
+        measured_by_index = {idx: accuracy_to_score(float(a)) for idx, a in zip(valid, accuracies[1:])}
+        measured = [accuracy_to_score(float(accuracies[0]))] + [
+            measured_by_index.get(p.index, 0) for p in proposals
+        ]
+        aggregate = accuracy_to_score(float(accuracies[-1])) if vectors else None
+        return Ballot(
+            scores=self.behaviour.scores(measured, self.rng),
+            measured=measured,
+            aggregate_score=aggregate,
+            rejected_blobs=rejected,
+        )
