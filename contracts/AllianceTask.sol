@@ -57,6 +57,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         bytes[] scores; // per voter, the revealed score bytes
         bytes32[] salts; // per voter, the revealed salt
         address[] missing; // voters who committed and did not reveal, ascending by address
+        bytes hints; // per item 4 x uint16: lower/upper middle score, lower/upper middle deviation
     }
 
     /// @dev Running totals of one settlement.
@@ -96,10 +97,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     mapping(address => Seat[2]) private _seats;
 
     mapping(uint256 => RoundInfo) private _rounds;
-    mapping(uint256 => bytes32) private _seedMaterial;
-    mapping(uint256 => bytes32) private _seeds;
+    mapping(uint256 => bytes32) private _seeds; // pre-seed material until RoundInfo.seedFinal
     mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes; // by round parity
-    mapping(uint256 => uint256) private _acceptedMasks;
     mapping(uint256 => bytes32) private _aggregates;
 
     /// @dev The implementation behind the factory's clones can never be initialised itself.
@@ -291,7 +290,6 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             // bounded by numVoteCommits
             ++info.numVoteReveals;
         }
-        _entropy ^= salt;
         emit VoteRevealed(round, msg.sender, scores, salt);
     }
 
@@ -307,6 +305,12 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         (, uint256 revealEnd) = _voteRevealWindow(round);
         if (block.timestamp < revealEnd) revert PhaseClosed(Phase.Settle, block.timestamp, revealEnd, 0);
         _checkSettleInput(round, info, input);
+        // the revealed salts (verified against their commitments) feed the next rounds' seeds
+        bytes32 mixed = _entropy;
+        for (uint256 v = 0; v < input.salts.length; ++v) {
+            mixed ^= input.salts[v];
+        }
+        _entropy = mixed;
 
         Tally memory tally;
         tally.poolShare = rewardPool / (_config.rounds - round + 1);
@@ -322,7 +326,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             _settleConsensus(round, input, tally);
         }
         info.outcome = tally.outcome;
-        _acceptedMasks[round] = tally.acceptedMask;
+        info.acceptedMask = uint32(tally.acceptedMask); // at most MAX_PROPOSERS = 32 bits
         emit RoundSettled(round, tally.outcome, tally.acceptedMask, tally.credited, tally.slashed);
 
         if (round < _config.rounds) {
@@ -432,8 +436,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @notice The seed of an opened round (readable from the block after it was fixed).
     function seedOf(uint256 round) public view returns (bytes32) {
-        bytes32 cached = _seeds[round];
-        if (cached != bytes32(0)) return cached;
+        if (_rounds[round].seedFinal) return _seeds[round];
         return _computeSeed(round);
     }
 
@@ -465,7 +468,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @notice Bit i set when proposal i of `round` was accepted.
     function acceptedMask(uint256 round) external view returns (uint256) {
-        return _acceptedMasks[round];
+        return _rounds[round].acceptedMask;
     }
 
     /// @notice Posted aggregate hash of `round` (zero if none).
@@ -512,10 +515,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     function _openRound(uint256 round) private {
         RoundInfo storage info = _rounds[round];
-        info.start = uint64(block.timestamp);
-        info.seedBlock = uint64(block.number);
+        info.start = uint48(block.timestamp);
+        info.seedBlock = uint48(block.number);
         info.rosterSize = _participantCount; // later joiners have no role in this round
-        _seedMaterial[round] = keccak256(
+        _seeds[round] = keccak256(
             abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy, block.prevrandao)
         );
         _currentRound = uint32(round);
@@ -526,17 +529,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
         if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
-        return keccak256(abi.encode(_seedMaterial[round], blockhash(info.seedBlock)));
+        return keccak256(abi.encode(_seeds[round], blockhash(info.seedBlock)));
     }
 
     /// @dev Caches the seed on first use in a transaction, so later reads cannot drift once the
     /// seed block falls out of the 256-block blockhash window.
     function _seed(uint256 round) private returns (bytes32 seed) {
-        seed = _seeds[round];
-        if (seed == bytes32(0)) {
-            seed = _computeSeed(round);
-            _seeds[round] = seed;
-        }
+        RoundInfo storage info = _rounds[round];
+        if (info.seedFinal) return _seeds[round];
+        seed = _computeSeed(round);
+        _seeds[round] = seed;
+        info.seedFinal = true;
     }
 
     function _committee(uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
@@ -597,7 +600,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _requireAggregateWindow(uint256 round) private view {
-        if (_rounds[round].outcome != Outcome.Settled || _acceptedMasks[round] == 0) {
+        if (_rounds[round].outcome != Outcome.Settled || _rounds[round].acceptedMask == 0) {
             revert AggregateNotExpected(round);
         }
         uint256 from = round < _config.rounds ? _rounds[round + 1].start : _endedAt;
@@ -708,13 +711,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     /// @dev Scores as a matrix (items x voters) read once from calldata, with the median and
-    /// MAD of each item (baseline first, then each proposal).
+    /// MAD of each item (baseline first, then each proposal). The settler supplies the middle
+    /// order statistics as hints; the contract checks them by counting (O(voters) per item)
+    /// instead of sorting.
     function _consensus(SettleInput calldata input, uint256 items)
         private
         pure
         returns (uint256[][] memory matrix, uint256[] memory medians, uint256[] memory mads)
     {
         uint256 voters = input.voters.length;
+        if (input.hints.length != 8 * items) revert SettlementInputInvalid(SettleField.Hints, items);
         matrix = new uint256[][](items);
         for (uint256 i = 0; i < items; ++i) {
             matrix[i] = new uint256[](voters);
@@ -727,15 +733,18 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         medians = new uint256[](items);
         mads = new uint256[](items);
-        uint256[] memory column = new uint256[](voters);
         for (uint256 i = 0; i < items; ++i) {
-            uint256[] memory row = matrix[i];
-            for (uint256 v = 0; v < voters; ++v) {
-                column[v] = row[v];
+            uint256 lo = _scoreAt(input.hints, 4 * i);
+            uint256 hi = _scoreAt(input.hints, 4 * i + 1);
+            if (!Stats.isMiddle(matrix[i], lo, hi)) revert SettlementInputInvalid(SettleField.Hints, i);
+            uint256 m = (lo + hi) / 2;
+            uint256 dLo = _scoreAt(input.hints, 4 * i + 2);
+            uint256 dHi = _scoreAt(input.hints, 4 * i + 3);
+            if (!Stats.isMiddleDeviation(matrix[i], m, dLo, dHi)) {
+                revert SettlementInputInvalid(SettleField.Hints, i);
             }
-            Stats.sort(column);
-            medians[i] = Stats.medianOfSorted(column);
-            mads[i] = Stats.madOfSorted(column, medians[i]);
+            medians[i] = m;
+            mads[i] = (dLo + dHi) / 2;
         }
     }
 

@@ -63,7 +63,8 @@ interface IAllianceTask {
         VotersOrder,
         Scores,
         Missing,
-        MissingOrder
+        MissingOrder,
+        Hints
     }
 
     /// @notice Everything a task is created with; immutable afterwards.
@@ -92,14 +93,16 @@ interface IAllianceTask {
 
     /// @notice Per-round public state.
     struct RoundInfo {
-        uint64 start; // timestamp the round opened; 0 if not yet open
-        uint64 seedBlock; // block whose prevrandao and hash enter the seed
+        uint48 start; // timestamp the round opened; 0 if not yet open
+        uint48 seedBlock; // block whose prevrandao and hash enter the seed
         uint32 rosterSize; // participants (by join index) who hold a role in this round
         uint16 numProposals;
         uint16 numVoteCommits;
         uint16 numVoteReveals;
         Outcome outcome;
         bool aggregateDisputed;
+        bool seedFinal; // the seed slot holds the final seed (else the pre-seed material)
+        uint32 acceptedMask; // bit i set when proposal i was accepted
     }
 
     // ---------------------------------------------------------------- errors

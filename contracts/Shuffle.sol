@@ -10,25 +10,23 @@ library Shuffle {
 
     /// @notice Position of `index` in the permutation of [0, n) drawn from `seed`.
     function shuffledIndex(uint256 index, uint256 n, bytes32 seed) internal pure returns (uint256) {
-        for (uint256 r = 0; r < ROUNDS; ++r) {
-            uint256 pivot;
-            bytes32 source;
-            uint256 flip;
-            uint256 position;
-            // Scratch space (0x00-0x3f) holds seed ++ uint8(r) [++ uint32(position >> 8)]: the
-            // same bytes abi.encodePacked would produce, hashed without allocating memory.
-            assembly ("memory-safe") {
-                mstore(0x00, seed)
+        // Scratch space (0x00-0x3f) holds seed ++ uint8(r) [++ uint32(position >> 8)]: the same
+        // bytes abi.encodePacked would produce, hashed without allocating memory. n > 0 and
+        // index < n are the caller's to ensure (mod by zero yields zero in the EVM).
+        assembly ("memory-safe") {
+            mstore(0x00, seed)
+            for { let r := 0 } lt(r, ROUNDS) { r := add(r, 1) } {
                 mstore(0x20, shl(248, r))
-                pivot := mod(keccak256(0x00, 0x21), n)
-                flip := mod(sub(add(pivot, n), index), n)
-                position := index
+                let pivot := mod(keccak256(0x00, 0x21), n)
+                let flip := mod(sub(add(pivot, n), index), n)
+                let position := index
                 if gt(flip, index) { position := flip }
                 mstore(0x20, or(shl(248, r), shl(216, shr(8, position))))
-                source := keccak256(0x00, 0x25)
+                let source := keccak256(0x00, 0x25)
+                // byte (position % 256) / 8 of source, then bit position % 8 of that byte
+                let bit := and(shr(and(position, 7), byte(shr(3, and(position, 0xff)), source)), 1)
+                if bit { index := flip }
             }
-            uint256 bit = (uint256(uint8(source[(position & 0xff) >> 3])) >> (position & 7)) & 1;
-            if (bit == 1) index = flip;
         }
         return index;
     }

@@ -65,4 +65,44 @@ library Stats {
         if (n % 2 == 1) return current;
         return (previous + current) / 2;
     }
+
+    /// @notice Whether `lo` and `hi` are the lower and upper middle order statistics of `a`
+    /// (equal for odd length), checked by counting in one pass, without sorting: a value v has
+    /// 0-based rank k iff #(a < v) <= k < #(a <= v).
+    function isMiddle(uint256[] memory a, uint256 lo, uint256 hi) internal pure returns (bool) {
+        uint256 n = a.length;
+        if (n == 0) return false;
+        uint256 ltLo;
+        uint256 leLo;
+        uint256 ltHi;
+        uint256 leHi;
+        unchecked {
+            // counters are bounded by n
+            for (uint256 i = 0; i < n; ++i) {
+                uint256 x = a[i];
+                if (x < lo) ++ltLo;
+                if (x <= lo) ++leLo;
+                if (x < hi) ++ltHi;
+                if (x <= hi) ++leHi;
+            }
+            uint256 kLo = (n - 1) / 2;
+            uint256 kHi = n / 2;
+            return ltLo <= kLo && kLo < leLo && ltHi <= kHi && kHi < leHi;
+        }
+    }
+
+    /// @notice Whether `lo` and `hi` are the middle order statistics of |a[i] - m|.
+    function isMiddleDeviation(uint256[] memory a, uint256 m, uint256 lo, uint256 hi)
+        internal
+        pure
+        returns (bool)
+    {
+        uint256 n = a.length;
+        uint256[] memory d = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 x = a[i];
+            d[i] = x > m ? x - m : m - x;
+        }
+        return isMiddle(d, lo, hi);
+    }
 }

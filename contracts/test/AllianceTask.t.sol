@@ -1042,6 +1042,17 @@ contract AllianceTaskTest is Base {
         bad.missing[0] = good.voters[0];
         _expectInvalid(bad, IAllianceTask.SettleField.Missing, 0);
 
+        // hints: wrong length, a wrong median, a wrong deviation
+        bad = _settleInput();
+        bad.hints = bytes.concat(bad.hints, hex"0000");
+        _expectInvalid(bad, IAllianceTask.SettleField.Hints, 4);
+        bad = _settleInput();
+        bad.hints[8 + 1] = bytes1(uint8(bad.hints[8 + 1]) ^ 0x01); // item 1, lower middle score
+        _expectInvalid(bad, IAllianceTask.SettleField.Hints, 1);
+        bad = _settleInput();
+        bad.hints[16 + 7] = bytes1(uint8(bad.hints[16 + 7]) ^ 0x01); // item 2, upper middle deviation
+        _expectInvalid(bad, IAllianceTask.SettleField.Hints, 2);
+
         // the untouched input settles
         task.settle(1, good);
     }

@@ -306,6 +306,48 @@ abstract contract Base is Test {
             input.salts[i] = revealed[i].salt;
         }
         input.missing = missing;
+        input.hints = _hints(input.scores, proposed.length + 1);
+    }
+
+    /// @dev Settlement hints: per item, the lower and upper middle score of the revealed voters
+    /// and the lower and upper middle absolute deviation from their mean (4 x uint16 per item).
+    function _hints(bytes[] memory scores, uint256 items) internal pure returns (bytes memory hints) {
+        uint256 n = scores.length;
+        if (n == 0) return hints;
+        uint256[] memory column = new uint256[](n);
+        for (uint256 i = 0; i < items; ++i) {
+            for (uint256 v = 0; v < n; ++v) {
+                column[v] = _scoreOf(scores[v], i);
+            }
+            _sortUints(column);
+            uint256 lo = column[(n - 1) / 2];
+            uint256 hi = column[n / 2];
+            uint256 m = (lo + hi) / 2;
+            for (uint256 v = 0; v < n; ++v) {
+                column[v] = column[v] > m ? column[v] - m : m - column[v];
+            }
+            _sortUints(column);
+            hints = bytes.concat(
+                hints, abi.encodePacked(uint16(lo), uint16(hi), uint16(column[(n - 1) / 2]), uint16(column[n / 2]))
+            );
+        }
+    }
+
+    function _scoreOf(bytes memory scores, uint256 item) internal pure returns (uint256) {
+        if (scores.length < 2 * item + 2) return 0;
+        return (uint256(uint8(scores[2 * item])) << 8) | uint256(uint8(scores[2 * item + 1]));
+    }
+
+    function _sortUints(uint256[] memory a) internal pure {
+        for (uint256 i = 1; i < a.length; ++i) {
+            uint256 key = a[i];
+            uint256 j = i;
+            while (j > 0 && a[j - 1] > key) {
+                a[j] = a[j - 1];
+                --j;
+            }
+            a[j] = key;
+        }
     }
 
     /// @dev Settles `round` from the recorded proposals and votes, then forgets them.

@@ -13,6 +13,7 @@ from web3.types import TxReceipt
 from flock.contracts.artifacts import load_artifact
 from flock.contracts.chain import Chain
 from flock.contracts.commitments import as_bytes32, decode_scores
+from flock.consensus import settlement_hints
 from flock.contracts.errors import ChainMismatchError
 from flock.contracts.tx import Signer, TxSender, as_chain_error
 from flock.contracts.types import (
@@ -152,6 +153,7 @@ class TaskClient:
             [r.scores for r in reveals],
             [r.salt for r in reveals],
             missing,
+            settlement_hints([decode_scores(r.scores) for r in reveals]),
         )
         receipt = self._send(signer, "settle", round_, settle_input)
         return self._settlement_from(receipt)

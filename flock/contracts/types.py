@@ -90,6 +90,8 @@ class RoundInfo:
     num_vote_reveals: int
     outcome: Outcome
     aggregate_disputed: bool
+    seed_final: bool
+    accepted_mask: int
 
 
 @dataclass(frozen=True)

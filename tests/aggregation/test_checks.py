@@ -197,7 +197,9 @@ def test_sorted_column_blocks_cover_every_coordinate_sorted_across_updates() -> 
     expected = np.sort(torch.stack(updates).numpy(), axis=0).T
 
     # Execute
-    seen = [(start, stop, rows.copy()) for start, stop, rows in sorted_column_blocks(updates, block=3)]
+    seen = [
+        (start, stop, rows.copy()) for start, stop, rows in sorted_column_blocks(updates, block=3)
+    ]
 
     # Assert
     assert [(start, stop) for start, stop, _ in seen] == [(0, 3), (3, 6), (6, 8)]

@@ -74,7 +74,9 @@ def test_pairwise_squared_distances_fall_back_to_float64_when_float32_overflows(
 
     distances = pairwise_squared_distances(updates)
 
-    expected = torch.tensor([[0, 2e40, 1e40], [2e40, 0, 1e40], [1e40, 1e40, 0]], dtype=torch.float64)
+    expected = torch.tensor(
+        [[0, 2e40, 1e40], [2e40, 0, 1e40], [1e40, 1e40, 0]], dtype=torch.float64
+    )
     torch.testing.assert_close(distances, expected, rtol=1e-6, atol=0)
 
 
@@ -140,9 +142,7 @@ def test_multikrum_averages_the_best_updates_by_weight() -> None:
     torch.testing.assert_close(result, torch.tensor([0.8, 1.0]))
 
 
-@pytest.mark.parametrize(
-    ("count", "num_malicious"), [(3, 0), (6, 1), (10, 2), (16, 3), (25, 4)]
-)
+@pytest.mark.parametrize(("count", "num_malicious"), [(3, 0), (6, 1), (10, 2), (16, 3), (25, 4)])
 def test_multikrum_matches_flower_for_every_to_keep(count: int, num_malicious: int) -> None:
     updates = _random_updates(100 + count, count, 32)
     counts = [int(c) for c in np.random.default_rng(count).integers(1, 100, count)]

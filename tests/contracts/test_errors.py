@@ -1,0 +1,159 @@
+"""Bad input reaches the caller as a Python exception named after the Solidity custom error."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TOKEN, AllianceFactory
+
+from flock.contracts import ChainMismatchError, ChainUnreachableError, Role, RpcChain, Signer
+from flock.contracts.anvil import free_port
+from flock.contracts.clients import TaskClient
+from flock.contracts.commitments import encode_scores, random_secret, vote_commit
+from flock.contracts.errors import (
+    ERRORS,
+    ContractRevert,
+    decode_revert,
+    error_selector,
+)
+from flock.participant import ChainParticipant
+
+
+def _voting_round(make: AllianceFactory):
+    alliance = make(n=6)
+    alliance.driver.start()
+    roles = alliance.driver.roles(1)
+    proposer = alliance.by_address(next(a for a, r in roles.items() if r == Role.PROPOSER))
+    voter = alliance.by_address(next(a for a, r in roles.items() if r == Role.VOTER))
+    return alliance, proposer, voter
+
+
+def test_every_solidity_error_has_a_python_exception() -> None:
+    for name in ("StakeBelowMinimum", "VoteDuplicate", "VoteRevealMismatch", "PhaseClosed"):
+        cls = ERRORS[name]
+        assert issubclass(cls, ContractRevert)
+        assert cls.__name__ == name
+        assert isinstance(decode_revert(error_selector(name) + bytes(32 * 4)), cls)
+
+
+def test_stake_below_minimum_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance = embedded_alliance(n=1)
+    newcomer = Signer.create()
+    alliance.chain.fund(newcomer.address, 10**20)
+    alliance.task.token.transfer(alliance.creator, newcomer.address, 100 * TOKEN)
+
+    with pytest.raises(ERRORS["StakeBelowMinimum"]) as info:
+        ChainParticipant(newcomer, alliance.task).join(TOKEN)
+
+    assert info.value.values == {"amount": TOKEN, "minimum": 10 * TOKEN}
+
+
+def test_stake_without_allowance_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance = embedded_alliance(n=1)
+    poor = Signer.create()
+    alliance.chain.fund(poor.address, 10**20)
+    call = alliance.task.contract.functions.join(20 * TOKEN, 0, bytes(32))
+    with pytest.raises(ContractRevert, match="ERC20InsufficientAllowance"):
+        alliance.sender.transact(poor, call)
+
+
+def test_double_join_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance = embedded_alliance(n=2)
+    with pytest.raises(ERRORS["ParticipantAlreadyJoined"]):
+        alliance.participants[0].join(20 * TOKEN)
+
+
+def test_non_participant_cannot_commit_randomness(embedded_alliance: AllianceFactory) -> None:
+    alliance = embedded_alliance(n=2)
+    stranger = Signer.create()
+    alliance.chain.fund(stranger.address, 10**20)
+    with pytest.raises(ERRORS["ParticipantUnknown"]):
+        alliance.task.commit_seed(stranger, 2, random_secret())
+
+
+def test_only_voters_vote_and_only_once(embedded_alliance: AllianceFactory) -> None:
+    alliance, proposer, voter = _voting_round(embedded_alliance)
+    alliance.driver.play_round  # phases are advanced by hand below
+    _, commit_end, _ = alliance.task.deadlines(1)
+    propose_end = alliance.task.deadlines(1)[0]
+    alliance.chain.advance_time(propose_end - alliance.chain.now())
+
+    with pytest.raises(ERRORS["RoleMismatch"]):
+        proposer.commit_vote(1, [8000])
+    voter.commit_vote(1, [8000])
+    with pytest.raises(ERRORS["VoteDuplicate"]):
+        voter.commit_vote(1, [8000])
+
+
+def test_reveal_that_does_not_match_commit_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance, _, voter = _voting_round(embedded_alliance)
+    propose_end, commit_end, _ = alliance.task.deadlines(1)
+    alliance.chain.advance_time(propose_end - alliance.chain.now())
+    voter.commit_vote(1, [8000])
+    alliance.chain.advance_time(commit_end - alliance.chain.now())
+
+    with pytest.raises(ERRORS["VoteRevealMismatch"]):
+        alliance.task.reveal_vote(voter.signer, 1, encode_scores([9000]), voter.votes[1].salt)
+    with pytest.raises(ERRORS["VoteScoresLength"]):
+        alliance.task.reveal_vote(voter.signer, 1, encode_scores([1, 2]), voter.votes[1].salt)
+
+
+def test_late_proposal_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance, proposer, _ = _voting_round(embedded_alliance)
+    propose_end, _, _ = alliance.task.deadlines(1)
+    alliance.chain.advance_time(propose_end - alliance.chain.now())
+
+    with pytest.raises(ERRORS["PhaseClosed"]):
+        proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+
+
+def test_proposer_cannot_propose_twice(embedded_alliance: AllianceFactory) -> None:
+    alliance, proposer, _ = _voting_round(embedded_alliance)
+    proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+    with pytest.raises(ERRORS["ProposalDuplicate"]):
+        proposer.propose(1, b"\x02" * 32, 10, "file:///y")
+
+
+def test_settle_before_deadline_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance, _, _ = _voting_round(embedded_alliance)
+    with pytest.raises(ERRORS["PhaseClosed"]):
+        alliance.task.settle(alliance.creator, 1)
+
+
+def test_forged_settlement_hints_are_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance, proposer, voter = _voting_round(embedded_alliance)
+    task, chain = alliance.task, alliance.chain
+    proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+    propose_end, commit_end, reveal_end = task.deadlines(1)
+    chain.advance_time(propose_end - chain.now())
+    voter.commit_vote(1, [8000, 7000])
+    chain.advance_time(commit_end - chain.now())
+    voter.reveal_vote(1)
+    chain.advance_time(reveal_end - chain.now())
+    reveal = task.vote_reveals(1)[0]
+    forged = (9000).to_bytes(2, "big") * 2 + bytes(4) + (7000).to_bytes(2, "big") * 2 + bytes(4)
+    settle_input = ([proposer.address], [voter.address], [reveal.scores], [reveal.salt], [], forged)
+
+    with pytest.raises(ERRORS["SettlementInputInvalid"]):
+        alliance.sender.transact(alliance.creator, task.contract.functions.settle(1, settle_input))
+
+
+def test_unreachable_rpc_is_a_clear_error() -> None:
+    with pytest.raises(ChainUnreachableError, match="cannot reach"):
+        RpcChain(f"http://127.0.0.1:{free_port()}", request_timeout=2)
+
+
+def test_wrong_chain_id_is_refused(anvil) -> None:
+    with pytest.raises(ChainMismatchError, match="serves chain"):
+        RpcChain(anvil.url, expected_chain_id=1)
+
+
+def test_address_without_code_is_refused(embedded_alliance: AllianceFactory) -> None:
+    alliance = embedded_alliance(n=1)
+    with pytest.raises(ChainMismatchError, match="no contract code"):
+        TaskClient(alliance.sender, Signer.create().address)
+
+
+def test_bad_private_key_is_a_clear_error_without_the_key() -> None:
+    with pytest.raises(ValueError, match="invalid private key") as info:
+        Signer.from_key("0x1234")
+    assert "1234" not in str(info.value)
