@@ -6,7 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAllianceTask} from "./IAllianceTask.sol";
 import {Shuffle} from "./Shuffle.sol";
-import {Stats} from "./Stats.sol";
+import {ScoreMatrix} from "./ScoreMatrix.sol";
 import {RewardMath} from "./RewardMath.sol";
 
 /// @title AllianceTask
@@ -717,45 +717,36 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     function _consensus(SettleInput calldata input, uint256 items)
         private
         pure
-        returns (uint256[][] memory matrix, uint256[] memory medians, uint256[] memory mads)
+        returns (uint256[] memory cells, uint256[] memory medians, uint256[] memory mads)
     {
         uint256 voters = input.voters.length;
         if (input.hints.length != 8 * items) revert SettlementInputInvalid(SettleField.Hints, items);
-        matrix = new uint256[][](items);
-        for (uint256 i = 0; i < items; ++i) {
-            matrix[i] = new uint256[](voters);
-        }
-        for (uint256 v = 0; v < voters; ++v) {
-            bytes calldata packed = input.scores[v];
-            for (uint256 i = 0; i < items; ++i) {
-                matrix[i][v] = _scoreAt(packed, i);
-            }
-        }
+        cells = ScoreMatrix.load(input.scores, items);
         medians = new uint256[](items);
         mads = new uint256[](items);
         for (uint256 i = 0; i < items; ++i) {
             uint256 lo = _scoreAt(input.hints, 4 * i);
             uint256 hi = _scoreAt(input.hints, 4 * i + 1);
-            if (!Stats.isMiddle(matrix[i], lo, hi)) revert SettlementInputInvalid(SettleField.Hints, i);
             uint256 m = (lo + hi) / 2;
             uint256 dLo = _scoreAt(input.hints, 4 * i + 2);
             uint256 dHi = _scoreAt(input.hints, 4 * i + 3);
-            if (!Stats.isMiddleDeviation(matrix[i], m, dLo, dHi)) {
-                revert SettlementInputInvalid(SettleField.Hints, i);
-            }
+            if (
+                !ScoreMatrix.isMiddle(cells, i, voters, lo, hi, false, 0)
+                    || !ScoreMatrix.isMiddle(cells, i, voters, dLo, dHi, true, m)
+            ) revert SettlementInputInvalid(SettleField.Hints, i);
             medians[i] = m;
             mads[i] = (dLo + dHi) / 2;
         }
     }
 
     /// @dev Agreement weight per voter (0 for a voter outside the band on most items).
-    function _voterWeights(uint256[][] memory matrix, uint256[] memory medians, uint256[] memory mads)
+    function _voterWeights(uint256[] memory cells, uint256[] memory medians, uint256[] memory mads)
         private
         view
         returns (uint256[] memory weights, uint256 outliers)
     {
         uint256 items = medians.length;
-        uint256 voters = matrix[0].length;
+        uint256 voters = cells.length / items;
         uint256 multiplier = _config.madMultiplierX100;
         uint256 floor = _config.minDeviationBps;
         uint256[] memory bands = new uint256[](items);
@@ -765,14 +756,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         weights = new uint256[](voters);
         for (uint256 v = 0; v < voters; ++v) {
-            uint256 disagreements = 0;
-            uint256 distance = 0;
-            for (uint256 i = 0; i < items; ++i) {
-                uint256 score = matrix[i][v];
-                uint256 deviation = score > medians[i] ? score - medians[i] : medians[i] - score;
-                if (deviation > bands[i]) ++disagreements;
-                distance += deviation;
-            }
+            (uint256 disagreements, uint256 distance) = ScoreMatrix.agreement(cells, voters, v, medians, bands);
             if (2 * disagreements > items) {
                 ++outliers;
             } else {
@@ -815,11 +799,11 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         returns (uint256[] memory medians, uint256[] memory voterWeights, bool wash)
     {
         uint256 items = uint256(input.proposers.length) + 1;
-        uint256[][] memory matrix;
+        uint256[] memory cells;
         uint256[] memory mads;
-        (matrix, medians, mads) = _consensus(input, items);
+        (cells, medians, mads) = _consensus(input, items);
         uint256 outliers;
-        (voterWeights, outliers) = _voterWeights(matrix, medians, mads);
+        (voterWeights, outliers) = _voterWeights(cells, medians, mads);
         wash = _isWash(mads, outliers, input.voters.length);
     }
 

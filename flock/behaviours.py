@@ -64,7 +64,9 @@ VOTER_BEHAVIOURS: dict[str, type[VoterBehaviour]] = {
 def make_proposer_behaviour(name: str, *, num_classes: int) -> ProposerBehaviour:
     """Build the proposer behaviour registered as `name`."""
     if name not in PROPOSER_BEHAVIOURS:
-        raise ValueError(f"unknown proposer behaviour {name!r}; valid: {sorted(PROPOSER_BEHAVIOURS)}")
+        raise ValueError(
+            f"unknown proposer behaviour {name!r}; valid: {sorted(PROPOSER_BEHAVIOURS)}"
+        )
     if name == "label_flip":
         return LabelFlip(num_classes=num_classes)
     return PROPOSER_BEHAVIOURS[name]()

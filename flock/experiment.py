@@ -1,4 +1,4 @@
-"""A local alliance end to end: deploy a task, fund and stake N wallets, train and settle R rounds."""
+"""A local alliance end to end: deploy, fund and stake N wallets, train and settle R rounds."""
 
 from __future__ import annotations
 
@@ -20,7 +20,15 @@ from flock.aggregation import get_aggregator
 from flock.behaviours import make_proposer_behaviour, make_voter_behaviour
 from flock.chains import open_chain
 from flock.consensus import consensus_scores
-from flock.contracts import Chain, Outcome, RewardRule, Role, Signer, TaskClient, TaskParams, TxSender
+from flock.contracts import (
+    Chain,
+    Outcome,
+    RewardRule,
+    Signer,
+    TaskClient,
+    TaskParams,
+    TxSender,
+)
 from flock.contracts.deploy import deploy_alliance
 from flock.data import Dataset, holdout_split, load_dataset, make_participant_data
 from flock.models import flatten_params, load_flat_params, num_params
@@ -46,12 +54,21 @@ def validate_config(cfg: DictConfig) -> None:
     checks = [
         (n >= 2, "participants must be >= 2"),
         (int(task.rounds) >= 1, "task.rounds must be >= 1"),
-        (1 <= int(task.proposers_per_round) < n, "task.proposers_per_round must be in [1, participants)"),
+        (
+            1 <= int(task.proposers_per_round) < n,
+            "task.proposers_per_round must be in [1, participants)",
+        ),
         (int(task.max_voters) >= 1, "task.max_voters must be >= 1"),
         (0 <= int(task.slash_bps) <= 10_000, "task.slash_bps must be in [0, 10000]"),
         (0 <= int(task.voter_share_bps) <= 10_000, "task.voter_share_bps must be in [0, 10000]"),
-        (float(cfg.tokens.stake) >= float(task.min_stake), "tokens.stake must be >= task.min_stake"),
-        (float(cfg.tokens.per_participant) >= float(cfg.tokens.stake), "tokens.per_participant must cover tokens.stake"),
+        (
+            float(cfg.tokens.stake) >= float(task.min_stake),
+            "tokens.stake must be >= task.min_stake",
+        ),
+        (
+            float(cfg.tokens.per_participant) >= float(cfg.tokens.stake),
+            "tokens.per_participant must cover tokens.stake",
+        ),
         (float(cfg.tokens.reward_pool) > 0, "tokens.reward_pool must be > 0"),
         (int(cfg.training.epochs) >= 1, "training.epochs must be >= 1"),
         (float(cfg.training.lr) > 0, "training.lr must be > 0"),
@@ -145,7 +162,9 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     """Deploy the task and set up N funded, staked participants with their data and roles."""
     torch.manual_seed(int(cfg.seed))
     dataset = load_dataset(str(cfg.dataset.name))
-    pool, holdout = holdout_split(dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed))
+    pool, holdout = holdout_split(
+        dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
+    )
     n = int(cfg.participants)
     data = make_participant_data(
         pool,
@@ -176,7 +195,12 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         reward_pool=int(float(tokens.reward_pool) * TOKEN),
         token_supply=int(float(tokens.supply) * TOKEN),
     )
-    log.info("task %s deployed (token %s, factory %s)", task.address, deployment.token, deployment.factory)
+    log.info(
+        "task %s deployed (token %s, factory %s)",
+        task.address,
+        deployment.token,
+        deployment.factory,
+    )
 
     bad_proposers = _attacker_indices(cfg, n, "proposer")
     bad_voters = _attacker_indices(cfg, n, "voter")
@@ -194,7 +218,10 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
             Member(
                 participant=participant,
                 proposer=Proposer(
-                    ctx, spec, make_proposer_behaviour(p_name, num_classes=dataset.num_classes), seed=int(cfg.seed) * 1000 + i
+                    ctx,
+                    spec,
+                    make_proposer_behaviour(p_name, num_classes=dataset.num_classes),
+                    seed=int(cfg.seed) * 1000 + i,
                 ),
                 voter=Voter(ctx, make_voter_behaviour(v_name), seed=int(cfg.seed) * 1000 + i),
                 proposer_behaviour=p_name,
@@ -230,7 +257,9 @@ def aggregate_round(cfg: DictConfig, alliance: Alliance, result: RoundResult) ->
     name = str(cfg.aggregation.name)
     kwargs = dict(cfg.aggregation.get("kwargs") or {})
     if name == "consensus":
-        aggregate = get_aggregator(name)(vectors, counts, scores=[medians[p.index + 1] for p in accepted])
+        aggregate = get_aggregator(name)(
+            vectors, counts, scores=[medians[p.index + 1] for p in accepted]
+        )
     elif name == "fedavg":
         aggregate = get_aggregator(name)(vectors, counts)
     else:
@@ -259,16 +288,22 @@ def play(cfg: DictConfig, alliance: Alliance) -> None:
         started = time.perf_counter()
         global_now = alliance.global_params
 
-        def propose(p: ChainParticipant, round_: int) -> tuple[bytes, int, str]:
+        def propose(
+            p: ChainParticipant, round_: int, global_now: torch.Tensor = global_now
+        ) -> tuple[bytes, int, str]:
             return members[p.address].proposer.prepare(global_now, round_)
 
-        def score(p: ChainParticipant, round_: int, proposals: list) -> list[int]:
+        def score(
+            p: ChainParticipant, round_: int, proposals: list, global_now: torch.Tensor = global_now
+        ) -> list[int]:
             return members[p.address].voter.ballot(global_now, proposals).scores
 
         result = alliance.driver.play_round(r, propose, score)
         digest = aggregate_round(cfg, alliance, result)
         accuracy = global_accuracy(alliance)
-        record = RoundRecord.from_round(result, alliance.task, members, accuracy, digest, time.perf_counter() - started)
+        record = RoundRecord.from_round(
+            result, alliance.task, members, accuracy, digest, time.perf_counter() - started
+        )
         alliance.records.append(record)
         log.info(
             "round %d/%d  acc=%.4f  outcome=%s  accepted=%d rejected=%d  slashed=%d  %.1fs",
@@ -324,7 +359,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "gas_total": sum(g.gas for g in alliance.driver.gas_log),
         "task_balance_after": totals["balance"] / TOKEN,
         "behaviours": {
-            m.address: {"proposer": m.proposer_behaviour, "voter": m.voter_behaviour} for m in alliance.members
+            m.address: {"proposer": m.proposer_behaviour, "voter": m.voter_behaviour}
+            for m in alliance.members
         },
         "slashed": sorted({a for rec in alliance.records for a, _, _ in rec.slashes}),
         "final_accounts": final,

@@ -85,15 +85,29 @@ def write_reports(run_dir: Path, records: list[RoundRecord], summary: dict[str, 
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "metrics.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["round", "accuracy", "outcome", "accepted", "rejected", "slashed", "credited", "seconds"])
+        writer.writerow(
+            [
+                "round",
+                "accuracy",
+                "outcome",
+                "accepted",
+                "rejected",
+                "slashed",
+                "credited",
+                "seconds",
+            ]
+        )
         for r in records:
+            credited = f"{sum(r.rewards.values()):.6f}"
             writer.writerow(
-                [r.round, f"{r.accuracy:.4f}", r.outcome, len(r.accepted), len(r.rejected), len(r.slashes),
-                 f"{sum(r.rewards.values()):.6f}", r.seconds]
+                [r.round, f"{r.accuracy:.4f}", r.outcome, len(r.accepted), len(r.rejected),
+                 len(r.slashes), credited, r.seconds]
             )  # fmt: skip
     with (run_dir / "participants.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["round", "participant", "role", "behaviour", "stake", "claimable", "reward", "slashed"])
+        writer.writerow(
+            ["round", "participant", "role", "behaviour", "stake", "claimable", "reward", "slashed"]
+        )
         for r in records:
             slashed = {a: amount for a, _, amount in r.slashes}
             for address in r.stakes:

@@ -44,6 +44,7 @@ __all__ = [
     "TaskClient",
     "TaskParams",
     "TokenClient",
+    "TransactionRevertedError",
     "TxSender",
     "VoteReveal",
     "deploy_alliance",

@@ -26,7 +26,9 @@ def anvil_binary() -> str:
         return str(local)
     found = shutil.which("anvil")
     if found is None:
-        raise FileNotFoundError("anvil not found: run scripts/setup.sh (installs @foundry-rs/anvil)")
+        raise FileNotFoundError(
+            "anvil not found: run scripts/setup.sh (installs @foundry-rs/anvil)"
+        )
     return found
 
 
@@ -92,7 +94,9 @@ class AnvilProcess:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise ChainUnreachableError(f"anvil did not answer on {self.url} in {self.startup_timeout}s")
+        raise ChainUnreachableError(
+            f"anvil did not answer on {self.url} in {self.startup_timeout}s"
+        )
 
     def _answers(self) -> bool:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})

@@ -1,4 +1,4 @@
-"""Compile contracts/ with the pinned solc and write the ABI/bytecode artifacts shipped as package data."""
+"""Compile contracts/ with the pinned solc; write the ABI/bytecode shipped as package data."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint, TxParams, Wei
 
 from flock.contracts.errors import ChainMismatchError, ChainUnreachableError
 
@@ -75,7 +76,11 @@ class EmbeddedChain(Chain):
         self.tester.mine_blocks(blocks)
 
     def fund(self, address: str, wei: int) -> None:
-        tx = {"from": self._faucet, "to": Web3.to_checksum_address(address), "value": wei}
+        tx: TxParams = {
+            "from": self._faucet,
+            "to": Web3.to_checksum_address(address),
+            "value": Wei(wei),
+        }
         self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_transaction(tx))
 
 
@@ -121,15 +126,15 @@ class RpcChain(Chain):
 
     def advance_time(self, seconds: int) -> None:
         self._require_dev("advance_time")
-        self.w3.provider.make_request("evm_increaseTime", [int(seconds)])
-        self.w3.provider.make_request("evm_mine", [])
+        self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [int(seconds)])
+        self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
     def mine(self, blocks: int = 1) -> None:
         self._require_dev("mine")
-        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+        self.w3.provider.make_request(RPCEndpoint("anvil_mine"), [hex(blocks)])
 
     def fund(self, address: str, wei: int) -> None:
         self._require_dev("fund")
         self.w3.provider.make_request(
-            "anvil_setBalance", [Web3.to_checksum_address(address), hex(wei)]
+            RPCEndpoint("anvil_setBalance"), [Web3.to_checksum_address(address), hex(wei)]
         )

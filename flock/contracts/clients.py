@@ -10,10 +10,10 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from flock.consensus import settlement_hints
 from flock.contracts.artifacts import load_artifact
 from flock.contracts.chain import Chain
 from flock.contracts.commitments import as_bytes32, decode_scores
-from flock.consensus import settlement_hints
 from flock.contracts.errors import ChainMismatchError
 from flock.contracts.tx import Signer, TxSender, as_chain_error
 from flock.contracts.types import (
@@ -94,7 +94,9 @@ class TaskClient:
     def _send(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
         return self.sender.transact(signer, getattr(self.contract.functions, fn)(*args))
 
-    def join(self, signer: Signer, amount: int, seed_round: int = 0, seed_commit: bytes = b"") -> TxReceipt:
+    def join(
+        self, signer: Signer, amount: int, seed_round: int = 0, seed_commit: bytes = b""
+    ) -> TxReceipt:
         """Approve and stake `amount`; optionally commit randomness for `seed_round`."""
         self.token.approve(signer, self.address, amount)
         commit = as_bytes32(seed_commit) if seed_commit else bytes(32)

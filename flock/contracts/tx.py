@@ -8,8 +8,8 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from flock.contracts.chain import Chain
 from flock.contracts.errors import (
@@ -67,7 +67,9 @@ class Signer:
         """Next nonce: read from the chain once ('pending'), then counted locally."""
         with self._lock:
             if self._nonce is None:
-                self._nonce = int(chain.w3.eth.get_transaction_count(self.address, "pending"))
+                self._nonce = int(
+                    chain.w3.eth.get_transaction_count(self.account.address, "pending")
+                )
             nonce = self._nonce
             self._nonce += 1
             return nonce
@@ -97,7 +99,9 @@ class TxSender:
         self.receipt_timeout = receipt_timeout
         self._chain_id = chain.chain_id
 
-    def transact(self, signer: Signer, call: ContractFunction, *, value: int = 0) -> TxReceipt:
+    def transact(
+        self, signer: Signer, call: ContractFunction | ContractConstructor, *, value: int = 0
+    ) -> TxReceipt:
         """Send `call` from `signer` and return its receipt.
 
         Raises
@@ -107,19 +111,17 @@ class TxSender:
         TransactionRevertedError
             A revert flock cannot decode, or a mined transaction with status 0.
         """
-        params: dict[str, Any] = {"from": signer.address, "value": value}
+        params: TxParams = {"from": signer.account.address, "value": Wei(value)}
         try:
             gas = call.estimate_gas(params)
         except Exception as exc:
             raise as_chain_error(exc) from exc
-        params.update(
-            gas=int(gas * self.gas_margin),
-            nonce=signer.take_nonce(self.chain),
-            chainId=self._chain_id,
-        )
+        params["gas"] = int(gas * self.gas_margin)
+        params["nonce"] = Nonce(signer.take_nonce(self.chain))
+        params["chainId"] = self._chain_id
         try:
-            tx = call.build_transaction(params)  # type: ignore[arg-type]
-            signed = signer.account.sign_transaction(tx)
+            tx = call.build_transaction(params)
+            signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
             tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Exception as exc:
             signer.reset_nonce()
@@ -129,7 +131,9 @@ class TxSender:
         )
         if receipt["status"] != 1:
             raise TransactionRevertedError(f"transaction {tx_hash.hex()} reverted on chain")
-        log.debug("%s: %s gas=%d", signer.address, getattr(call, "fn_name", "deploy"), receipt["gasUsed"])
+        log.debug(
+            "%s: %s gas=%d", signer.address, getattr(call, "fn_name", "deploy"), receipt["gasUsed"]
+        )
         return receipt
 
     def deploy(self, signer: Signer, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:

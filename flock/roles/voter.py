@@ -50,7 +50,9 @@ class Voter:
         blob = self.ctx.store.get(proposal.update_hash, expected_numel=self.ctx.num_params)
         meta = blob.metadata
         if meta.get("proposer", "").lower() != proposal.proposer.lower():
-            raise StoreError(f"blob names proposer {meta.get('proposer')}, chain says {proposal.proposer}")
+            raise StoreError(
+                f"blob names proposer {meta.get('proposer')}, chain says {proposal.proposer}"
+            )
         if meta.get("round") != str(proposal.round):
             raise StoreError(f"blob is for round {meta.get('round')}, chain says {proposal.round}")
         return blob.vector
@@ -73,7 +75,9 @@ class Voter:
         model = self.ctx.make_model()
         stacked = torch.stack(candidates)
         accuracies = evaluate_many(model, stacked, self.ctx.data.x_test, self.ctx.data.y_test)
-        measured_by_index = {idx: accuracy_to_score(float(a)) for idx, a in zip(valid, accuracies[1:])}
+        measured_by_index = {
+            idx: accuracy_to_score(float(a)) for idx, a in zip(valid, accuracies[1:], strict=False)
+        }
         measured = [accuracy_to_score(float(accuracies[0]))] + [
             measured_by_index.get(p.index, 0) for p in proposals
         ]

@@ -8,7 +8,7 @@ from conftest import TOKEN, AllianceFactory
 from flock.contracts import ChainMismatchError, ChainUnreachableError, Role, RpcChain, Signer
 from flock.contracts.anvil import free_port
 from flock.contracts.clients import TaskClient
-from flock.contracts.commitments import encode_scores, random_secret, vote_commit
+from flock.contracts.commitments import encode_scores, random_secret
 from flock.contracts.errors import (
     ERRORS,
     ContractRevert,
@@ -72,9 +72,7 @@ def test_non_participant_cannot_commit_randomness(embedded_alliance: AllianceFac
 
 def test_only_voters_vote_and_only_once(embedded_alliance: AllianceFactory) -> None:
     alliance, proposer, voter = _voting_round(embedded_alliance)
-    alliance.driver.play_round  # phases are advanced by hand below
-    _, commit_end, _ = alliance.task.deadlines(1)
-    propose_end = alliance.task.deadlines(1)[0]
+    propose_end, _, _ = alliance.task.deadlines(1)
     alliance.chain.advance_time(propose_end - alliance.chain.now())
 
     with pytest.raises(ERRORS["RoleMismatch"]):

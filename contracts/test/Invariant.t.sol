@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Test, CommonBase} from "./utils/Test.sol";
+import {FlockToken} from "../FlockToken.sol";
+import {AllianceTask} from "../AllianceTask.sol";
+import {TaskFactory} from "../TaskFactory.sol";
+import {IAllianceTask} from "../IAllianceTask.sol";
+
+/// @dev Drives one task through random sequences of every user action. Each action picks an
+/// actor (and where needed the next actor that can legally act), warps into the window the
+/// action needs when that window is still ahead, and records what it did in ghost variables:
+/// per actor, tokens paid in, tokens paid out and rewards credited; per round, the proposals
+/// and votes from which it builds the SettleInput.
+contract Handler is CommonBase {
+    uint256 public constant MIN_STAKE = 100e18;
+    uint256 public constant NUM_ACTORS = 8;
+
+    AllianceTask public immutable task;
+    IERC20 public immutable token;
+    address public immutable creator;
+    address[] public actors;
+
+    // ------------------------------------------------------------ ghost accounting
+    mapping(address => uint256) public deposited; // tokens an actor sent to the task
+    mapping(address => uint256) public received; // tokens the task sent to an actor
+    mapping(address => uint256) public credited; // rewards credited to an actor
+    uint256 public creatorReceived;
+    uint256 public totalCredited;
+
+    /// @dev A call that must succeed by the ghost record reverted (e.g. settle with valid input).
+    bool public unexpectedRevert;
+    bytes public unexpectedReason;
+    string public unexpectedWhere;
+
+    // ------------------------------------------------------------ ghost round record
+    struct VoteRec {
+        address voter;
+        bytes scores;
+        bytes32 salt;
+        bool revealed;
+    }
+
+    uint256 public recordRound;
+    address[] internal proposed;
+    VoteRec[] internal votes;
+
+    // ------------------------------------------------------------ coverage counters
+    mapping(bytes32 => uint256) public calls;
+
+    constructor(AllianceTask task_, IERC20 token_, address creator_, address[] memory actors_) {
+        task = task_;
+        token = token_;
+        creator = creator_;
+        actors = actors_;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    // ============================================================ helpers
+
+    modifier tracked() {
+        uint256 n = actors.length;
+        uint256[] memory wallet = new uint256[](n);
+        uint256[] memory claimable = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            wallet[i] = token.balanceOf(actors[i]);
+            (, claimable[i]) = task.accountOf(actors[i]);
+        }
+        uint256 creatorWallet = token.balanceOf(creator);
+        _;
+        for (uint256 i = 0; i < n; ++i) {
+            address a = actors[i];
+            uint256 w = token.balanceOf(a);
+            if (w < wallet[i]) deposited[a] += wallet[i] - w;
+            else received[a] += w - wallet[i];
+            (, uint256 c) = task.accountOf(a);
+            // claimable only falls by a claim, which pays exactly that amount (checked there)
+            if (c > claimable[i]) {
+                credited[a] += c - claimable[i];
+                totalCredited += c - claimable[i];
+            }
+        }
+        creatorReceived += token.balanceOf(creator) - creatorWallet;
+    }
+
+    function _actor(uint256 seed) internal view returns (address) {
+        return actors[seed % actors.length];
+    }
+
+    function _secret(address p, uint256 round) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("inv-secret", p, round));
+    }
+
+    function _seedCommit(address p, uint256 round) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(_secret(p, round), p, round));
+    }
+
+    function _status() internal view returns (uint256 current, bool ended) {
+        (current, ended,) = task.status();
+    }
+
+    function _stake(address p) internal view returns (uint256 s) {
+        (s,) = task.accountOf(p);
+    }
+
+    function _claimable(address p) internal view returns (uint256 c) {
+        (, c) = task.accountOf(p);
+    }
+
+    function _flag(string memory where, bytes memory reason) internal {
+        if (!unexpectedRevert) {
+            unexpectedRevert = true;
+            unexpectedReason = reason;
+            unexpectedWhere = where;
+        }
+    }
+
+    /// @dev Round `round` can be acted in: open, not settled, seed readable.
+    function _liveRound() internal returns (uint256 round, bool ok) {
+        (uint256 current, bool ended) = _status();
+        if (current == 0 || ended) return (current, false);
+        IAllianceTask.RoundInfo memory info = task.roundInfo(current);
+        if (info.outcome != IAllianceTask.Outcome.Pending) return (current, false);
+        if (block.number <= info.seedBlock) vm.roll(info.seedBlock + 1);
+        if (recordRound != current) {
+            recordRound = current;
+            delete proposed;
+            delete votes;
+        }
+        return (current, true);
+    }
+
+    // ============================================================ membership
+
+    function join(uint256 actorSeed, uint256 amount, bool withCommit) external tracked {
+        address a = _actor(actorSeed);
+        if (task.isParticipant(a)) return;
+        amount = bound(amount, MIN_STAKE, 3 * MIN_STAKE);
+        (uint256 current, bool ended) = _status();
+        if (ended) return;
+        uint256 round = current + 1;
+        bytes32 commit;
+        if (withCommit && round <= task.config().rounds) {
+            (uint256 opens,) = task.seedRevealWindow(round);
+            if (block.timestamp < opens) commit = _seedCommit(a, round);
+        }
+        vm.prank(a);
+        try task.join(amount, uint32(round), commit) {
+            ++calls["join"];
+        } catch (bytes memory reason) {
+            // full task is the only legitimate refusal here
+            if (bytes4(reason) != IAllianceTask.TaskFull.selector) _flag("join", reason);
+        }
+    }
+
+    function stakeMore(uint256 actorSeed, uint256 amount) external tracked {
+        address a = _actor(actorSeed);
+        (, bool ended) = _status();
+        if (!task.isParticipant(a) || ended) return;
+        amount = bound(amount, 1, MIN_STAKE);
+        vm.prank(a);
+        try task.stakeMore(amount) {
+            ++calls["stakeMore"];
+        } catch (bytes memory reason) {
+            _flag("stakeMore", reason);
+        }
+    }
+
+    function leave(uint256 actorSeed) external tracked {
+        address a = _actor(actorSeed);
+        uint256 stake = _stake(a);
+        uint256 before = token.balanceOf(a);
+        vm.prank(a);
+        try task.leave() {
+            ++calls["leave"];
+            if (token.balanceOf(a) - before != stake) _flag("leave refund", "");
+        } catch {}
+    }
+
+    // ============================================================ randomness
+
+    function commitSeed(uint256 actorSeed) external tracked {
+        address a = _actor(actorSeed);
+        (uint256 current,) = _status();
+        uint256 round = current + 1;
+        vm.prank(a);
+        try task.commitSeed(uint32(round), _seedCommit(a, round)) {
+            ++calls["commitSeed"];
+        } catch {}
+    }
+
+    function revealSeed(uint256 actorSeed, bool withNext) external tracked {
+        (uint256 current, bool ended) = _status();
+        if (ended) return;
+        uint256 round = current + 1;
+        (uint256 opens, uint256 closes) = task.seedRevealWindow(round);
+        if (opens == type(uint256).max || block.timestamp >= closes) return;
+        for (uint256 k = 0; k < actors.length; ++k) {
+            address a = _actor(actorSeed + k);
+            (uint256 r, bytes28 c) = task.seedCommitOf(a);
+            if (c == bytes28(0) || r != round) continue;
+            if (block.timestamp < opens) vm.warp(opens);
+            bool canCommit = withNext && round < task.config().rounds && _stake(a) >= MIN_STAKE;
+            bytes32 next = canCommit ? _seedCommit(a, round + 1) : bytes32(0);
+            vm.prank(a);
+            try task.revealSeed(uint32(round), _secret(a, round), next) {
+                ++calls["revealSeed"];
+            } catch (bytes memory reason) {
+                _flag("revealSeed", reason);
+            }
+            return;
+        }
+    }
+
+    function slashMissedSeedReveal(uint256 actorSeed) external tracked {
+        try task.slashMissedSeedReveal(_actor(actorSeed)) {
+            ++calls["slashMissedSeedReveal"];
+        } catch {}
+    }
+
+    function start() external tracked {
+        (uint256 current,) = _status();
+        if (current != 0) return;
+        uint256 opensAt = task.enrolEnd() + task.config().revealPeriod;
+        if (block.timestamp < opensAt) vm.warp(opensAt);
+        try task.start() {
+            ++calls["start"];
+            vm.roll(block.number + 1);
+        } catch (bytes memory reason) {
+            _flag("start", reason);
+        }
+    }
+
+    // ============================================================ proposals and votes
+
+    function propose(uint256 actorSeed) external tracked {
+        (uint256 round, bool ok) = _liveRound();
+        if (!ok) return;
+        (uint256 proposeEnd,,) = task.deadlines(round);
+        if (block.timestamp >= proposeEnd) return;
+        for (uint256 k = 0; k < actors.length; ++k) {
+            address a = _actor(actorSeed + k);
+            if (task.roleOf(round, a) != IAllianceTask.Role.Proposer) continue;
+            if (_stake(a) < MIN_STAKE || task.seatOf(a, round).proposalIndex1 != 0) continue;
+            vm.prank(a);
+            try task.propose(round, keccak256(abi.encode(a, round)), 100, "ipfs://u") {
+                ++calls["propose"];
+                proposed.push(a);
+            } catch (bytes memory reason) {
+                _flag("propose", reason);
+            }
+            return;
+        }
+    }
+
+    function _scores(uint256 round, uint256 seed, uint256 items) internal pure returns (bytes memory out) {
+        bool wild = seed % 8 == 0;
+        for (uint256 i = 0; i < items; ++i) {
+            uint256 h = uint256(keccak256(abi.encode(seed, i)));
+            uint256 s;
+            if (wild) {
+                s = h % 10_001;
+            } else {
+                uint256 truth = 5000 + (uint256(keccak256(abi.encode(round, i))) % 4000);
+                s = truth + (h % 401) - 200;
+            }
+            out = bytes.concat(out, abi.encodePacked(uint16(s)));
+        }
+    }
+
+    function commitVote(uint256 actorSeed, uint256 scoreSeed) external tracked {
+        (uint256 round, bool ok) = _liveRound();
+        if (!ok) return;
+        (uint256 proposeEnd, uint256 commitEnd,) = task.deadlines(round);
+        if (block.timestamp >= commitEnd) return;
+        for (uint256 k = 0; k < actors.length; ++k) {
+            address a = _actor(actorSeed + k);
+            if (task.roleOf(round, a) != IAllianceTask.Role.Voter) continue;
+            if (_stake(a) < MIN_STAKE || task.seatOf(a, round).voteCommitted) continue;
+            if (block.timestamp < proposeEnd) vm.warp(proposeEnd);
+            uint256 items = task.roundInfo(round).numProposals + 1;
+            bytes memory scores = _scores(round, scoreSeed, items);
+            bytes32 salt = keccak256(abi.encode("salt", a, round, scoreSeed));
+            vm.prank(a);
+            try task.commitVote(round, keccak256(abi.encodePacked(scores, salt, a, round))) {
+                ++calls["commitVote"];
+                votes.push(VoteRec(a, scores, salt, false));
+            } catch (bytes memory reason) {
+                _flag("commitVote", reason);
+            }
+            return;
+        }
+    }
+
+    function revealVote(uint256 actorSeed) external tracked {
+        (uint256 round, bool ok) = _liveRound();
+        if (!ok || votes.length == 0) return;
+        (, uint256 commitEnd, uint256 revealEnd) = task.deadlines(round);
+        if (block.timestamp >= revealEnd) return;
+        for (uint256 k = 0; k < votes.length; ++k) {
+            VoteRec storage v = votes[(actorSeed + k) % votes.length];
+            if (v.revealed) continue;
+            if (block.timestamp < commitEnd) vm.warp(commitEnd);
+            vm.prank(v.voter);
+            try task.revealVote(round, v.scores, v.salt) {
+                ++calls["revealVote"];
+                v.revealed = true;
+            } catch (bytes memory reason) {
+                _flag("revealVote", reason);
+            }
+            return;
+        }
+    }
+
+    // ============================================================ settlement
+
+    function _sort(address[] memory a) internal pure {
+        for (uint256 i = 1; i < a.length; ++i) {
+            address key = a[i];
+            uint256 j = i;
+            while (j > 0 && a[j - 1] > key) {
+                a[j] = a[j - 1];
+                --j;
+            }
+            a[j] = key;
+        }
+    }
+
+    function _sortUints(uint256[] memory a) internal pure {
+        for (uint256 i = 1; i < a.length; ++i) {
+            uint256 key = a[i];
+            uint256 j = i;
+            while (j > 0 && a[j - 1] > key) {
+                a[j] = a[j - 1];
+                --j;
+            }
+            a[j] = key;
+        }
+    }
+
+    function _scoreOf(bytes memory scores, uint256 item) internal pure returns (uint256) {
+        return (uint256(uint8(scores[2 * item])) << 8) | uint256(uint8(scores[2 * item + 1]));
+    }
+
+    /// @dev The SettleInput of the recorded round, built only from the handler's own ghosts.
+    function _settleInput() internal view returns (AllianceTask.SettleInput memory input) {
+        input.proposers = proposed;
+        uint256 nr;
+        for (uint256 i = 0; i < votes.length; ++i) {
+            if (votes[i].revealed) ++nr;
+        }
+        address[] memory revealed = new address[](nr);
+        address[] memory missing = new address[](votes.length - nr);
+        uint256 r;
+        uint256 m;
+        for (uint256 i = 0; i < votes.length; ++i) {
+            if (votes[i].revealed) revealed[r++] = votes[i].voter;
+            else missing[m++] = votes[i].voter;
+        }
+        _sort(revealed);
+        _sort(missing);
+        input.voters = revealed;
+        input.missing = missing;
+        input.scores = new bytes[](nr);
+        input.salts = new bytes32[](nr);
+        for (uint256 v = 0; v < nr; ++v) {
+            for (uint256 i = 0; i < votes.length; ++i) {
+                if (votes[i].voter == revealed[v]) {
+                    input.scores[v] = votes[i].scores;
+                    input.salts[v] = votes[i].salt;
+                }
+            }
+        }
+        if (nr == 0) return input;
+        uint256 items = proposed.length + 1;
+        uint256[] memory column = new uint256[](nr);
+        for (uint256 i = 0; i < items; ++i) {
+            for (uint256 v = 0; v < nr; ++v) {
+                column[v] = _scoreOf(input.scores[v], i);
+            }
+            _sortUints(column);
+            uint256 lo = column[(nr - 1) / 2];
+            uint256 hi = column[nr / 2];
+            uint256 mid = (lo + hi) / 2;
+            for (uint256 v = 0; v < nr; ++v) {
+                column[v] = column[v] > mid ? column[v] - mid : mid - column[v];
+            }
+            _sortUints(column);
+            input.hints = bytes.concat(
+                input.hints,
+                abi.encodePacked(uint16(lo), uint16(hi), uint16(column[(nr - 1) / 2]), uint16(column[nr / 2]))
+            );
+        }
+    }
+
+    function settle() external tracked {
+        (uint256 round, bool ok) = _liveRound();
+        if (!ok) return;
+        (,, uint256 revealEnd) = task.deadlines(round);
+        if (block.timestamp < revealEnd) vm.warp(revealEnd);
+        try task.settle(round, _settleInput()) {
+            ++calls["settle"];
+            IAllianceTask.Outcome outcome = task.roundInfo(round).outcome;
+            if (outcome == IAllianceTask.Outcome.Settled) ++calls["settled"];
+            else if (outcome == IAllianceTask.Outcome.Void) ++calls["void"];
+            else ++calls["empty"];
+            delete proposed;
+            delete votes;
+            vm.roll(block.number + 1);
+            (, bool ended) = _status();
+            if (ended) ++calls["ended"];
+        } catch (bytes memory reason) {
+            _flag("settle", reason); // the ghost record is complete: settlement must go through
+        }
+    }
+
+    // ============================================================ payouts
+
+    function claim(uint256 actorSeed) external tracked {
+        address a = _actor(actorSeed);
+        uint256 owed = _claimable(a);
+        uint256 before = token.balanceOf(a);
+        vm.prank(a);
+        try task.claim() {
+            ++calls["claim"];
+            if (owed == 0 || token.balanceOf(a) - before != owed) _flag("claim amount", "");
+        } catch (bytes memory reason) {
+            if (owed != 0) _flag("claim", reason);
+        }
+    }
+
+    function withdraw(uint256 actorSeed) external tracked {
+        address a = _actor(actorSeed);
+        (, bool ended) = _status();
+        uint256 stake = _stake(a);
+        uint256 before = token.balanceOf(a);
+        vm.prank(a);
+        try task.withdraw() {
+            ++calls["withdraw"];
+            uint256 paid = token.balanceOf(a) - before;
+            if (paid > stake || _stake(a) != 0) _flag("withdraw amount", "");
+        } catch (bytes memory reason) {
+            if (ended && stake != 0 && task.config().slashBps < 10_000) _flag("withdraw", reason);
+        }
+    }
+
+    function reclaimLeftover() external tracked {
+        uint256 pool = task.rewardPool();
+        (, bool ended) = _status();
+        uint256 before = token.balanceOf(creator);
+        vm.prank(creator);
+        try task.reclaimLeftover() {
+            ++calls["reclaimLeftover"];
+            if (token.balanceOf(creator) - before != pool) _flag("reclaim amount", "");
+        } catch (bytes memory reason) {
+            if (ended && pool != 0) _flag("reclaimLeftover", reason);
+        }
+    }
+
+    function warp(uint256 secs) external tracked {
+        secs = bound(secs, 1, 250);
+        vm.warp(block.timestamp + secs);
+        vm.roll(block.number + 1);
+        ++calls["warp"];
+    }
+}
+
+contract InvariantTest is Test {
+    uint256 internal constant SUPPLY = 1_000_000e18;
+    uint256 internal constant POOL = 30_000e18;
+    uint32 internal constant PERIOD = 100;
+
+    FlockToken internal token;
+    TaskFactory internal factory;
+    AllianceTask internal task;
+    Handler internal handler;
+    address internal creator;
+    address[] internal actors;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        vm.roll(100);
+        token = new FlockToken(SUPPLY);
+        factory = new TaskFactory(address(new AllianceTask()));
+        creator = vm.addr(0xC0FFEE);
+
+        IAllianceTask.TaskConfig memory c;
+        c.specHash = keccak256("spec");
+        c.initialModelHash = keccak256("model-0");
+        c.minStake = 100e18;
+        c.maxParticipants = 6; // fewer seats than actors: TaskFull is reachable
+        c.proposersPerRound = 2;
+        c.maxVoters = 16;
+        c.minVoters = 1;
+        c.rounds = 3;
+        c.enrolPeriod = PERIOD;
+        c.proposePeriod = PERIOD;
+        c.commitPeriod = PERIOD;
+        c.revealPeriod = PERIOD;
+        c.slashBps = 1000;
+        c.toleranceBps = 200;
+        c.madMultiplierX100 = 300;
+        c.minDeviationBps = 500;
+        c.voterShareBps = 3000;
+        c.washMadBps = 1000;
+        c.rewardRule = IAllianceTask.RewardRule.Softmax;
+        c.softmaxTemperatureBps = 100;
+
+        token.transfer(creator, POOL);
+        vm.startPrank(creator);
+        token.approve(address(factory), POOL);
+        task = factory.createTask(IERC20(address(token)), c, POOL);
+        vm.stopPrank();
+
+        for (uint256 i = 0; i < 8; ++i) {
+            address a = vm.addr(0xB000 + i);
+            actors.push(a);
+            token.transfer(a, 10_000e18);
+            vm.prank(a);
+            token.approve(address(task), type(uint256).max);
+        }
+        handler = new Handler(task, IERC20(address(token)), creator, actors);
+        // three participants are already enrolled (through the handler, so the ghosts see them)
+        handler.join(0, 100e18, true);
+        handler.join(1, 150e18, true);
+        handler.join(2, 250e18, true);
+
+        bytes4[] memory selectors = new bytes4[](15);
+        selectors[0] = Handler.join.selector;
+        selectors[1] = Handler.stakeMore.selector;
+        selectors[2] = Handler.leave.selector;
+        selectors[3] = Handler.commitSeed.selector;
+        selectors[4] = Handler.revealSeed.selector;
+        selectors[5] = Handler.start.selector;
+        selectors[6] = Handler.propose.selector;
+        selectors[7] = Handler.commitVote.selector;
+        selectors[8] = Handler.revealVote.selector;
+        selectors[9] = Handler.settle.selector;
+        selectors[10] = Handler.claim.selector;
+        selectors[11] = Handler.withdraw.selector;
+        selectors[12] = Handler.slashMissedSeedReveal.selector;
+        selectors[13] = Handler.reclaimLeftover.selector;
+        selectors[14] = Handler.warp.selector;
+        targetContract(address(handler));
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    /// @dev The task holds exactly its books.
+    function invariant_taskBalanceEqualsBooks() public view {
+        assertEq(
+            token.balanceOf(address(task)),
+            task.rewardPool() + task.totalStaked() + task.totalClaimable(),
+            "task balance != pool + staked + claimable"
+        );
+    }
+
+    /// @dev No token is created or destroyed, and every token sits with a known holder.
+    function invariant_supplyConserved() public view {
+        assertEq(token.totalSupply(), SUPPLY, "supply changed");
+        uint256 sum = token.balanceOf(address(this)) + token.balanceOf(address(task)) + token.balanceOf(creator)
+            + token.balanceOf(address(handler));
+        for (uint256 i = 0; i < actors.length; ++i) {
+            sum += token.balanceOf(actors[i]);
+        }
+        assertEq(sum, SUPPLY, "tokens escaped the known holders");
+    }
+
+    /// @dev totalStaked / totalClaimable are the sums of the accounts.
+    function invariant_totalsMatchAccounts() public view {
+        uint256 staked;
+        uint256 claimable;
+        for (uint256 i = 0; i < actors.length; ++i) {
+            (uint256 s, uint256 c) = task.accountOf(actors[i]);
+            staked += s;
+            claimable += c;
+        }
+        assertEq(task.totalStaked(), staked, "totalStaked");
+        assertEq(task.totalClaimable(), claimable, "totalClaimable");
+    }
+
+    /// @dev An actor never takes out more than it put in plus what it was credited, and its
+    /// stake + claimable + withdrawals never exceed that either (slashes only lower the left side).
+    function invariant_actorGetsNoMoreThanEntitled() public view {
+        for (uint256 i = 0; i < actors.length; ++i) {
+            address a = actors[i];
+            uint256 entitled = handler.deposited(a) + handler.credited(a);
+            assertLe(handler.received(a), entitled, "received > deposited + credited");
+            (uint256 s, uint256 c) = task.accountOf(a);
+            assertLe(s + c + handler.received(a), entitled, "stake + claimable + received > entitled");
+        }
+    }
+
+    /// @dev The pool only changes by slashes in, credits and the creator's reclaim out:
+    /// rewardPool == POOL + slashed - credited - reclaimed, with slashed derived per actor.
+    function invariant_poolAccounting() public view {
+        uint256 slashed;
+        for (uint256 i = 0; i < actors.length; ++i) {
+            address a = actors[i];
+            (uint256 s, uint256 c) = task.accountOf(a);
+            slashed += handler.deposited(a) + handler.credited(a) - handler.received(a) - s - c;
+        }
+        assertEq(
+            task.rewardPool() + handler.totalCredited() + handler.creatorReceived(), POOL + slashed, "pool books"
+        );
+    }
+
+    /// @dev Every call the ghost record says must succeed (settle with the recorded input, claim
+    /// of a positive balance, withdraw after the end, ...) did.
+    function invariant_noUnexpectedRevert() public view {
+        if (handler.unexpectedRevert()) {
+            revert(string.concat("unexpected revert in ", handler.unexpectedWhere()));
+        }
+    }
+}
+
+contract TmpCoverageTest is InvariantTest {
+    function invariant_tmpSettled() public view {
+        assertEq(handler.calls("settled"), 0, "settled reached");
+    }
+}
