@@ -229,8 +229,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     function propose(uint256 round, bytes32 updateHash, uint64 numSamples, string calldata uri)
         external
     {
-        _requireCurrent(round);
-        RoundInfo storage info = _rounds[round];
+        RoundInfo storage info = _requireOpen(round);
         uint256 closes = info.start + _config.proposePeriod;
         if (block.timestamp >= closes) revert PhaseClosed(Phase.Propose, block.timestamp, info.start, closes);
         if (updateHash == bytes32(0)) revert ProposalEmpty();
@@ -250,8 +249,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// The salt doubles as the voter's randomness contribution: its reveal enters the seed of
     /// the rounds that open after it, so a vote commit is also a randomness commit.
     function commitVote(uint256 round, bytes32 commit) external {
-        _requireCurrent(round);
-        RoundInfo storage info = _rounds[round];
+        RoundInfo storage info = _requireOpen(round);
         uint256 opens = info.start + _config.proposePeriod;
         uint256 closes = opens + _config.commitPeriod;
         if (block.timestamp < opens || block.timestamp >= closes) {
@@ -272,8 +270,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// model first, then each proposal in index order) and the salt, which is mixed into the
     /// randomness of the next round.
     function revealVote(uint256 round, bytes calldata scores, bytes32 salt) external {
-        _requireCurrent(round);
-        RoundInfo storage info = _rounds[round];
+        RoundInfo storage info = _requireOpen(round);
         (uint256 opens, uint256 closes) = _voteRevealWindow(round);
         if (block.timestamp < opens || block.timestamp >= closes) {
             revert PhaseClosed(Phase.VoteReveal, block.timestamp, opens, closes);
@@ -576,6 +573,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             seat.voteCommitted = false;
             seat.voteRevealed = false;
         }
+    }
+
+    /// @dev The round that is open and not settled is the current one (rounds open only when
+    /// the previous one settles), so this needs no read of the current round number.
+    function _requireOpen(uint256 round) private view returns (RoundInfo storage info) {
+        info = _rounds[round];
+        if (info.start == 0 || info.outcome != Outcome.Pending) revert RoundMismatch(round, _currentRound);
     }
 
     function _requireCurrent(uint256 round) private view {

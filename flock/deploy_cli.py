@@ -1,0 +1,64 @@
+"""`flock deploy`: deploy token (optional), factory and one funded task; print the addresses."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from flock.chains import open_chain
+from flock.contracts import Signer, TxSender
+from flock.contracts.deploy import deploy_alliance
+from flock.experiment import TOKEN, spec_hash_of, task_params, validate_config
+from flock.models import flatten_params
+from flock.store import blob_hash, encode_blob
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
+KEY_ENV = "FLOCK_PRIVATE_KEY"
+
+
+def deployer_signer(chain_kind: str) -> Signer:
+    """The deployer's key from FLOCK_PRIVATE_KEY; dev chains may use a fresh funded key."""
+    key = os.environ.get(KEY_ENV)
+    if key:
+        return Signer.from_key(key)
+    if chain_kind == "rpc":
+        raise ValueError(f"set {KEY_ENV} to the deployer's private key")
+    return Signer.create()
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
+def deploy_app(cfg: DictConfig) -> None:
+    """Deploy the contracts for the configured task and print their addresses."""
+    validate_config(cfg)
+    torch.manual_seed(int(cfg.seed))
+    initial = flatten_params(instantiate(cfg.model))
+    initial_hash = blob_hash(encode_blob(initial, {"kind": "initial", "round": "0"}))
+    with open_chain(cfg.chain) as chain:
+        signer = deployer_signer(str(cfg.chain.kind))
+        if cfg.chain.kind != "rpc" or cfg.chain.get("dev"):
+            chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
+        sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
+        params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
+        deployment, task = deploy_alliance(
+            sender,
+            signer,
+            params,
+            reward_pool=int(float(cfg.tokens.reward_pool) * TOKEN),
+            token_address=cfg.deploy.token or None,
+            token_supply=int(float(cfg.tokens.supply) * TOKEN),
+        )
+        print(f"chain_id: {chain.chain_id}")
+        print(f"token: {deployment.token}")
+        print(f"implementation: {deployment.implementation}")
+        print(f"factory: {deployment.factory}")
+        print(f"task: {deployment.task}")
+        print(f"spec_hash: 0x{params.spec_hash.hex()}")
+        print(f"initial_model_hash: 0x{initial_hash.hex()}")
+        log.info("enrolment ends at %d", task.enrol_end())
