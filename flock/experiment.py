@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,14 @@ class Alliance:
     records: list[RoundRecord] = field(default_factory=list)
 
 
+def participant_signer(cfg: DictConfig, index: int) -> Signer:
+    """Participant `index`'s key: derived from the run seed on dev chains (reproducible runs),
+    fresh and random elsewhere."""
+    if str(cfg.chain.kind) == "rpc" and not cfg.chain.get("dev"):
+        return Signer.create()
+    return Signer.from_key(keccak(f"flock/{cfg.seed}/participant/{index}".encode()))
+
+
 def _attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
     count = int(cfg.attack[role].count)
     rng = np.random.default_rng([int(cfg.seed), 1 if role == "proposer" else 2])
@@ -207,10 +216,11 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
     members = []
     for i in range(n):
-        signer = Signer.create()
+        signer = participant_signer(cfg, i)
         chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
         task.token.transfer(creator, signer.address, int(float(tokens.per_participant) * TOKEN))
-        participant = ChainParticipant(signer, task)
+        rng = random.Random(f"{cfg.seed}/secrets/{i}")
+        participant = ChainParticipant(signer, task, new_secret=lambda rng=rng: rng.randbytes(32))
         ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
         p_name = str(cfg.attack.proposer.behaviour) if i in bad_proposers else "honest"
         v_name = str(cfg.attack.voter.behaviour) if i in bad_voters else "honest"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 from web3.types import TxReceipt
@@ -40,6 +40,9 @@ class ChainParticipant:
     task: TaskClient
     seed_secrets: MutableMapping[int, bytes] = field(default_factory=dict)
     votes: MutableMapping[int, PendingVote] = field(default_factory=dict)
+    #: Source of secrets and salts: unpredictable by default; simulations may pass a seeded
+    #: generator to make runs reproducible.
+    new_secret: Callable[[], bytes] = random_secret
 
     @property
     def address(self) -> str:
@@ -49,7 +52,7 @@ class ChainParticipant:
     def join(self, stake: int) -> TxReceipt:
         """Stake; during enrolment also commit randomness for round 1."""
         if self.task.current_round() == 0 and self.task.chain.now() < self.task.enrol_end():
-            secret = random_secret()
+            secret = self.new_secret()
             self.seed_secrets[1] = secret
             return self.task.join(self.signer, stake, 1, seed_commit(secret, self.address, 1))
         return self.task.join(self.signer, stake)
@@ -72,7 +75,7 @@ class ChainParticipant:
         """Commit scores (baseline first, then each proposal) for `round_`; the random salt is
         also this participant's randomness contribution to later rounds."""
         packed = encode_scores(scores)
-        salt = random_secret()
+        salt = self.new_secret()
         self.votes[round_] = PendingVote(scores=packed, salt=salt)
         return self.task.commit_vote(
             self.signer, round_, vote_commit(packed, salt, self.address, round_)
