@@ -49,6 +49,7 @@ def play(n: int, proposers: int, voters: int, rounds: int, seed: int) -> dict[st
         reveal_period=600,
         slash_bps=1000,
         tolerance_bps=200,
+        peer_tolerance_bps=1500,
         mad_multiplier_x100=300,
         min_deviation_bps=500,
         wash_mad_bps=1500,

@@ -7,6 +7,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IAllianceTask} from "./IAllianceTask.sol";
 import {Shuffle} from "./Shuffle.sol";
 import {ScoreMatrix} from "./ScoreMatrix.sol";
+import {Stats} from "./Stats.sol";
 import {RewardMath} from "./RewardMath.sol";
 
 /// @title AllianceTask
@@ -827,18 +828,27 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
     }
 
-    /// @dev Accepts proposers whose median score clears the baseline minus the tolerance;
-    /// slashes rejected proposers and voters outside the consensus band.
+    /// @dev Accepts a proposer whose median score is within `toleranceBps` of the current global
+    /// model's and within `peerToleranceBps` of the median proposal's; slashes the others and
+    /// the voters outside the consensus band.
     function _judge(
         uint256 round,
         SettleInput calldata input,
         uint256[] memory medians,
         uint256[] memory voterWeights
     ) private returns (uint256 acceptedMask, uint256 slashed) {
-        uint256 threshold = medians[0];
+        uint256 n = input.proposers.length;
+        uint256[] memory proposals = new uint256[](n);
+        for (uint256 p = 0; p < n; ++p) {
+            proposals[p] = medians[p + 1];
+        }
+        uint256 peer = Stats.median(proposals); // n <= MAX_PROPOSERS
+        uint256 baseline = medians[0];
         uint256 tolerance = _config.toleranceBps;
-        for (uint256 p = 0; p < input.proposers.length; ++p) {
-            if (medians[p + 1] + tolerance >= threshold) {
+        uint256 peerTolerance = _config.peerToleranceBps;
+        for (uint256 p = 0; p < n; ++p) {
+            uint256 score = medians[p + 1];
+            if (score + tolerance >= baseline && score + peerTolerance >= peer) {
                 acceptedMask |= uint256(1) << p;
             } else {
                 slashed += _slash(input.proposers[p], round, 2);
@@ -956,7 +966,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.SlashBps);
         if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.VoterShareBps);
-        if (c.toleranceBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.ToleranceBps);
+        if (c.toleranceBps > MAX_SCORE || c.peerToleranceBps > MAX_SCORE) {
+            revert TaskInvalidConfig(ConfigField.ToleranceBps);
+        }
         if (c.rewardRule == RewardRule.Softmax && c.softmaxTemperatureBps == 0) {
             revert TaskInvalidConfig(ConfigField.SoftmaxTemperatureBps);
         }

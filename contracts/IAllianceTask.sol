@@ -83,6 +83,7 @@ interface IAllianceTask {
         uint32 revealPeriod; // seconds
         uint16 slashBps; // share of stake slashed per offence, basis points
         uint16 toleranceBps; // accept a proposer when median(score) + tolerance >= median(baseline)
+        uint16 peerToleranceBps; // ... and median(score) + peerTolerance >= the median proposal
         uint16 madMultiplierX100; // k of the voter agreement band median +- k * MAD, times 100
         uint16 minDeviationBps; // floor of that band, in score units (basis points of accuracy)
         uint16 washMadBps; // no consensus ("wash") when most items' MAD exceeds this

@@ -102,6 +102,7 @@ def task_params(cfg: DictConfig, *, spec_hash: bytes, initial_model_hash: bytes)
         reveal_period=int(t.reveal_period),
         slash_bps=int(t.slash_bps),
         tolerance_bps=int(t.tolerance_bps),
+        peer_tolerance_bps=int(t.peer_tolerance_bps),
         mad_multiplier_x100=int(t.mad_multiplier_x100),
         min_deviation_bps=int(t.min_deviation_bps),
         wash_mad_bps=int(t.wash_mad_bps),

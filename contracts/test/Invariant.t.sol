@@ -626,18 +626,3 @@ contract InvariantTest is Test {
         }
     }
 }
-
-contract TmpCoverageTest is InvariantTest {
-    function invariant_tmpWithdraw() public view {
-        assertEq(handler.calls("withdraw"), 0, "withdraw reached");
-    }
-    function invariant_tmpReclaim() public view {
-        assertEq(handler.calls("reclaimLeftover"), 0, "reclaim reached");
-    }
-    function invariant_tmpSlash() public view {
-        assertEq(handler.calls("slashMissedSeedReveal"), 0, "slash reached");
-    }
-    function invariant_tmpLeave() public view {
-        assertEq(handler.calls("leave"), 0, "leave reached");
-    }
-}

@@ -59,6 +59,7 @@ class TaskParams:
     reveal_period: int
     slash_bps: int
     tolerance_bps: int
+    peer_tolerance_bps: int
     mad_multiplier_x100: int
     min_deviation_bps: int
     wash_mad_bps: int
@@ -74,7 +75,7 @@ class TaskParams:
     def from_tuple(cls, values: tuple) -> TaskParams:
         """Build from the tuple `config()` returns."""
         fields = list(values)
-        fields[18] = RewardRule(fields[18])
+        fields[19] = RewardRule(fields[19])
         return cls(*fields)
 
 

@@ -39,6 +39,7 @@ BASE_PARAMS = TaskParams(
     reveal_period=300,
     slash_bps=1000,
     tolerance_bps=200,
+    peer_tolerance_bps=1500,
     mad_multiplier_x100=300,
     min_deviation_bps=500,
     wash_mad_bps=1500,
