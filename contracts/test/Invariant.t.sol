@@ -200,7 +200,7 @@ contract Handler is CommonBase {
         (uint256 opens, uint256 closes) = task.seedRevealWindow(round);
         if (opens == type(uint256).max || block.timestamp >= closes) return;
         for (uint256 k = 0; k < actors.length; ++k) {
-            address a = _actor(actorSeed + k);
+            address a = _actor(actorSeed % actors.length + k);
             (uint256 r, bytes28 c) = task.seedCommitOf(a);
             if (c == bytes28(0) || r != round) continue;
             if (block.timestamp < opens) vm.warp(opens);
@@ -243,7 +243,7 @@ contract Handler is CommonBase {
         (uint256 proposeEnd,,) = task.deadlines(round);
         if (block.timestamp >= proposeEnd) return;
         for (uint256 k = 0; k < actors.length; ++k) {
-            address a = _actor(actorSeed + k);
+            address a = _actor(actorSeed % actors.length + k);
             if (task.roleOf(round, a) != IAllianceTask.Role.Proposer) continue;
             if (_stake(a) < MIN_STAKE || task.seatOf(a, round).proposalIndex1 != 0) continue;
             vm.prank(a);
@@ -278,7 +278,7 @@ contract Handler is CommonBase {
         (uint256 proposeEnd, uint256 commitEnd,) = task.deadlines(round);
         if (block.timestamp >= commitEnd) return;
         for (uint256 k = 0; k < actors.length; ++k) {
-            address a = _actor(actorSeed + k);
+            address a = _actor(actorSeed % actors.length + k);
             if (task.roleOf(round, a) != IAllianceTask.Role.Voter) continue;
             if (_stake(a) < MIN_STAKE || task.seatOf(a, round).voteCommitted) continue;
             if (block.timestamp < proposeEnd) vm.warp(proposeEnd);
@@ -302,7 +302,7 @@ contract Handler is CommonBase {
         (, uint256 commitEnd, uint256 revealEnd) = task.deadlines(round);
         if (block.timestamp >= revealEnd) return;
         for (uint256 k = 0; k < votes.length; ++k) {
-            VoteRec storage v = votes[(actorSeed + k) % votes.length];
+            VoteRec storage v = votes[(actorSeed % votes.length + k) % votes.length];
             if (v.revealed) continue;
             if (block.timestamp < commitEnd) vm.warp(commitEnd);
             vm.prank(v.voter);
@@ -423,7 +423,7 @@ contract Handler is CommonBase {
     /// @dev The first actor from `seed` on for which `want` holds, else the actor at `seed`.
     function _pick(uint256 seed, bool wantStake) internal view returns (address) {
         for (uint256 k = 0; k < actors.length; ++k) {
-            address a = _actor(seed + k);
+            address a = _actor(seed % actors.length + k);
             (uint256 s, uint256 c) = task.accountOf(a);
             if (wantStake ? s > 0 : c > 0) return a;
         }
