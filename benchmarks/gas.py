@@ -15,7 +15,17 @@ import logging
 import random
 from collections import defaultdict
 
-from flock.contracts import EmbeddedChain, RewardRule, Signer, TaskParams, TxSender, deploy_alliance
+from flock.contracts import (
+    Chain,
+    EmbeddedChain,
+    RewardRule,
+    RpcChain,
+    Signer,
+    TaskParams,
+    TxSender,
+    deploy_alliance,
+)
+from flock.contracts.anvil import AnvilProcess
 from flock.participant import ChainParticipant
 from flock.rounds import RoundDriver
 
@@ -27,10 +37,11 @@ MAX_PROPOSERS = 32  # AllianceTask.MAX_PROPOSERS
 MAX_VOTERS = 64  # AllianceTask.MAX_VOTERS
 
 
-def play(n: int, proposers: int, voters: int, rounds: int, seed: int) -> dict[str, float]:
+def play(
+    chain: Chain, n: int, proposers: int, voters: int, rounds: int, seed: int
+) -> dict[str, float]:
     """Play `rounds` full rounds with `n` participants; return gas figures."""
     rng = random.Random(seed)
-    chain = EmbeddedChain()
     sender = TxSender(chain)
     creator = Signer.create()
     chain.fund(creator.address, 10**22)
@@ -97,6 +108,12 @@ def play(n: int, proposers: int, voters: int, rounds: int, seed: int) -> dict[st
     }
     for fn, values in per_fn.items():
         figures[f"max_gas_{fn}"] = max(values)
+    steady_fn: dict[str, list[int]] = defaultdict(list)
+    for rec in driver.gas_log:
+        if rec.round in steady:
+            steady_fn[rec.function].append(rec.gas)
+    for fn, values in steady_fn.items():
+        figures[f"steady_gas_{fn}"] = sum(values) / len(values)
     return figures
 
 
@@ -107,24 +124,35 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-max-committee", action="store_true")
+    parser.add_argument(
+        "--chain", choices=["anvil", "embedded"], default="anvil", help="gas is the same on both"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.chain == "anvil":
+        with AnvilProcess() as node:
+            report(args, lambda: RpcChain(node.url, dev=True))
+    else:
+        report(args, EmbeddedChain)
 
+
+def report(args: argparse.Namespace, new_chain) -> None:
+    """Play every size and print the figures."""
     worst = 0.0
     for n in args.sizes:
         proposers = max(1, min(MAX_PROPOSERS, n // 5))
         voters = min(MAX_VOTERS, n - proposers)
-        fig = play(n, proposers, voters, args.rounds, args.seed)
+        fig = play(new_chain(), n, proposers, voters, args.rounds, args.seed)
         worst = max(worst, fig["gas_per_participant_round"])
         print(f"gas_per_participant_round[{n}]: {fig['gas_per_participant_round']:.0f}")
         for key, value in sorted(fig.items()):
-            if key.startswith("max_gas_") or key == "settle_gas":
+            if key.startswith(("max_gas_", "steady_gas_")) or key == "settle_gas":
                 print(f"{key}[{n}]: {value:.0f}")
     print(f"gas_per_participant_round: {worst:.0f}")
     print("goal_gas_per_participant_round: 120000")
     if not args.skip_max_committee:
         n = MAX_PROPOSERS + MAX_VOTERS
-        fig = play(n, MAX_PROPOSERS, MAX_VOTERS, 3, args.seed)
+        fig = play(new_chain(), n, MAX_PROPOSERS, MAX_VOTERS, 3, args.seed)
         print(f"settle_gas_max: {fig['settle_gas']:.0f}")
         print(f"settle_block_share_pct: {100 * fig['settle_gas'] / BLOCK_GAS:.1f}")
         print("goal_settle_block_share_pct: 50")

@@ -98,7 +98,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     mapping(address => Seat[2]) private _seats;
 
     mapping(uint256 => RoundInfo) private _rounds;
-    mapping(uint256 => bytes32) private _seeds; // pre-seed material until RoundInfo.seedFinal
+    /// @dev By round parity: pre-seed material until RoundInfo.seedFinal, then the seed.
+    mapping(uint256 => bytes32) private _seeds;
     mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes; // by round parity
     mapping(uint256 => bytes32) private _aggregates;
 
@@ -434,7 +435,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @notice The seed of an opened round (readable from the block after it was fixed).
     function seedOf(uint256 round) public view returns (bytes32) {
-        if (_rounds[round].seedFinal) return _seeds[round];
+        if (round == 0 || round > _currentRound || round + 1 < _currentRound) {
+            revert RoundMismatch(round, _currentRound);
+        }
+        if (_rounds[round].seedFinal) return _seeds[round % 2];
         return _computeSeed(round);
     }
 
@@ -516,7 +520,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         info.start = uint48(block.timestamp);
         info.seedBlock = uint48(block.number);
         info.rosterSize = _participantCount; // later joiners have no role in this round
-        _seeds[round] = keccak256(
+        _seeds[round % 2] = keccak256(
             abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy, block.prevrandao)
         );
         _currentRound = uint32(round);
@@ -527,16 +531,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
         if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
-        return keccak256(abi.encode(_seeds[round], blockhash(info.seedBlock)));
+        return keccak256(abi.encode(_seeds[round % 2], blockhash(info.seedBlock)));
     }
 
     /// @dev Caches the seed on first use in a transaction, so later reads cannot drift once the
     /// seed block falls out of the 256-block blockhash window.
     function _seed(uint256 round) private returns (bytes32 seed) {
         RoundInfo storage info = _rounds[round];
-        if (info.seedFinal) return _seeds[round];
+        if (info.seedFinal) return _seeds[round % 2];
         seed = _computeSeed(round);
-        _seeds[round] = seed;
+        _seeds[round % 2] = seed;
         info.seedFinal = true;
     }
 
@@ -913,15 +917,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint256 budget
     ) private returns (uint256 credited) {
         if (total == 0 || budget == 0) return 0;
+        uint256[] memory amounts = new uint256[](accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
             if (weights[i] == 0) continue;
             uint256 amount = (budget * weights[i]) / total;
             if (amount == 0) continue;
             Account storage account = _accounts[accounts[i]];
             account.claimable = _toUint112(uint256(account.claimable) + amount);
+            amounts[i] = amount;
             credited += amount;
-            emit RewardCredited(accounts[i], round, amount);
         }
+        emit RewardsCredited(round, accounts, amounts);
     }
 
     function _slashAmount(address participant) private view returns (uint256) {

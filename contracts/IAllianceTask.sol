@@ -69,18 +69,20 @@ interface IAllianceTask {
 
     /// @notice Everything a task is created with; immutable afterwards.
     struct TaskConfig {
-        bytes32 specHash; // hash of the off-chain training spec (model, epochs, lr, data schema)
-        bytes32 initialModelHash; // hash of the initial global model blob
-        uint256 minStake; // smallest stake that joins and stays eligible
-        uint32 maxParticipants;
+        // one storage slot: what every proposal and vote reads
+        uint96 minStake; // smallest stake that joins and stays eligible
         uint16 proposersPerRound;
         uint16 maxVoters; // voter committee cap per round
-        uint16 minVoters; // fewer revealed voters than this voids the round
-        uint32 rounds;
-        uint32 enrolPeriod; // seconds from creation during which joining commits to round 1
         uint32 proposePeriod; // seconds
         uint32 commitPeriod; // seconds
         uint32 revealPeriod; // seconds
+        // the rest
+        bytes32 specHash; // hash of the off-chain training spec (model, epochs, lr, data schema)
+        bytes32 initialModelHash; // hash of the initial global model blob
+        uint32 maxParticipants;
+        uint16 minVoters; // fewer revealed voters than this voids the round
+        uint32 rounds;
+        uint32 enrolPeriod; // seconds from creation during which joining commits to round 1
         uint16 slashBps; // share of stake slashed per offence, basis points
         uint16 toleranceBps; // accept a proposer when median(score) + tolerance >= median(baseline)
         uint16 peerToleranceBps; // ... and median(score) + peerTolerance >= the median proposal
@@ -215,8 +217,9 @@ interface IAllianceTask {
     /// @notice Stake was slashed; `reason` is 1 missing vote reveal, 2 rejected proposal,
     /// 3 vote outside consensus, 4 missing seed reveal.
     event Slashed(address indexed participant, uint256 indexed round, uint8 reason, uint256 amount);
-    /// @notice A reward was credited; claim it with `claim()`.
-    event RewardCredited(address indexed participant, uint256 indexed round, uint256 amount);
+    /// @notice Rewards were credited to `participants` (zero amounts: nothing credited); each
+    /// claims with `claim()`.
+    event RewardsCredited(uint256 indexed round, address[] participants, uint256[] amounts);
     /// @notice Round `round` was settled.
     event RoundSettled(
         uint256 indexed round,

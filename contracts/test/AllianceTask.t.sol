@@ -1239,6 +1239,19 @@ contract AllianceTaskTest is Base {
         assertEq(credit[1], credit[2]);
     }
 
+    function test_settle_rejectsProposerFarBelowItsPeers() public {
+        // all three beat the baseline (8000), but P2 is 800 below the median proposal (8900)
+        // and peerToleranceBps is 500: P2 is rejected and slashed
+        (address[] memory props, uint256[3] memory credit) = _rewardRound(
+            IAllianceTask.RewardRule.Geometric, [uint256(8900), 8900, 8100], [uint256(0), 0, 0]
+        );
+        assertEq(task.acceptedMask(1), 3, "mask");
+        assertEq(credit[2], 0, "laggard credited");
+        assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "laggard not slashed");
+        assertGt(credit[0], 0);
+        assertGt(credit[1], 0);
+    }
+
     function test_rewards_rejectedProposerGetsNothingUnderEveryRule() public {
         for (uint256 rule = 0; rule < 3; ++rule) {
             (, uint256[3] memory credit) = _rewardRound(
@@ -1551,6 +1564,9 @@ contract AllianceTaskTest is Base {
         _expectInvalidConfig(c, IAllianceTask.ConfigField.VoterShareBps);
         c = _config();
         c.toleranceBps = 10_001;
+        _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
+        c = _config();
+        c.peerToleranceBps = 10_001;
         _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
         c = _config();
         c.rewardRule = IAllianceTask.RewardRule.Softmax;

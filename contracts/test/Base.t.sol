@@ -64,7 +64,7 @@ abstract contract Base is Test {
     function _config() internal pure returns (IAllianceTask.TaskConfig memory c) {
         c.specHash = keccak256("spec");
         c.initialModelHash = keccak256("model-0");
-        c.minStake = MIN_STAKE;
+        c.minStake = uint96(MIN_STAKE);
         c.maxParticipants = 10;
         c.proposersPerRound = 3;
         c.maxVoters = 16;
@@ -76,6 +76,7 @@ abstract contract Base is Test {
         c.revealPeriod = PERIOD;
         c.slashBps = 1000;
         c.toleranceBps = 200;
+        c.peerToleranceBps = 500;
         c.madMultiplierX100 = 300;
         c.minDeviationBps = 500;
         c.voterShareBps = 3000;

@@ -513,6 +513,7 @@ contract InvariantTest is Test {
         c.revealPeriod = PERIOD;
         c.slashBps = 1000;
         c.toleranceBps = 200;
+        c.peerToleranceBps = 500;
         c.madMultiplierX100 = 300;
         c.minDeviationBps = 500;
         c.voterShareBps = 3000;

@@ -332,8 +332,10 @@ class TaskClient:
             for e in events.Slashed().process_receipt(receipt, errors=DISCARD)
         )
         rewards = tuple(
-            (e["args"]["participant"], int(e["args"]["amount"]))
-            for e in events.RewardCredited().process_receipt(receipt, errors=DISCARD)
+            (account, int(amount))
+            for e in events.RewardsCredited().process_receipt(receipt, errors=DISCARD)
+            for account, amount in zip(e["args"]["participants"], e["args"]["amounts"], strict=True)
+            if amount
         )
         return Settlement(
             round=int(args["round"]),

@@ -45,18 +45,18 @@ class SlashReason(IntEnum):
 class TaskParams:
     """AllianceTask.TaskConfig, field for field (amounts in token wei, periods in seconds)."""
 
-    spec_hash: bytes
-    initial_model_hash: bytes
     min_stake: int
-    max_participants: int
     proposers_per_round: int
     max_voters: int
-    min_voters: int
-    rounds: int
-    enrol_period: int
     propose_period: int
     commit_period: int
     reveal_period: int
+    spec_hash: bytes
+    initial_model_hash: bytes
+    max_participants: int
+    min_voters: int
+    rounds: int
+    enrol_period: int
     slash_bps: int
     tolerance_bps: int
     peer_tolerance_bps: int
