@@ -199,7 +199,10 @@ def main() -> None:
     updates, counts = build_round(args.n, args.dim, args.seed)
     warm, warm_counts = build_round(args.n, 64, args.seed + 1)
 
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {
+        "torch_threads": torch.get_num_threads(),
+        "loadavg_1min_at_start": os.getloadavg()[0],
+    }
     for name in names:
         flock_run = flock_rule(name, args)
         flock_run(warm, warm_counts)
@@ -222,6 +225,7 @@ def main() -> None:
         figures[f"max_abs_diff_{name}"] = float(np.max(np.abs(ours.numpy() - theirs[0])))
 
     figures["krum_over_fedavg"] = figures["flock_krum_s"] / figures["flock_fedavg_s"]
+    figures["loadavg_1min_after_timing"] = os.getloadavg()[0]
     for name in names:
         LOG.info("peak memory of flock %s (subprocess)", name)
         figures[f"{name}_peak_mem_over_input"] = peak_memory_over_input(name, args)

@@ -219,6 +219,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         _openRound(1);
     }
 
+    /// @notice Fixes the seed of the open round (anyone; the round's first proposal does it too).
+    /// Must happen within 256 blocks of the round's opening, else the seed expires.
+    function finalizeSeed(uint256 round) external {
+        _requireOpen(round);
+        _seed(round);
+    }
+
     /// @notice Slashes `participant` for a randomness commitment whose reveal window has passed.
     function slashMissedSeedReveal(address participant) external {
         if (!_resolveStaleSeed(participant)) revert SeedCommitMissing(participant, 0);
@@ -531,11 +538,14 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         RoundInfo storage info = _rounds[round];
         if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
         if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
+        // blockhash is only available for 256 blocks: a seed nobody fixed by then has expired
+        // (the round gets no roles and settles empty) instead of silently changing value.
+        if (block.number > uint256(info.seedBlock) + 256) revert SeedExpired(round);
         return keccak256(abi.encode(_seeds[round % 2], blockhash(info.seedBlock)));
     }
 
-    /// @dev Caches the seed on first use in a transaction, so later reads cannot drift once the
-    /// seed block falls out of the 256-block blockhash window.
+    /// @dev Fixes the seed on first use in a transaction (a proposal, a vote commit, or
+    /// `finalizeSeed`); from then on it no longer depends on the blockhash window.
     function _seed(uint256 round) private returns (bytes32 seed) {
         RoundInfo storage info = _rounds[round];
         if (info.seedFinal) return _seeds[round % 2];

@@ -135,6 +135,8 @@ interface IAllianceTask {
     error RoundMismatch(uint256 given, uint256 expected);
     /// @notice The round's seed cannot be read before the block after it was fixed.
     error SeedNotReady(uint256 round, uint256 readyAtBlock);
+    /// @notice The seed of `round` was not fixed within 256 blocks of its opening.
+    error SeedExpired(uint256 round);
     /// @notice A randomness commitment for `round` is still pending for the caller.
     error SeedCommitPending(address participant, uint256 round);
     /// @notice The caller has no randomness commitment for `round`.

@@ -516,8 +516,27 @@ contract AllianceTaskTest is Base {
         task.start();
         vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedNotReady.selector, 1, block.number + 1));
         task.roleOf(1, actors[0]);
-        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedNotReady.selector, 2, type(uint256).max));
+        // only the current and the previous round have a readable seed
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.RoundMismatch.selector, 2, 1));
         task.seedOf(2);
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.RoundMismatch.selector, 0, 1));
+        task.seedOf(0);
+    }
+
+    function test_roleOf_previousRoundStaysReadable() public {
+        _openRound1(10);
+        (address[] memory props, address[] memory voters,) = _rolesOf(1);
+        _propose(1, props[0], keccak256("u")); // fixes round 1's seed
+        bytes32 seed1 = task.seedOf(1);
+        _settle(1);
+        assertEq(task.seedOf(1), seed1, "round 1 seed changed when round 2 opened");
+        for (uint256 i = 0; i < props.length; ++i) {
+            assertTrue(task.roleOf(1, props[i]) == IAllianceTask.Role.Proposer);
+        }
+        for (uint256 i = 0; i < voters.length; ++i) {
+            assertTrue(task.roleOf(1, voters[i]) == IAllianceTask.Role.Voter);
+        }
+        assertTrue(task.seedOf(2) != seed1, "round 2 reuses round 1's seed");
     }
 
     function test_roleOf_seedIsCachedOnFirstUse() public {

@@ -560,8 +560,25 @@ contract InvariantTest is Test {
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
+    // Each invariant_* function is a separate fuzzing campaign (1000 runs x depth 20 each), so
+    // the properties are grouped into two campaigns; every property is asserted after every call.
+
+    /// @dev Token-level accounting: the task's balance, the token supply, the totals and the pool.
+    function invariant_tokenAccounting() public view {
+        _checkTaskBalanceEqualsBooks();
+        _checkSupplyConserved();
+        _checkTotalsMatchAccounts();
+        _checkPoolAccounting();
+    }
+
+    /// @dev Actor-level entitlement, and no valid action refused.
+    function invariant_actorEntitlements() public view {
+        _checkActorGetsNoMoreThanEntitled();
+        _checkNoUnexpectedRevert();
+    }
+
     /// @dev The task holds exactly its books.
-    function invariant_taskBalanceEqualsBooks() public view {
+    function _checkTaskBalanceEqualsBooks() internal view {
         assertEq(
             token.balanceOf(address(task)),
             task.rewardPool() + task.totalStaked() + task.totalClaimable(),
@@ -570,7 +587,7 @@ contract InvariantTest is Test {
     }
 
     /// @dev No token is created or destroyed, and every token sits with a known holder.
-    function invariant_supplyConserved() public view {
+    function _checkSupplyConserved() internal view {
         assertEq(token.totalSupply(), SUPPLY, "supply changed");
         uint256 sum = token.balanceOf(address(this)) + token.balanceOf(address(task)) + token.balanceOf(creator)
             + token.balanceOf(address(handler));
@@ -581,7 +598,7 @@ contract InvariantTest is Test {
     }
 
     /// @dev totalStaked / totalClaimable are the sums of the accounts.
-    function invariant_totalsMatchAccounts() public view {
+    function _checkTotalsMatchAccounts() internal view {
         uint256 staked;
         uint256 claimable;
         for (uint256 i = 0; i < actors.length; ++i) {
@@ -589,13 +606,13 @@ contract InvariantTest is Test {
             staked += s;
             claimable += c;
         }
-        assertEq(task.totalStaked(), staked, "totalStaked");
-        assertEq(task.totalClaimable(), claimable, "totalClaimable");
+        assertEq(task.totalStaked(), staked, "totalStaked != sum of stakes");
+        assertEq(task.totalClaimable(), claimable, "totalClaimable != sum of claimables");
     }
 
     /// @dev An actor never takes out more than it put in plus what it was credited, and its
     /// stake + claimable + withdrawals never exceed that either (slashes only lower the left side).
-    function invariant_actorGetsNoMoreThanEntitled() public view {
+    function _checkActorGetsNoMoreThanEntitled() internal view {
         for (uint256 i = 0; i < actors.length; ++i) {
             address a = actors[i];
             uint256 entitled = handler.deposited(a) + handler.credited(a);
@@ -607,7 +624,7 @@ contract InvariantTest is Test {
 
     /// @dev The pool only changes by slashes in, credits and the creator's reclaim out:
     /// rewardPool == POOL + slashed - credited - reclaimed, with slashed derived per actor.
-    function invariant_poolAccounting() public view {
+    function _checkPoolAccounting() internal view {
         uint256 slashed;
         for (uint256 i = 0; i < actors.length; ++i) {
             address a = actors[i];
@@ -621,7 +638,7 @@ contract InvariantTest is Test {
 
     /// @dev Every call the ghost record says must succeed (settle with the recorded input, claim
     /// of a positive balance, withdraw after the end, ...) did.
-    function invariant_noUnexpectedRevert() public view {
+    function _checkNoUnexpectedRevert() internal view {
         if (handler.unexpectedRevert()) {
             revert(string.concat("unexpected revert in ", handler.unexpectedWhere()));
         }
