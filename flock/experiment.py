@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
         task.token.transfer(creator, signer.address, int(float(tokens.per_participant) * TOKEN))
         rng = random.Random(f"{cfg.seed}/secrets/{i}")
-        participant = ChainParticipant(signer, task, new_secret=lambda rng=rng: rng.randbytes(32))
+        participant = ChainParticipant(signer, task, new_secret=partial(rng.randbytes, 32))
         ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
         p_name = str(cfg.attack.proposer.behaviour) if i in bad_proposers else "honest"
         v_name = str(cfg.attack.voter.behaviour) if i in bad_voters else "honest"
