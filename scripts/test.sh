@@ -12,6 +12,8 @@ echo "== mypy"
 echo "== contract artifacts"
 $PY -m flock.contracts.build --check
 echo "== forge test"
-node_modules/.bin/forge test
+# the native binary: node_modules/.bin/forge is a node wrapper that does not pass on the exit code
+FORGE=$(ls node_modules/@foundry-rs/forge-*/bin/forge | head -n 1)
+"$FORGE" test
 echo "== pytest"
 $PY -m pytest -q -p no:cacheprovider "$@"

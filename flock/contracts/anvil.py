@@ -20,10 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def anvil_binary() -> str:
-    """Path of the anvil binary: node_modules/.bin/anvil, else anvil on PATH."""
-    local = REPO_ROOT / "node_modules" / ".bin" / "anvil"
-    if local.exists():
-        return str(local)
+    """Path of the native anvil binary from the npm package, else anvil on PATH.
+
+    The native binary is used rather than node_modules/.bin/anvil: that is a node wrapper,
+    and stopping the wrapper must not leave the real node running.
+    """
+    native = sorted((REPO_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    if native:
+        return str(native[0])
     found = shutil.which("anvil")
     if found is None:
         raise FileNotFoundError(
