@@ -777,9 +777,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         for (uint256 v = 0; v < voters; ++v) {
             (uint256 disagreements, uint256 distance) = ScoreMatrix.agreement(cells, voters, v, medians, bands);
             if (2 * disagreements > items) {
-                ++outliers;
+                ++outliers; // weight 0 marks an outlier
             } else {
-                weights[v] = items * MAX_SCORE - distance;
+                // + 1: an agreeing voter always has a positive weight (distance <= items * MAX_SCORE)
+                weights[v] = items * MAX_SCORE - distance + 1;
             }
         }
     }
@@ -981,6 +982,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             revert TaskInvalidConfig(ConfigField.Period);
         }
         if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.SlashBps);
+        if (c.minDeviationBps > MAX_SCORE || c.washMadBps > MAX_SCORE) {
+            revert TaskInvalidConfig(ConfigField.ConsensusBand);
+        }
         if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.VoterShareBps);
         if (c.toleranceBps > MAX_SCORE || c.peerToleranceBps > MAX_SCORE) {
             revert TaskInvalidConfig(ConfigField.ToleranceBps);

@@ -53,7 +53,8 @@ interface IAllianceTask {
         SlashBps,
         VoterShareBps,
         ToleranceBps,
-        SoftmaxTemperatureBps
+        SoftmaxTemperatureBps,
+        ConsensusBand
     }
 
     /// @notice Parts of the settlement input named by `SettlementInputInvalid`.

@@ -45,6 +45,10 @@ def main() -> None:
         from flock.deploy_cli import deploy_app
 
         deploy_app()
+    elif command == "alliance":
+        from flock.flower.launch import alliance_main
+
+        alliance_main()
     else:
         print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

@@ -548,27 +548,64 @@ contract AllianceTaskTest is Base {
         assertEq(task.seedOf(1), seed, "cached seed drifted");
     }
 
-    /// BUG(seed drift) -- this test FAILS on purpose until the contract is fixed.
-    /// `_seed` caches a round's seed only on the first propose/commitVote. `seedOf`/`roleOf`
-    /// (views, used by participants to learn their role) compute it from
-    /// `blockhash(seedBlock)`, which becomes 0 once the seed block is 256 blocks old. With a
-    /// 2-hour propose window (~600 blocks at 12 s), if nobody has acted by block seedBlock + 257
-    /// every role is re-drawn: the proposer announced by `roleOf` is refused with RoleMismatch
-    /// (and six of the ten roles in this fixture change). Location: AllianceTask._computeSeed /
-    /// _seed (the NatSpec of `_seed` promises reads "cannot drift").
-    function test_seedOf_BUG_driftsWhenFirstUseIsAfter256Blocks() public {
+    /// Regression (was: seed drift). A seed nobody fixed within 256 blocks of its seed block
+    /// used to be re-drawn from blockhash 0, silently changing every role `roleOf` had announced.
+    /// Now it expires instead: reads and actions revert with SeedExpired and the round settles
+    /// empty.
+    function test_seedOf_expiresWhenNotFixedWithin256Blocks() public {
         IAllianceTask.TaskConfig memory c = _config();
-        c.proposePeriod = 2 hours;
+        c.proposePeriod = 2 hours; // ~600 blocks at 12 s
         _use(_createTask(c, POOL));
         _openRound1(10);
         bytes32 early = task.seedOf(1);
         address announced = _firstWithRole(1, IAllianceTask.Role.Proposer);
+        uint256 seedBlock = task.roundInfo(1).seedBlock;
 
-        vm.roll(task.roundInfo(1).seedBlock + 257);
+        vm.roll(seedBlock + 256); // blockhash(seedBlock) is still available
+        assertEq(task.seedOf(1), early, "seed changed inside the blockhash window");
+
+        vm.roll(seedBlock + 257);
         vm.warp(block.timestamp + 257 * 12); // still inside the propose window
-        assertEq(task.seedOf(1), early, "seed of round 1 drifted after 256 blocks");
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedExpired.selector, 1));
+        task.seedOf(1);
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedExpired.selector, 1));
+        task.roleOf(1, announced);
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedExpired.selector, 1));
         vm.prank(announced);
-        task.propose(1, keccak256("u"), 1, ""); // reverts RoleMismatch today
+        task.propose(1, keccak256("u"), 1, "");
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedExpired.selector, 1));
+        task.finalizeSeed(1);
+
+        _settle(1);
+        assertTrue(task.roundInfo(1).outcome == IAllianceTask.Outcome.Empty, "expired round not empty");
+        _assertConserved();
+    }
+
+    function test_finalizeSeed_fixesSeedAndRoles() public {
+        _openRound1(10);
+        bytes32 early = task.seedOf(1);
+        (address[] memory props,,) = _rolesOf(1);
+        task.finalizeSeed(1);
+        assertTrue(task.roundInfo(1).seedFinal, "not final");
+        vm.roll(block.number + 1000);
+        assertEq(task.seedOf(1), early, "finalized seed drifted");
+        _propose(1, props[0], keccak256("u"));
+        task.finalizeSeed(1); // idempotent
+        assertEq(task.seedOf(1), early);
+    }
+
+    function test_finalizeSeed_revertsOutsideAnOpenRound() public {
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.RoundMismatch.selector, 1, 0));
+        task.finalizeSeed(1);
+        _joinActors(2);
+        vm.warp(task.enrolEnd() + PERIOD);
+        task.start();
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.SeedNotReady.selector, 1, block.number + 1));
+        task.finalizeSeed(1);
+        vm.roll(block.number + 1);
+        _settle(1);
+        vm.expectRevert(abi.encodeWithSelector(IAllianceTask.RoundMismatch.selector, 1, 2));
+        task.finalizeSeed(1);
     }
 
     // ================================================================ propose
@@ -833,12 +870,12 @@ contract AllianceTaskTest is Base {
         assertEq(_stake(rProps[2]), MIN_STAKE - slash, "rejected proposer stake");
         assertEq(_stake(rProps[0]), MIN_STAKE);
 
-        // voters: weight = 4 * 10000 - sum |score - median| = 40000 - 4 * |20 i - 30|
+        // voters: weight = 4 * 10000 - sum |score - median| + 1 = 40001 - 4 * |20 i - 30|
         uint256[5] memory vw;
         uint256 total;
         for (uint256 i = 0; i < 5; ++i) {
             uint256 d = 20 * i > 30 ? 20 * i - 30 : 30 - 20 * i;
-            vw[i] = 40_000 - 4 * d;
+            vw[i] = 40_001 - 4 * d;
             total += vw[i];
         }
         uint256 credited = _claimable(rProps[0]) + _claimable(rProps[1]);
@@ -922,6 +959,64 @@ contract AllianceTaskTest is Base {
         assertEq(task.totalClaimable(), 0);
         assertEq(task.rewardPool(), POOL);
         assertEq(task.totalStaked(), 10 * MIN_STAKE, "someone was slashed");
+    }
+
+    /// Regression: an agreeing voter whose deviation is the maximal 10000 on every item had
+    /// weight items * 10000 - distance = 0 and was slashed as an outlier; agreeing voters now
+    /// always get a positive weight.
+    function test_settle_agreeingVoterAtMaximalDeviationIsNotSlashed() public {
+        IAllianceTask.TaskConfig memory c = _config();
+        c.minDeviationBps = 10_000; // agreement band covers the whole score range
+        _use(_createTask(c, POOL));
+        _openRound1(10);
+        (address[] memory props, address[] memory voters,) = _rolesOf(1);
+        _propose(1, props[0], keccak256("u0"));
+        _warpToCommit(1);
+        _commitVote(1, voters[0], _scores(10_000, 10_000));
+        _commitVote(1, voters[1], _scores(10_000, 10_000));
+        _commitVote(1, voters[2], _scores(0, 0)); // deviation 10000 <= band 10000 on both items
+        _warpToVoteReveal(1);
+        _revealAllVotesExcept(1, address(0));
+        _settle(1);
+        assertTrue(task.roundInfo(1).outcome == IAllianceTask.Outcome.Settled, "outcome");
+        assertEq(_stake(voters[2]), MIN_STAKE, "agreeing voter slashed as outside consensus");
+    }
+
+    function test_settle_gasAtFullCommittee() public {
+        IAllianceTask.TaskConfig memory c = _config();
+        c.maxParticipants = 96;
+        c.proposersPerRound = 32;
+        c.maxVoters = 64;
+        for (uint256 i = actors.length; i < 96; ++i) {
+            address a = vm.addr(0xA000 + i);
+            actors.push(a);
+            token.transfer(a, 1_000e18);
+        }
+        _use(_createTask(c, POOL));
+        _openRound1(96);
+        (address[] memory props, address[] memory voters,) = _rolesOf(1);
+        assertEq(props.length, 32);
+        assertEq(voters.length, 64);
+        _proposeAll(1, props);
+        _warpToCommit(1);
+        uint256[] memory s = new uint256[](33);
+        for (uint256 v = 0; v < voters.length; ++v) {
+            for (uint256 i = 0; i < 33; ++i) {
+                s[i] = 8000 + ((v * 37 + i * 11) % 300);
+            }
+            _commitVote(1, voters[v], _packScores(s));
+        }
+        _warpToVoteReveal(1);
+        _revealAllVotesExcept(1, address(0));
+        _warpToSettle(1);
+        AllianceTask.SettleInput memory input = _settleInput();
+        uint256 before = gasleft();
+        task.settle(1, input);
+        uint256 used = before - gasleft();
+        emit log_named_uint("settle gas, 32 proposals x 64 voters", used);
+        assertLt(used, 15_000_000); // half a 30M block for the largest committee allowed
+        assertTrue(task.roundInfo(1).outcome == IAllianceTask.Outcome.Settled);
+        _assertConserved();
     }
 
     function test_settle_tooFewRevealsIsVoid() public {

@@ -560,20 +560,16 @@ contract InvariantTest is Test {
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
-    // Each invariant_* function is a separate fuzzing campaign (1000 runs x depth 20 each), so
-    // the properties are grouped into two campaigns; every property is asserted after every call.
+    // Each invariant_* function is a separate fuzzing campaign (1000 runs x depth 20), so all
+    // properties are asserted from one campaign, after every call of every run.
 
-    /// @dev Token-level accounting: the task's balance, the token supply, the totals and the pool.
-    function invariant_tokenAccounting() public view {
+    /// @dev Token accounting, actor entitlements, and no valid action refused.
+    function invariant_booksAndEntitlements() public view {
         _checkTaskBalanceEqualsBooks();
         _checkSupplyConserved();
         _checkTotalsMatchAccounts();
-        _checkPoolAccounting();
-    }
-
-    /// @dev Actor-level entitlement, and no valid action refused.
-    function invariant_actorEntitlements() public view {
         _checkActorGetsNoMoreThanEntitled();
+        _checkPoolAccounting();
         _checkNoUnexpectedRevert();
     }
 

@@ -114,11 +114,14 @@ contract SettlementFuzzTest is Base {
         }
     }
 
-    function testFuzz_settlement_conservesTokens(uint256 seed) public {
+    function testFuzz_settlement_conservesTokens(uint256 seed, uint256 participants, uint256 maxExtraStake)
+        public
+    {
         fuzzSeed = seed;
-        joined = 2 + (seed % 9); // 2 .. 10 participants
+        joined = bound(participants, 2, 10);
+        maxExtraStake = bound(maxExtraStake, 0, 20 * MIN_STAKE);
         for (uint256 i = 0; i < joined; ++i) {
-            uint256 amount = MIN_STAKE + (_rand("stake", i) % (4 * MIN_STAKE));
+            uint256 amount = MIN_STAKE + (_rand("stake", i) % (maxExtraStake + 1));
             _join(actors[i], amount, _chance("seed-commit", i, 90));
             deposited += amount;
             _assertConserved();

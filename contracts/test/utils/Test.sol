@@ -179,6 +179,9 @@ abstract contract CommonBase {
 abstract contract Test is CommonBase, StdInvariant {
     bool public IS_TEST = true;
 
+    /// @dev Decoded and printed by forge with -vv (DSTest's logging events).
+    event log_named_uint(string key, uint256 val);
+
     function fail(string memory message) internal pure {
         revert(message);
     }

@@ -1,0 +1,212 @@
+"""What the coordinator and the participants share: the public alliance file, chain and store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+
+from flock.contracts import Outcome, RpcChain, TaskClient, TxSender
+
+if TYPE_CHECKING:  # torch, hydra and the store load lazily: ClientApp processes start per message
+    import torch
+
+    from flock.store import UpdateStore
+
+log = logging.getLogger(__name__)
+
+V = TypeVar("V")
+
+#: Message types the coordinator sends and the ClientApp handles.
+MSG_IDENTIFY = "query.identify"
+MSG_JOIN = "query.join"
+MSG_REVEAL_SEED = "query.reveal_seed"
+MSG_TRAIN = "train"
+MSG_VOTE = "evaluate.vote"
+MSG_REVEAL_VOTE = "evaluate.reveal"
+MSG_AGGREGATE = "query.aggregate"
+#: Name of the ConfigRecord carried by every message and reply.
+RECORD = "flock"
+
+
+@dataclass(frozen=True)
+class AllianceFile:
+    """The public description of one alliance, written by the launcher and read by every process.
+
+    It holds no secret: task address, RPC endpoint, shared store directory and the resolved
+    experiment config (dataset, model, training spec, aggregation), whose hash is on chain.
+    """
+
+    cfg: DictConfig
+    task: str
+    rpc_url: str
+    chain_id: int
+    store_dir: Path
+    stake_wei: int
+    dev_chain: bool
+
+    def write(self, path: Path) -> None:
+        """Write as JSON to `path`."""
+        payload = {
+            "cfg": OmegaConf.to_container(self.cfg, resolve=True),
+            "task": self.task,
+            "rpc_url": self.rpc_url,
+            "chain_id": self.chain_id,
+            "store_dir": str(self.store_dir),
+            "stake_wei": str(self.stake_wei),
+            "dev_chain": self.dev_chain,
+        }
+        atomic_write(path, json.dumps(payload, indent=2, sort_keys=True))
+
+    @classmethod
+    def read(cls, path: str | Path) -> AllianceFile:
+        """Read an alliance file written by :meth:`write`."""
+        data = json.loads(Path(path).read_text())
+        return cls(
+            cfg=OmegaConf.create(data["cfg"]),
+            task=str(data["task"]),
+            rpc_url=str(data["rpc_url"]),
+            chain_id=int(data["chain_id"]),
+            store_dir=Path(data["store_dir"]),
+            stake_wei=int(data["stake_wei"]),
+            dev_chain=bool(data["dev_chain"]),
+        )
+
+    def connect(self) -> tuple[RpcChain, TaskClient]:
+        """Open the chain (refusing another chain id) and the task client."""
+        chain = RpcChain(
+            self.rpc_url,
+            expected_chain_id=self.chain_id,
+            request_timeout=float(self.cfg.chain.get("request_timeout", 30)),
+            dev=self.dev_chain,
+        )
+        sender = TxSender(chain, gas_margin=float(self.cfg.chain.gas_margin))
+        return chain, TaskClient(sender, self.task)
+
+    def store(self) -> UpdateStore:
+        """The shared content-addressed update store."""
+        from flock.store import UpdateStore
+
+        return UpdateStore(self.store_dir, max_bytes=int(self.cfg.store.max_bytes))
+
+    def make_model(self) -> torch.nn.Module:
+        """An untrained model of the task's architecture."""
+        from hydra.utils import instantiate
+
+        return instantiate(self.cfg.model)
+
+
+def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
+    """Write `text` to `path` atomically (temp file + rename) with permissions `mode`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class JsonFileMap(MutableMapping[int, V], Generic[V]):
+    """A round-keyed mapping persisted as one JSON file (rewritten atomically on every change).
+
+    Parameters
+    ----------
+    path : Path
+        The JSON file (created on first write; mode 0600 since it holds secrets).
+    encode, decode : callables
+        Convert a value to and from a JSON-serialisable object.
+    """
+
+    def __init__(self, path: Path, encode: Callable[[V], Any], decode: Callable[[Any], V]) -> None:
+        self.path = path
+        self._encode = encode
+        self._decode = decode
+
+    def _load(self) -> dict[str, Any]:
+        if not self.path.exists():
+            return {}
+        return dict(json.loads(self.path.read_text()))
+
+    def _save(self, data: dict[str, Any]) -> None:
+        atomic_write(self.path, json.dumps(data, sort_keys=True), mode=0o600)
+
+    def __getitem__(self, key: int) -> V:
+        return self._decode(self._load()[str(key)])
+
+    def __setitem__(self, key: int, value: V) -> None:
+        data = self._load()
+        data[str(key)] = self._encode(value)
+        self._save(data)
+
+    def __delitem__(self, key: int) -> None:
+        data = self._load()
+        del data[str(key)]
+        self._save(data)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(int(k) for k in self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._load()
+
+
+def global_model_params(
+    task: TaskClient, store: UpdateStore, num_params: int
+) -> tuple[bytes, torch.Tensor]:
+    """The current global model as the chain names it: (hash, flat parameters from the store).
+
+    Raises
+    ------
+    flock.store.StoreError
+        When the blob is missing or does not hash to the on-chain hash.
+    """
+    digest, _ = task.global_model()
+    return digest, store.get(digest, expected_numel=num_params).vector
+
+
+def aggregate_from_chain(
+    cfg: DictConfig, task: TaskClient, store: UpdateStore, round_: int
+) -> tuple[bytes, torch.Tensor] | None:
+    """Deterministic aggregate of settled `round_`'s accepted updates, from on-chain data only.
+
+    Mirrors :func:`flock.experiment.aggregate_round`: the accepted proposals, their sample
+    counts and the revealed scores are read from the chain, the blobs from the store (verified
+    against their on-chain hashes). Stores the result and returns (hash, vector), or None when
+    the round did not settle or nothing was accepted.
+    """
+    from flock.aggregation import get_aggregator
+    from flock.consensus import consensus_scores
+
+    info = task.round_info(round_)
+    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
+    if info.outcome != Outcome.SETTLED or not accepted:
+        return None
+    medians = consensus_scores(list(task.revealed_scores(round_).values()))
+    vectors = [store.get(p.update_hash).vector for p in accepted]
+    counts = [p.num_samples for p in accepted]
+    name = str(cfg.aggregation.name)
+    kwargs = dict(cfg.aggregation.get("kwargs") or {})
+    if name == "consensus":
+        aggregate = get_aggregator(name)(
+            vectors, counts, scores=[medians[p.index + 1] for p in accepted]
+        )
+    elif name == "fedavg":
+        aggregate = get_aggregator(name)(vectors, counts)
+    else:
+        aggregate = get_aggregator(name)(vectors, **kwargs)
+    digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)})
+    return digest, aggregate

@@ -1,0 +1,479 @@
+"""`flock alliance`: anvil, a deployed task, a Flower SuperLink and N SuperNodes, one real run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from flock.contracts import RpcChain, Signer, TxSender
+from flock.contracts.anvil import AnvilProcess, free_port
+from flock.contracts.deploy import deploy_alliance
+from flock.experiment import (
+    TOKEN,
+    participant_signer,
+    spec_hash_of,
+    task_params,
+    validate_config,
+)
+from flock.flower.common import AllianceFile, atomic_write
+from flock.models import flatten_params
+from flock.store import UpdateStore
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+SERVER_APP = "flock.flower.server_app:app"
+CLIENT_APP = "flock.flower.client_app:app"
+
+
+@dataclass
+class FlowerSettings:
+    """The Flower deployment of `flock alliance` (the config's `flower` node; override any
+    field with ``flower.<field>=<value>``)."""
+
+    #: Chain id of the private anvil.
+    chain_id: int = 31337
+    #: SuperLink port and node connection wait.
+    startup_timeout_s: float = 60.0
+    #: One message batch (train / vote / reveal) of the coordinator.
+    message_timeout_s: float = 300.0
+    #: The whole Flower run.
+    run_timeout_s: float = 1800.0
+    #: How often the launcher asks the SuperLink for the run status.
+    status_poll_s: float = 1.0
+    #: FLWR_SUPEREXEC_TASK_POLL_INTERVAL of the app executors.
+    superexec_poll_s: float = 0.2
+    #: SIGTERM grace before SIGKILL when stopping processes.
+    stop_timeout_s: float = 10.0
+    #: Torch threads per ClientApp process.
+    torch_threads: int = 1
+
+
+def load_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The flock config plus its `flower` node, with `overrides` applied (``flower.*`` ones to
+    :class:`FlowerSettings`, the others through Hydra).
+
+    Raises
+    ------
+    omegaconf.errors.ConfigKeyError
+        For an unknown ``flower.*`` key.
+    omegaconf.errors.ValidationError
+        For a ``flower.*`` value of the wrong type.
+    """
+    flower_overrides = [o.removeprefix("flower.") for o in overrides if o.startswith("flower.")]
+    hydra_overrides = [o for o in overrides if not o.startswith("flower.")]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=hydra_overrides)
+    settings = OmegaConf.merge(
+        OmegaConf.structured(FlowerSettings), OmegaConf.from_dotlist(flower_overrides)
+    )
+    OmegaConf.set_struct(cfg, False)
+    cfg.flower = settings
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+@dataclass
+class Deployed:
+    """What the launcher set up on chain: the alliance file and the key files it wrote."""
+
+    alliance_file: Path
+    coordinator_key_file: Path
+    key_files: list[Path]
+    addresses: list[str]
+
+
+def _write_key(path: Path, signer: Signer) -> None:
+    atomic_write(path, signer.account.key.hex(), mode=0o600)
+
+
+def deploy(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deployed:
+    """Deploy the task on the dev chain at `rpc_url`, fund N participant keys (gas + tokens)
+    and a coordinator key, store the initial model and write the public alliance file.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The flock config (participants, task, tokens, model, ...).
+    rpc_url : str
+        A dev JSON-RPC node (anvil) serving `cfg.flower.chain_id`.
+    run_dir : Path
+        Where the store, key files and alliance file go.
+
+    Returns
+    -------
+    Deployed
+        Paths of the alliance file and key files, and the participants' addresses.
+    """
+    chain = RpcChain(rpc_url, expected_chain_id=int(cfg.flower.chain_id), dev=True)
+    torch.manual_seed(int(cfg.seed))
+    store = UpdateStore(run_dir / "store", max_bytes=int(cfg.store.max_bytes))
+    initial_hash = store.put(
+        flatten_params(instantiate(cfg.model)), {"kind": "initial", "round": "0"}
+    )
+    sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
+    fund_wei = int(float(cfg.chain.fund_wei))
+    creator = Signer.create()
+    chain.fund(creator.address, fund_wei)
+    params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
+    deployment, task = deploy_alliance(
+        sender,
+        creator,
+        params,
+        reward_pool=int(float(cfg.tokens.reward_pool) * TOKEN),
+        token_supply=int(float(cfg.tokens.supply) * TOKEN),
+    )
+    log.info("task %s deployed (token %s)", task.address, deployment.token)
+    key_files, addresses = [], []
+    for i in range(int(cfg.participants)):
+        signer = participant_signer(cfg, i)
+        chain.fund(signer.address, fund_wei)
+        task.token.transfer(creator, signer.address, int(float(cfg.tokens.per_participant) * TOKEN))
+        key_file = run_dir / "nodes" / str(i) / "key"
+        _write_key(key_file, signer)
+        key_files.append(key_file)
+        addresses.append(signer.address)
+    coordinator = Signer.create()
+    chain.fund(coordinator.address, fund_wei)
+    coordinator_key_file = run_dir / "coordinator.key"
+    _write_key(coordinator_key_file, coordinator)
+    alliance = AllianceFile(
+        cfg=cfg,
+        task=task.address,
+        rpc_url=rpc_url,
+        chain_id=int(cfg.flower.chain_id),
+        store_dir=run_dir / "store",
+        stake_wei=int(float(cfg.tokens.stake) * TOKEN),
+        dev_chain=True,
+    )
+    alliance_file = run_dir / "alliance.json"
+    alliance.write(alliance_file)
+    return Deployed(alliance_file, coordinator_key_file, key_files, addresses)
+
+
+def app_pyproject(run_config: dict[str, Any]) -> str:
+    """The hand-written Flower app pyproject: flock's ServerApp and ClientApp and the run config."""
+    lines = [
+        "[build-system]",
+        'requires = ["hatchling"]',
+        'build-backend = "hatchling.build"',
+        "",
+        "[project]",
+        'name = "flock-alliance"',
+        'version = "0.1.0"',
+        'description = "flock alliance: chain-governed federated learning"',
+        'license = "Apache-2.0"',
+        "dependencies = []",
+        "",
+        "[tool.flwr.app]",
+        'publisher = "flock"',
+        "",
+        "[tool.flwr.app.components]",
+        f'serverapp = "{SERVER_APP}"',
+        f'clientapp = "{CLIENT_APP}"',
+        "",
+        "[tool.flwr.app.config]",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in run_config.items()]
+    return "\n".join(lines) + "\n"
+
+
+def flower_config(address: str) -> str:
+    """FLWR_HOME/config.toml naming the local SuperLink as the default connection."""
+    return (
+        '[superlink]\ndefault = "local"\n\n'
+        f'[superlink.local]\naddress = "{address}"\ninsecure = true\n'
+    )
+
+
+@dataclass
+class Processes:
+    """Processes this launcher started, each leader of its own process group."""
+
+    stop_timeout: float
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], log_file: Path) -> int:
+        """Start `cmd` in a new session (its own process group), output to `log_file`."""
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.procs.append((name, proc))
+        log.info("started %s (pid %d)", name, proc.pid)
+        return proc.pid
+
+    def check_alive(self) -> None:
+        """Raise if a started process already exited (it is left unreaped: see :meth:`stop`)."""
+        for name, proc in self.procs:
+            if _exited(proc.pid):
+                raise RuntimeError(f"{name} (pid {proc.pid}) exited; see its log")
+
+    @property
+    def pids(self) -> list[int]:
+        """Process (and process group) ids started."""
+        return [p.pid for _, p in self.procs]
+
+    def stop(self) -> None:
+        """SIGTERM every process group (newest first), SIGKILL each group after the grace time
+        (children left behind included), then reap the leaders. A leader is reaped only after
+        its group was killed, so its id cannot have been reused by then."""
+        for _, proc in reversed(self.procs):
+            _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        while time.monotonic() < deadline and not all(_exited(p.pid) for _, p in self.procs):
+            time.sleep(0.05)
+        for name, proc in reversed(self.procs):
+            if not _exited(proc.pid):
+                log.warning("%s (pid %d) ignored SIGTERM; killing", name, proc.pid)
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        self.procs.clear()
+
+
+def _exited(pid: int) -> bool:
+    """Whether child `pid` exited, without reaping it (its id stays reserved)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_port(port: int, timeout: float, processes: Processes) -> None:
+    """Wait until 127.0.0.1:`port` accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _flwr(args: list[str], env: dict[str, str], bin_dir: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [str(bin_dir / "flwr"), *args, "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    start = out.stdout.find("{")
+    if start < 0:
+        raise RuntimeError(f"flwr {args[0]} failed ({out.returncode}): {out.stderr or out.stdout}")
+    return dict(json.loads(out.stdout[start:]))
+
+
+def launch_alliance(
+    cfg: DictConfig, run_dir: Path, *, rpc_url: str | None = None
+) -> dict[str, Any]:
+    """Launch a real multi-process alliance, run it to the end and stop everything started.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        flock config with the `flower` group (see :func:`load_config`).
+    run_dir : Path
+        Run directory: logs, store, node state, FLWR_HOME, result and summary.
+    rpc_url : str | None
+        An existing dev chain to use (left running); None starts a private anvil.
+
+    Returns
+    -------
+    dict
+        Summary: Flower run id and status, per-round results from the coordinator, timings,
+        the participants' addresses and the pids of every process started.
+    """
+    validate_config(cfg)
+    run_dir = run_dir.resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fl = cfg.flower
+    bin_dir = Path(sys.executable).parent
+    anvil: AnvilProcess | None = None
+    processes = Processes(stop_timeout=float(fl.stop_timeout_s))
+    summary: dict[str, Any] = {"run_dir": str(run_dir)}
+    started = time.perf_counter()
+    try:
+        if rpc_url is None:
+            anvil = AnvilProcess(
+                chain_id=int(fl.chain_id),
+                block_gas_limit=int(cfg.chain.block_gas_limit),
+                startup_timeout=float(fl.startup_timeout_s),
+            ).start()
+            rpc_url = anvil.url
+        deployed = deploy(cfg, rpc_url, run_dir)
+        summary["participants"] = deployed.addresses
+        summary["deploy_s"] = round(time.perf_counter() - started, 2)
+
+        link_port = free_port()
+        flwr_home = run_dir / "flwr_home"
+        atomic_write(flwr_home / "config.toml", flower_config(f"127.0.0.1:{link_port}"))
+        env = {
+            **os.environ,
+            "FLWR_HOME": str(flwr_home),
+            "FLWR_TELEMETRY_ENABLED": "0",
+            "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+            "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": str(fl.superexec_poll_s),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        result_file = run_dir / "result.json"
+        app_dir = run_dir / "app"
+        atomic_write(
+            app_dir / "pyproject.toml",
+            app_pyproject(
+                {
+                    "alliance-file": str(deployed.alliance_file),
+                    "coordinator-key-file": str(deployed.coordinator_key_file),
+                    "result-file": str(result_file),
+                    "num-nodes": int(cfg.participants),
+                    "node-wait-s": float(fl.startup_timeout_s),
+                    "message-timeout-s": float(fl.message_timeout_s),
+                }
+            ),
+        )
+        logs = run_dir / "logs"
+        processes.start(
+            "superlink",
+            [
+                str(bin_dir / "flower-superlink"),
+                "--insecure",
+                "--port",
+                str(link_port),
+                "--disable-runtime-dependency-installation",
+            ],
+            env,
+            logs / "superlink.log",
+        )
+        wait_port(link_port, float(fl.startup_timeout_s), processes)
+        for i, key_file in enumerate(deployed.key_files):
+            node_config = " ".join(
+                [
+                    f'alliance-file="{deployed.alliance_file}"',
+                    f'state-dir="{key_file.parent / "state"}"',
+                    f'key-file="{key_file}"',
+                    f"partition-id={i}",
+                ]
+            )
+            processes.start(
+                f"supernode-{i}",
+                [
+                    str(bin_dir / "flower-supernode"),
+                    "--insecure",
+                    "--superlink",
+                    f"127.0.0.1:{link_port}",
+                    "--port",
+                    str(free_port()),
+                    "--node-config",
+                    node_config,
+                ],
+                env,
+                logs / f"supernode-{i}.log",
+            )
+        summary["pids"] = processes.pids
+
+        t = time.perf_counter()
+        submitted = _flwr(["run", str(app_dir), "local"], env, bin_dir)
+        run_id = int(submitted["run-id"])
+        summary["run_id"] = run_id
+        log.info("submitted Flower run %d", run_id)
+        deadline = time.monotonic() + float(fl.run_timeout_s)
+        status = ""
+        while time.monotonic() < deadline:
+            processes.check_alive()
+            runs = _flwr(["ls", "local", "--run-id", str(run_id)], env, bin_dir).get("runs", [])
+            status = str(runs[0]["status"]) if runs else ""
+            if status.startswith("finished"):
+                break
+            time.sleep(float(fl.status_poll_s))
+        else:
+            raise TimeoutError(f"Flower run {run_id} not finished after {fl.run_timeout_s}s")
+        summary["status"] = status
+        summary["run_s"] = round(time.perf_counter() - t, 2)
+        if result_file.exists():
+            summary["result"] = json.loads(result_file.read_text())
+    finally:
+        processes.stop()
+        if anvil is not None:
+            anvil.stop()
+        summary["wall_s"] = round(time.perf_counter() - started, 2)
+        atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def alliance_main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `flock alliance [--run-dir DIR] [hydra overrides...]`."""
+    parser = argparse.ArgumentParser(
+        prog="flock alliance",
+        description=__doc__,
+        epilog="Other arguments are Hydra overrides of the flock config, e.g. participants=5 "
+        "task.rounds=3, or of the deployment, e.g. flower.message_timeout_s=60 (see "
+        "flock.flower.launch.FlowerSettings).",
+    )
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help="default: outputs/alliance/<time>"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args, overrides = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    cfg = load_config(overrides)
+    run_dir = args.run_dir or Path("outputs/alliance") / datetime.now(UTC).strftime(
+        "%Y-%m-%d_%H-%M-%S"
+    )
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        summary = launch_alliance(cfg, run_dir)
+    except KeyboardInterrupt:
+        log.warning("interrupted; every started process was stopped")
+        sys.exit(130)
+    result = summary.get("result", {})
+    for r in result.get("rounds", []):
+        log.info("round %d: %s acc=%s %.1fs", r["round"], r["outcome"], r["accuracy"], r["total_s"])
+    log.info(
+        "status %s, run %.1fs, wall %.1fs, summary %s",
+        summary.get("status"),
+        summary.get("run_s", 0.0),
+        summary["wall_s"],
+        run_dir / "summary.json",
+    )
+    if result.get("error") or not str(summary.get("status", "")).endswith("completed"):
+        sys.exit(1)

@@ -1,0 +1,165 @@
+"""A real local alliance on Flower: anvil, a SuperLink and 3 SuperNodes settle 2 rounds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from flwr.common.config import validate_config
+from omegaconf.errors import ConfigKeyError
+from web3 import Web3
+
+from flock.contracts import Outcome, Role, RpcChain, TaskClient, TxSender
+from flock.contracts.anvil import AnvilProcess, anvil_binary
+from flock.experiment import participant_signer
+from flock.flower.common import JsonFileMap
+from flock.flower.launch import app_pyproject, launch_alliance, load_config
+
+PARTICIPANTS = 3
+ROUNDS = 2
+OVERRIDES = [
+    f"participants={PARTICIPANTS}",
+    f"task.rounds={ROUNDS}",
+    "task.proposers_per_round=1",
+    "task.min_voters=2",
+    "training.epochs=1",
+    "flower.message_timeout_s=90",
+    "flower.run_timeout_s=300",
+]
+
+
+def _have_anvil() -> bool:
+    try:
+        anvil_binary()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _have_flower() -> bool:
+    bin_dir = Path(sys.executable).parent
+    return all((bin_dir / b).exists() or shutil.which(b) for b in ("flower-superlink", "flwr"))
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _group_members(pgids: set[int]) -> list[int]:
+    """Live processes whose process group is one of `pgids`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) in pgids:
+            found.append(int(entry.name))
+    return found
+
+
+def test_json_file_map_persists_across_instances(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "secrets.json"
+    first: JsonFileMap[bytes] = JsonFileMap(path, lambda b: b.hex(), bytes.fromhex)
+    first[1] = b"\x01" * 32
+    first[2] = b"\x02" * 32
+    del first[1]
+    second: JsonFileMap[bytes] = JsonFileMap(path, lambda b: b.hex(), bytes.fromhex)
+    assert dict(second) == {2: b"\x02" * 32}
+    assert 2 in second and 1 not in second
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_app_pyproject_is_a_valid_flower_app() -> None:
+    text = app_pyproject({"alliance-file": "/x/alliance.json", "num-nodes": 3, "timeout": 1.5})
+    config = tomllib.loads(text)
+    ok, errors, _ = validate_config(config, check_module=True)
+    assert ok, errors
+    assert config["tool"]["flwr"]["app"]["config"]["num-nodes"] == 3
+
+
+def test_load_config_routes_flower_overrides() -> None:
+    cfg = load_config(["participants=4", "flower.message_timeout_s=12"])
+    assert cfg.participants == 4
+    assert cfg.flower.message_timeout_s == 12.0
+    assert cfg.flower.chain_id == 31337
+    with pytest.raises(ConfigKeyError):
+        load_config(["flower.no_such_key=1"])
+
+
+@pytest.mark.slow
+@pytest.mark.anvil
+@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+@pytest.mark.skipif(not _have_flower(), reason="flower-superlink / flwr not installed")
+@pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
+def test_alliance_on_flower_settles_rounds_signed_by_participants(tmp_path: Path) -> None:
+    cfg = load_config(OVERRIDES)
+    run_dir = tmp_path / "run"
+    with AnvilProcess(chain_id=int(cfg.flower.chain_id)) as node:
+        summary = launch_alliance(cfg, run_dir, rpc_url=node.url)
+
+        # every process the launcher started (and their children) is gone
+        pids = summary["pids"]
+        assert len(pids) == 1 + PARTICIPANTS
+        assert not [p for p in pids if _alive(p)]
+        assert not _group_members(set(pids))
+
+        assert summary["status"] == "finished:completed", summary
+        result = summary["result"]
+        assert result["error"] is None
+        chain = RpcChain(node.url, expected_chain_id=int(cfg.flower.chain_id), dev=True)
+        task = TaskClient(TxSender(chain), result["task"])
+        addresses = {participant_signer(cfg, i).address for i in range(PARTICIPANTS)}
+        assert set(summary["participants"]) == addresses
+        assert all(task.is_participant(a) for a in addresses)
+        events = task.contract.events
+
+        def sender_of(event: dict) -> str:
+            return str(chain.w3.eth.get_transaction(event["transactionHash"])["from"])
+
+        joined = events.Joined().get_logs(from_block=0)
+        assert {e["args"]["participant"] for e in joined} == addresses
+        assert all(sender_of(e) == e["args"]["participant"] for e in joined)
+
+        for r in range(1, ROUNDS + 1):
+            assert task.round_info(r).outcome == Outcome.SETTLED
+            proposals = task.proposals(r)
+            assert proposals
+            for p in proposals:
+                assert p.proposer in addresses
+                assert task.role_of(r, p.proposer) == Role.PROPOSER
+            proposed = events.Proposed().get_logs(from_block=0, argument_filters={"round": r})
+            committed = events.VoteCommitted().get_logs(from_block=0, argument_filters={"round": r})
+            revealed = events.VoteRevealed().get_logs(from_block=0, argument_filters={"round": r})
+            assert len(committed) >= int(cfg.task.min_voters)
+            for e in proposed:
+                assert sender_of(e) == e["args"]["proposer"]
+            for e in [*committed, *revealed]:
+                voter = e["args"]["voter"]
+                assert voter in addresses and sender_of(e) == voter
+                assert task.role_of(r, voter) == Role.VOTER
+            assert any(task.aggregate_of(r))
+            (posted,) = events.AggregatePosted().get_logs(
+                from_block=0, argument_filters={"round": r}
+            )
+            poster = Web3.to_checksum_address(sender_of(posted))
+            assert poster == posted["args"]["poster"] and poster in addresses
+        assert task.global_model()[1] == ROUNDS
+
+    # the participants' keys are never written to any log
+    keys = [participant_signer(cfg, i).account.key.hex() for i in range(PARTICIPANTS)]
+    for log_file in (run_dir / "logs").iterdir():
+        text = log_file.read_text(errors="replace")
+        assert not any(k.removeprefix("0x") in text for k in keys), log_file
+    assert not os.environ.get("FLWR_HOME"), "the launcher must not leak FLWR_HOME"
