@@ -26,7 +26,11 @@ def open_chain(cfg: Any) -> Iterator[Chain]:
     """
     kind = cfg.kind
     if kind == "embedded":
-        chain: Chain = EmbeddedChain(block_gas_limit=int(cfg.block_gas_limit))
+        genesis = cfg.get("genesis_timestamp")
+        chain: Chain = EmbeddedChain(
+            block_gas_limit=int(cfg.block_gas_limit),
+            genesis_timestamp=int(genesis) if genesis is not None else None,
+        )
         try:
             yield chain
         finally:

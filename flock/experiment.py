@@ -18,13 +18,10 @@ from eth_utils import keccak
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from flock.aggregation import get_aggregator
 from flock.behaviours import make_proposer_behaviour, make_voter_behaviour
 from flock.chains import open_chain
-from flock.consensus import consensus_scores
 from flock.contracts import (
     Chain,
-    Outcome,
     RewardRule,
     Signer,
     TaskClient,
@@ -33,6 +30,7 @@ from flock.contracts import (
 )
 from flock.contracts.deploy import deploy_alliance
 from flock.data import Dataset, holdout_split, load_dataset, make_participant_data
+from flock.global_model import aggregate_from_chain
 from flock.models import flatten_params, load_flat_params, num_params
 from flock.participant import ChainParticipant
 from flock.reporting import RoundRecord, write_reports
@@ -156,8 +154,8 @@ class Alliance:
 
 
 def participant_signer(cfg: DictConfig, index: int) -> Signer:
-    """Participant `index`'s key: derived from the run seed on dev chains (reproducible runs),
-    fresh and random elsewhere."""
+    """Participant `index`'s key (-1: the task creator): derived from the run seed on dev chains
+    (reproducible runs), fresh and random elsewhere."""
     if str(cfg.chain.kind) == "rpc" and not cfg.chain.get("dev"):
         return Signer.create()
     return Signer.from_key(keccak(f"flock/{cfg.seed}/participant/{index}".encode()))
@@ -195,7 +193,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
 
     sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
-    creator = Signer.create()
+    creator = participant_signer(cfg, -1)  # the task creator; index -1 by convention
     chain.fund(creator.address, int(float(cfg.chain.fund_wei)))
     params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
     tokens = cfg.tokens
@@ -258,25 +256,10 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
 
 def aggregate_round(cfg: DictConfig, alliance: Alliance, result: RoundResult) -> bytes | None:
     """Aggregate the accepted updates deterministically, store it and post its hash on chain."""
-    settlement = result.settlement
-    accepted = [p for p in result.proposals if settlement.accepted(p.index)]
-    if settlement.outcome != Outcome.SETTLED or not accepted:
+    built = aggregate_from_chain(cfg.aggregation, alliance.task, alliance.store, result.round)
+    if built is None:
         return None
-    ballots = list(alliance.task.revealed_scores(result.round).values())
-    medians = consensus_scores(ballots)
-    vectors = [alliance.store.get(p.update_hash).vector for p in accepted]
-    counts = [p.num_samples for p in accepted]
-    name = str(cfg.aggregation.name)
-    kwargs = dict(cfg.aggregation.get("kwargs") or {})
-    if name == "consensus":
-        aggregate = get_aggregator(name)(
-            vectors, counts, scores=[medians[p.index + 1] for p in accepted]
-        )
-    elif name == "fedavg":
-        aggregate = get_aggregator(name)(vectors, counts)
-    else:
-        aggregate = get_aggregator(name)(vectors, **kwargs)
-    digest = alliance.store.put(aggregate, {"kind": "aggregate", "round": str(result.round)})
+    digest, aggregate = built
     alliance.task.post_aggregate(alliance.aggregate_poster.signer, result.round, digest)
     alliance.global_params = aggregate
     return digest

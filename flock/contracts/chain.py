@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 
+from eth.vm.forks import PragueVM
+from eth.vm.forks.cancun import get_total_blob_gas
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_utils import keccak
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, TxParams, Wei
@@ -54,6 +57,25 @@ class Chain(ABC):
         """Release resources held by the backend."""
 
 
+class _SeededPyEVMBackend(PyEVMBackend):
+    """py-evm backend whose post-merge `mix_hash` (prevrandao) is derived from the parent block
+    instead of drawn from os.urandom, so a run's block hashes repeat exactly."""
+
+    def mine_blocks(self, num_blocks: int = 1, coinbase: bytes = bytes(20)) -> tuple[bytes, ...]:
+        hashes = []
+        for _ in range(num_blocks):
+            parent = self.chain.get_canonical_head().hash
+            kwargs: dict[str, object] = {
+                "coinbase": coinbase,
+                "mix_hash": keccak(b"flock.mix_hash" + parent),
+            }
+            if isinstance(self.chain.get_vm(), PragueVM):
+                pending = self.chain.get_block().transactions
+                kwargs["blob_gas_used"] = sum(get_total_blob_gas(tx) for tx in pending)
+            hashes.append(self.chain.mine_block(**kwargs).hash)
+        return tuple(hashes)
+
+
 class EmbeddedChain(Chain):
     """In-process EVM (eth-tester on py-evm): one command runs everything, no node needed.
 
@@ -61,11 +83,22 @@ class EmbeddedChain(Chain):
     ----------
     block_gas_limit : int
         Gas limit of each block (mainnet-like 30M by default).
+    genesis_timestamp : int | None
+        A fixed genesis time makes the chain deterministic: when it lies in the future, every
+        block is stamped parent + 1 (or by time travel) instead of by the wall clock, and the
+        per-block prevrandao is derived from the parent, so block hashes, and the role draws
+        that use them, repeat from run to run.
     """
 
-    def __init__(self, *, block_gas_limit: int = 30_000_000) -> None:
-        params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": block_gas_limit})
-        self.tester = EthereumTester(PyEVMBackend(genesis_parameters=params))
+    def __init__(
+        self, *, block_gas_limit: int = 30_000_000, genesis_timestamp: int | None = None
+    ) -> None:
+        overrides: dict[str, int] = {"gas_limit": block_gas_limit}
+        if genesis_timestamp is not None:
+            overrides["timestamp"] = genesis_timestamp
+        params = PyEVMBackend.generate_genesis_params(overrides=overrides)
+        backend_cls = PyEVMBackend if genesis_timestamp is None else _SeededPyEVMBackend
+        self.tester = EthereumTester(backend_cls(genesis_parameters=params))
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self._faucet = self.w3.eth.accounts[0]
 

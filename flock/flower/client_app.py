@@ -299,7 +299,9 @@ def ensure_aggregate(node: Node, round_: int) -> tuple[str, bool, str]:
     """
     from flock.contracts.errors import ERRORS
 
-    result = aggregate_from_chain(node.alliance.cfg, node.task, node.alliance.store(), round_)
+    result = aggregate_from_chain(
+        node.alliance.cfg.aggregation, node.task, node.alliance.store(), round_
+    )
     if result is None:
         return "", False, ""
     digest, _ = result

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from flock.contracts import Outcome, RpcChain, TaskClient, TxSender
+from flock.contracts import RpcChain, TaskClient, TxSender
+from flock.global_model import aggregate_from_chain  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # torch, hydra and the store load lazily: ClientApp processes start per message
     import torch
@@ -176,37 +177,3 @@ def global_model_params(
     """
     digest, _ = task.global_model()
     return digest, store.get(digest, expected_numel=num_params).vector
-
-
-def aggregate_from_chain(
-    cfg: DictConfig, task: TaskClient, store: UpdateStore, round_: int
-) -> tuple[bytes, torch.Tensor] | None:
-    """Deterministic aggregate of settled `round_`'s accepted updates, from on-chain data only.
-
-    Mirrors :func:`flock.experiment.aggregate_round`: the accepted proposals, their sample
-    counts and the revealed scores are read from the chain, the blobs from the store (verified
-    against their on-chain hashes). Stores the result and returns (hash, vector), or None when
-    the round did not settle or nothing was accepted.
-    """
-    from flock.aggregation import get_aggregator
-    from flock.consensus import consensus_scores
-
-    info = task.round_info(round_)
-    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
-    if info.outcome != Outcome.SETTLED or not accepted:
-        return None
-    medians = consensus_scores(list(task.revealed_scores(round_).values()))
-    vectors = [store.get(p.update_hash).vector for p in accepted]
-    counts = [p.num_samples for p in accepted]
-    name = str(cfg.aggregation.name)
-    kwargs = dict(cfg.aggregation.get("kwargs") or {})
-    if name == "consensus":
-        aggregate = get_aggregator(name)(
-            vectors, counts, scores=[medians[p.index + 1] for p in accepted]
-        )
-    elif name == "fedavg":
-        aggregate = get_aggregator(name)(vectors, counts)
-    else:
-        aggregate = get_aggregator(name)(vectors, **kwargs)
-    digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)})
-    return digest, aggregate

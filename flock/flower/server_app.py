@@ -218,7 +218,7 @@ class Coordinator:
         settlement = self.task.settle(self.signer, round_)
         timing.outcome = settlement.outcome.name
         timing.accepted = [p.index for p in proposals if settlement.accepted(p.index)]
-        mine = aggregate_from_chain(self.alliance.cfg, self.task, self.store, round_)
+        mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
         if mine is not None:
             self.expected[round_] = mine[0]
         timing.settle_s = time.perf_counter() - t
