@@ -20,14 +20,11 @@ from flock.contracts import (
     EmbeddedChain,
     RewardRule,
     RpcChain,
-    Signer,
     TaskParams,
-    TxSender,
-    deploy_alliance,
 )
 from flock.contracts.anvil import AnvilProcess
+from flock.devnet import deploy_local_alliance
 from flock.participant import ChainParticipant
-from flock.rounds import RoundDriver
 
 log = logging.getLogger("benchmarks.gas")
 
@@ -42,9 +39,6 @@ def play(
 ) -> dict[str, float]:
     """Play `rounds` full rounds with `n` participants; return gas figures."""
     rng = random.Random(seed)
-    sender = TxSender(chain)
-    creator = Signer.create()
-    chain.fund(creator.address, 10**22)
     params = TaskParams(
         spec_hash=b"\x01" * 32,
         initial_model_hash=b"\x02" * 32,
@@ -68,17 +62,15 @@ def play(
         reward_rule=RewardRule.GEOMETRIC,
         softmax_temperature_bps=100,
     )
-    _, task = deploy_alliance(
-        sender, creator, params, reward_pool=10_000 * TOKEN, token_supply=10**9 * TOKEN
-    )
-    participants = []
-    for _ in range(n):
-        signer = Signer.create()
-        chain.fund(signer.address, 10**20)
-        task.token.transfer(creator, signer.address, 100 * TOKEN)
-        participants.append(ChainParticipant(signer, task))
-    driver = RoundDriver(chain, task, participants, creator)
-    driver.join_all(50 * TOKEN)
+    driver = deploy_local_alliance(
+        chain,
+        params,
+        participants=n,
+        stake=50 * TOKEN,
+        reward_pool=10_000 * TOKEN,
+        token_supply=10**9 * TOKEN,
+        tokens_each=100 * TOKEN,
+    ).driver
     driver.start()
 
     def propose(p: ChainParticipant, r: int) -> tuple[bytes, int, str]:

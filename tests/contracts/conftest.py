@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
@@ -12,15 +12,10 @@ from flock.contracts import (
     EmbeddedChain,
     RewardRule,
     RpcChain,
-    Signer,
-    TaskClient,
     TaskParams,
-    TxSender,
-    deploy_alliance,
 )
 from flock.contracts.anvil import AnvilProcess
-from flock.participant import ChainParticipant
-from flock.rounds import RoundDriver
+from flock.devnet import LocalAlliance, deploy_local_alliance
 
 TOKEN = 10**18
 
@@ -49,19 +44,7 @@ BASE_PARAMS = TaskParams(
 )
 
 
-@dataclass
-class Alliance:
-    """A deployed task with local participants that have joined (not yet started)."""
-
-    chain: Chain
-    sender: TxSender
-    creator: Signer
-    task: TaskClient
-    participants: list[ChainParticipant]
-    driver: RoundDriver
-
-    def by_address(self, address: str) -> ChainParticipant:
-        return next(p for p in self.participants if p.address == address)
+Alliance = LocalAlliance
 
 
 @pytest.fixture(scope="session")
@@ -72,21 +55,15 @@ def anvil() -> Iterator[AnvilProcess]:
 
 
 def _build(chain: Chain, n: int, params: TaskParams, stake: int) -> Alliance:
-    sender = TxSender(chain)
-    creator = Signer.create()
-    chain.fund(creator.address, 10**22)
-    _, task = deploy_alliance(
-        sender, creator, params, reward_pool=1_000 * TOKEN, token_supply=10**6 * TOKEN
+    return deploy_local_alliance(
+        chain,
+        params,
+        participants=n,
+        stake=stake,
+        reward_pool=1_000 * TOKEN,
+        token_supply=10**6 * TOKEN,
+        tokens_each=100 * TOKEN,
     )
-    participants = []
-    for _ in range(n):
-        signer = Signer.create()
-        chain.fund(signer.address, 10**20)
-        task.token.transfer(creator, signer.address, 100 * TOKEN)
-        participants.append(ChainParticipant(signer, task))
-    driver = RoundDriver(chain, task, participants, creator)
-    driver.join_all(stake)
-    return Alliance(chain, sender, creator, task, participants, driver)
 
 
 AllianceFactory = Callable[..., Alliance]
