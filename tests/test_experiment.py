@@ -23,12 +23,16 @@ def _cfg(*overrides: str):
 def attacked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     run_dir = tmp_path_factory.mktemp("run")
     # One attacker among 3 proposers per round: the median proposal is always honest, so the
-    # peer rule rejects the attacker whenever it is drawn, whatever the seed draws.
+    # peer rule rejects the attacker whenever it is drawn, whatever the seed draws. The
+    # baseline tolerance is wide (25 points) because a local model trained on ~100 samples can
+    # score more than 10 points below the aggregate it started from: with the default 10 points
+    # an honest proposer was occasionally rejected here (seen in CI).
     cfg = _cfg(
         "participants=6",
         "task.rounds=6",
         "task.proposers_per_round=3",
         "task.peer_tolerance_bps=3000",
+        "task.tolerance_bps=2500",
         "attack=label_flip",
         "attack.proposer.count=1",
         "training.epochs=2",
