@@ -16,6 +16,8 @@ USAGE = """usage: flock <command> [hydra overrides...]
 commands:
   run       run a local alliance (default: digits, 10 participants, 10 rounds, embedded chain)
   deploy    deploy token (optional), factory and a task to an RPC endpoint; print addresses
+  alliance  launch a real multi-process alliance on Flower (anvil, coordinator, N participants)
+  participant  run one participant process (long-lived Flower gRPC client); see --help
 """
 
 log = logging.getLogger("flock")
@@ -49,6 +51,10 @@ def main() -> None:
         from flock.flower.launch import alliance_main
 
         alliance_main()
+    elif command == "participant":
+        from flock.flower.grpc_route import participant_main
+
+        participant_main()
     else:
         print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

@@ -161,7 +161,9 @@ def participant_signer(cfg: DictConfig, index: int) -> Signer:
     return Signer.from_key(keccak(f"flock/{cfg.seed}/participant/{index}".encode()))
 
 
-def _attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
+def attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
+    """Indices of the `n` participants the config's `attack` group makes misbehave as `role`
+    ("proposer" or "voter"); drawn from the seed, so every orchestration agrees."""
     count = int(cfg.attack[role].count)
     rng = np.random.default_rng([int(cfg.seed), 1 if role == "proposer" else 2])
     return set(int(i) for i in rng.choice(n, size=count, replace=False)) if count else set()
@@ -211,8 +213,8 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         deployment.factory,
     )
 
-    bad_proposers = _attacker_indices(cfg, n, "proposer")
-    bad_voters = _attacker_indices(cfg, n, "voter")
+    bad_proposers = attacker_indices(cfg, n, "proposer")
+    bad_voters = attacker_indices(cfg, n, "voter")
     spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
     members = []
     for i in range(n):

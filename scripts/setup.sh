@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up flock on a fresh machine: .venv with pinned torch first, the package with its dev
-# extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil) under node_modules/.
+# Set up flock on a fresh machine: .venv with pinned torch first, the package with its dev and
+# simulation (Ray) extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil) under node_modules/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -10,7 +10,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 # torch first and pinned: anything unpinned pulls a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m pip install --quiet -e ".[dev,simulation]"
 if [ ! -x node_modules/.bin/forge ] || [ ! -d node_modules/solc ] || [ ! -d node_modules/@openzeppelin/contracts ]; then
   # npm install (not npm ci): foundry ships per-platform optional packages a lock cannot hold.
   npm install --no-audit --no-fund --loglevel=error

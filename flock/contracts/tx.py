@@ -117,15 +117,21 @@ class TxSender:
         except Exception as exc:
             raise as_chain_error(exc) from exc
         params["gas"] = int(gas * self.gas_margin)
-        params["nonce"] = Nonce(signer.take_nonce(self.chain))
         params["chainId"] = self._chain_id
-        try:
-            tx = call.build_transaction(params)
-            signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
-            tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
-        except Exception as exc:
-            signer.reset_nonce()
-            raise as_chain_error(exc) from exc
+        for attempt in range(2):
+            params["nonce"] = Nonce(signer.take_nonce(self.chain))
+            try:
+                tx = call.build_transaction(params)
+                signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
+                tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+                break
+            except Exception as exc:
+                signer.reset_nonce()
+                # another process (or a restart) used this key: re-read the nonce, once
+                if attempt == 0 and "nonce too low" in str(exc).lower():
+                    log.info("%s: nonce %d taken; re-reading", signer.address, params["nonce"])
+                    continue
+                raise as_chain_error(exc) from exc
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=self.receipt_timeout
         )

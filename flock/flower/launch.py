@@ -32,7 +32,11 @@ from flock.experiment import (
     task_params,
     validate_config,
 )
+from flock.flower.client_app import make_client_app
 from flock.flower.common import AllianceFile, atomic_write
+from flock.flower.coordinator import Coordinator, CoordinatorSettings
+from flock.flower.grpc_route import serve
+from flock.flower.server_app import make_server_app
 from flock.models import flatten_params
 from flock.store import UpdateStore
 
@@ -48,6 +52,11 @@ class FlowerSettings:
     """The Flower deployment of `flock alliance` (the config's `flower` node; override any
     field with ``flower.<field>=<value>``)."""
 
+    #: How the coordinator reaches the participants: "grpc" (long-lived Flower gRPC client per
+    #: participant process; the fast default), "superlink" (Flower's deployment runtime:
+    #: SuperLink, a SuperNode per participant, `flwr run`) or "simulation" (Flower's
+    #: simulation engine on Ray, for large N).
+    route: str = "grpc"
     #: Chain id of the private anvil.
     chain_id: int = 31337
     #: SuperLink port and node connection wait.
@@ -64,6 +73,13 @@ class FlowerSettings:
     stop_timeout_s: float = 10.0
     #: Torch threads per ClientApp process.
     torch_threads: int = 1
+    #: Interval at which the ServerApp pulls replies from the Grid (superlink, simulation).
+    grid_poll_s: float = 0.1
+    #: CPUs Ray reserves per simulated participant (simulation route).
+    simulation_cpus_per_node: float = 1.0
+
+
+ROUTES = ("grpc", "superlink", "simulation")
 
 
 def load_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -298,7 +314,11 @@ def _flwr(args: list[str], env: dict[str, str], bin_dir: Path) -> dict[str, Any]
 
 
 def launch_alliance(
-    cfg: DictConfig, run_dir: Path, *, rpc_url: str | None = None
+    cfg: DictConfig,
+    run_dir: Path,
+    *,
+    rpc_url: str | None = None,
+    coordinator_cls: type[Coordinator] = Coordinator,
 ) -> dict[str, Any]:
     """Launch a real multi-process alliance, run it to the end and stop everything started.
 
@@ -310,6 +330,8 @@ def launch_alliance(
         Run directory: logs, store, node state, FLWR_HOME, result and summary.
     rpc_url : str | None
         An existing dev chain to use (left running); None starts a private anvil.
+    coordinator_cls : type[Coordinator]
+        The coordinator of the grpc route (tests substitute a dishonest one).
 
     Returns
     -------
@@ -318,10 +340,11 @@ def launch_alliance(
         the participants' addresses and the pids of every process started.
     """
     validate_config(cfg)
+    if cfg.flower.route not in ROUTES:
+        raise ValueError(f"flower.route must be one of {ROUTES}, got {cfg.flower.route!r}")
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     fl = cfg.flower
-    bin_dir = Path(sys.executable).parent
     anvil: AnvilProcess | None = None
     processes = Processes(stop_timeout=float(fl.stop_timeout_s))
     summary: dict[str, Any] = {"run_dir": str(run_dir)}
@@ -338,90 +361,29 @@ def launch_alliance(
         summary["participants"] = deployed.addresses
         summary["deploy_s"] = round(time.perf_counter() - started, 2)
 
-        link_port = free_port()
-        flwr_home = run_dir / "flwr_home"
-        atomic_write(flwr_home / "config.toml", flower_config(f"127.0.0.1:{link_port}"))
-        env = {
-            **os.environ,
-            "FLWR_HOME": str(flwr_home),
-            "FLWR_TELEMETRY_ENABLED": "0",
-            "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
-            "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": str(fl.superexec_poll_s),
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONUNBUFFERED": "1",
-        }
         result_file = run_dir / "result.json"
-        app_dir = run_dir / "app"
-        atomic_write(
-            app_dir / "pyproject.toml",
-            app_pyproject(
-                {
-                    "alliance-file": str(deployed.alliance_file),
-                    "coordinator-key-file": str(deployed.coordinator_key_file),
-                    "result-file": str(result_file),
-                    "num-nodes": int(cfg.participants),
-                    "node-wait-s": float(fl.startup_timeout_s),
-                    "message-timeout-s": float(fl.message_timeout_s),
-                }
-            ),
+        settings = CoordinatorSettings(
+            alliance_file=str(deployed.alliance_file),
+            coordinator_key_file=str(deployed.coordinator_key_file),
+            result_file=str(result_file),
+            num_nodes=int(cfg.participants),
+            node_wait_s=float(fl.startup_timeout_s),
         )
-        logs = run_dir / "logs"
-        processes.start(
-            "superlink",
-            [
-                str(bin_dir / "flower-superlink"),
-                "--insecure",
-                "--port",
-                str(link_port),
-                "--disable-runtime-dependency-installation",
-            ],
-            env,
-            logs / "superlink.log",
-        )
-        wait_port(link_port, float(fl.startup_timeout_s), processes)
-        for i, key_file in enumerate(deployed.key_files):
-            node_config = " ".join(
-                [
-                    f'alliance-file="{deployed.alliance_file}"',
-                    f'state-dir="{key_file.parent / "state"}"',
-                    f'key-file="{key_file}"',
-                    f"partition-id={i}",
-                ]
-            )
-            processes.start(
-                f"supernode-{i}",
-                [
-                    str(bin_dir / "flower-supernode"),
-                    "--insecure",
-                    "--superlink",
-                    f"127.0.0.1:{link_port}",
-                    "--port",
-                    str(free_port()),
-                    "--node-config",
-                    node_config,
-                ],
-                env,
-                logs / f"supernode-{i}.log",
-            )
-        summary["pids"] = processes.pids
-
         t = time.perf_counter()
-        submitted = _flwr(["run", str(app_dir), "local"], env, bin_dir)
-        run_id = int(submitted["run-id"])
-        summary["run_id"] = run_id
-        log.info("submitted Flower run %d", run_id)
-        deadline = time.monotonic() + float(fl.run_timeout_s)
-        status = ""
-        while time.monotonic() < deadline:
-            processes.check_alive()
-            runs = _flwr(["ls", "local", "--run-id", str(run_id)], env, bin_dir).get("runs", [])
-            status = str(runs[0]["status"]) if runs else ""
-            if status.startswith("finished"):
-                break
-            time.sleep(float(fl.status_poll_s))
+        if fl.route == "grpc":
+            _run_grpc(
+                cfg,
+                run_dir,
+                deployed,
+                settings,
+                processes,
+                summary,
+                coordinator_cls=coordinator_cls,
+            )
+        elif fl.route == "superlink":
+            _run_superlink(cfg, run_dir, deployed, settings, processes, summary)
         else:
-            raise TimeoutError(f"Flower run {run_id} not finished after {fl.run_timeout_s}s")
-        summary["status"] = status
+            _run_simulation(cfg, run_dir, deployed, settings, summary)
         summary["run_s"] = round(time.perf_counter() - t, 2)
         if result_file.exists():
             summary["result"] = json.loads(result_file.read_text())
@@ -432,6 +394,209 @@ def launch_alliance(
         summary["wall_s"] = round(time.perf_counter() - started, 2)
         atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+def flower_env(run_dir: Path, fl: DictConfig) -> dict[str, str]:
+    """Environment of Flower processes: per-run FLWR_HOME, no telemetry, no runtime installs."""
+    bin_dir = Path(sys.executable).parent
+    return {
+        **os.environ,
+        "FLWR_HOME": str(run_dir / "flwr_home"),
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+        "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": str(fl.superexec_poll_s),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _run_grpc(
+    cfg: DictConfig,
+    run_dir: Path,
+    deployed: Deployed,
+    settings: CoordinatorSettings,
+    processes: Processes,
+    summary: dict[str, Any],
+    *,
+    coordinator_cls: type[Coordinator] = Coordinator,
+) -> None:
+    """Long-lived route: N `flock participant` processes connect to the coordinator's gRPC
+    server, which runs in this process until the task ends."""
+    fl = cfg.flower
+    env = flower_env(run_dir, fl)
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    for i, key_file in enumerate(deployed.key_files):
+        processes.start(
+            f"participant-{i}",
+            [
+                sys.executable,
+                "-m",
+                "flock.cli",
+                "participant",
+                "--server",
+                address,
+                "--alliance-file",
+                str(deployed.alliance_file),
+                "--state-dir",
+                str(key_file.parent / "state"),
+                "--key-file",
+                str(key_file),
+                "--partition-id",
+                str(i),
+                "--max-wait-s",
+                str(fl.startup_timeout_s),
+            ],
+            env,
+            run_dir / "logs" / f"participant-{i}.log",
+        )
+    summary["pids"] = processes.pids
+    serve(
+        address,
+        settings,
+        message_timeout=float(fl.message_timeout_s),
+        coordinator_cls=coordinator_cls,
+    )
+    summary["status"] = "finished:completed"
+
+
+def _run_superlink(
+    cfg: DictConfig,
+    run_dir: Path,
+    deployed: Deployed,
+    settings: CoordinatorSettings,
+    processes: Processes,
+    summary: dict[str, Any],
+) -> None:
+    """Deployment route: a SuperLink, a SuperNode per participant, `flwr run` of flock's app."""
+    fl = cfg.flower
+    bin_dir = Path(sys.executable).parent
+    link_port = free_port()
+    atomic_write(run_dir / "flwr_home" / "config.toml", flower_config(f"127.0.0.1:{link_port}"))
+    env = flower_env(run_dir, fl)
+    app_dir = run_dir / "app"
+    atomic_write(
+        app_dir / "pyproject.toml",
+        app_pyproject(
+            {
+                "alliance-file": settings.alliance_file,
+                "coordinator-key-file": settings.coordinator_key_file,
+                "result-file": settings.result_file,
+                "num-nodes": settings.num_nodes,
+                "node-wait-s": settings.node_wait_s,
+                "message-timeout-s": float(fl.message_timeout_s),
+                "grid-poll-s": float(fl.grid_poll_s),
+            }
+        ),
+    )
+    logs = run_dir / "logs"
+    processes.start(
+        "superlink",
+        [
+            str(bin_dir / "flower-superlink"),
+            "--insecure",
+            "--port",
+            str(link_port),
+            "--disable-runtime-dependency-installation",
+        ],
+        env,
+        logs / "superlink.log",
+    )
+    wait_port(link_port, float(fl.startup_timeout_s), processes)
+    for i, key_file in enumerate(deployed.key_files):
+        node_config = " ".join(
+            [
+                f'alliance-file="{deployed.alliance_file}"',
+                f'state-dir="{key_file.parent / "state"}"',
+                f'key-file="{key_file}"',
+                f"partition-id={i}",
+            ]
+        )
+        processes.start(
+            f"supernode-{i}",
+            [
+                str(bin_dir / "flower-supernode"),
+                "--insecure",
+                "--superlink",
+                f"127.0.0.1:{link_port}",
+                "--port",
+                str(free_port()),
+                "--node-config",
+                node_config,
+            ],
+            env,
+            logs / f"supernode-{i}.log",
+        )
+    summary["pids"] = processes.pids
+
+    submitted = _flwr(["run", str(app_dir), "local"], env, bin_dir)
+    run_id = int(submitted["run-id"])
+    summary["run_id"] = run_id
+    log.info("submitted Flower run %d", run_id)
+    deadline = time.monotonic() + float(fl.run_timeout_s)
+    status = ""
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        runs = _flwr(["ls", "local", "--run-id", str(run_id)], env, bin_dir).get("runs", [])
+        status = str(runs[0]["status"]) if runs else ""
+        if status.startswith("finished"):
+            break
+        time.sleep(float(fl.status_poll_s))
+    else:
+        raise TimeoutError(f"Flower run {run_id} not finished after {fl.run_timeout_s}s")
+    summary["status"] = status
+
+
+def _run_simulation(
+    cfg: DictConfig,
+    run_dir: Path,
+    deployed: Deployed,
+    settings: CoordinatorSettings,
+    summary: dict[str, Any],
+) -> None:
+    """Simulation route: Flower's simulation engine (Ray) runs the same ServerApp and ClientApp
+    with one virtual SuperNode per participant; Ray is shut down afterwards."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise RuntimeError("the simulation route needs Flower's simulation extra: flwr[simulation]")
+    from flwr.simulation import run_simulation
+
+    fl = cfg.flower
+    flower_vars = {k: v for k, v in flower_env(run_dir, fl).items() if k.startswith("FLWR_")}
+    saved = {k: os.environ.get(k) for k in flower_vars}
+    os.environ.update(flower_vars)  # the engine runs in this process: set here, restored below
+    client_app = make_client_app(
+        {"alliance-file": settings.alliance_file, "nodes-dir": str(run_dir / "nodes")}
+    )
+    server_app = make_server_app(
+        settings, message_timeout=float(fl.message_timeout_s), poll_s=float(fl.grid_poll_s)
+    )
+    try:
+        run_simulation(
+            server_app=server_app,
+            client_app=client_app,
+            num_supernodes=settings.num_nodes,
+            backend_config={
+                "client_resources": {
+                    "num_cpus": float(fl.simulation_cpus_per_node),
+                    "num_gpus": 0.0,
+                },
+                "init_args": {"include_dashboard": False, "num_cpus": os.cpu_count() or 1},
+            },
+        )
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    result = json.loads(Path(settings.result_file).read_text())
+    summary["status"] = "finished:failed" if result.get("error") else "finished:completed"
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -1,319 +1,60 @@
-"""Flower ServerApp of the coordinator: an untrusted relay that moves the alliance by the chain."""
+"""Flower ServerApp of the coordinator (SuperLink deployment and simulation routes)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
-import torch
-from flwr.app import ConfigRecord, Context, Message, RecordDict
+from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
-from flock.contracts import RpcChain, Signer, TaskClient
-from flock.contracts.errors import ERRORS
-from flock.data import holdout_split, load_dataset
-from flock.flower.common import (
-    MSG_AGGREGATE,
-    MSG_JOIN,
-    MSG_REVEAL_SEED,
-    MSG_REVEAL_VOTE,
-    MSG_TRAIN,
-    MSG_VOTE,
-    RECORD,
-    AllianceFile,
-    aggregate_from_chain,
-    atomic_write,
-)
-from flock.models import load_flat_params
-from flock.training import evaluate
-
-log = logging.getLogger(__name__)
-
-app = ServerApp()
-
-SeedNotReady = ERRORS["SeedNotReady"]
+from flock.flower.coordinator import CoordinatorSettings, run_coordinator
+from flock.flower.relay import GridRelay
 
 
-@dataclass
-class RoundTiming:
-    """Wall-clock seconds of one round's phases, as the coordinator saw them."""
-
-    round: int
-    outcome: str = ""
-    accepted: list[int] = field(default_factory=list)
-    proposers: list[str] = field(default_factory=list)
-    voters: list[str] = field(default_factory=list)
-    train_s: float = 0.0
-    vote_s: float = 0.0
-    reveal_s: float = 0.0
-    settle_s: float = 0.0
-    aggregate_s: float = 0.0
-    train_compute_s: float = 0.0
-    vote_compute_s: float = 0.0
-    aggregate_poster: str = ""
-    aggregate_matches: bool | None = None
-    total_s: float = 0.0
-    accuracy: float | None = None
-    errors: list[str] = field(default_factory=list)
+def settings_from(run_config: dict[str, object]) -> CoordinatorSettings:
+    """Coordinator settings from the run config (alliance-file, coordinator-key-file,
+    result-file, num-nodes, node-wait-s)."""
+    return CoordinatorSettings(
+        alliance_file=str(run_config["alliance-file"]),
+        coordinator_key_file=str(run_config["coordinator-key-file"]),
+        result_file=str(run_config["result-file"]),
+        num_nodes=int(str(run_config["num-nodes"])),
+        node_wait_s=float(str(run_config["node-wait-s"])),
+    )
 
 
-class Coordinator:
-    """Relays the protocol to the participants' nodes; every decision is read from the chain.
+def make_server_app(
+    settings: CoordinatorSettings | None = None,
+    *,
+    message_timeout: float | None = None,
+    poll_s: float | None = None,
+) -> ServerApp:
+    """A ServerApp running the coordinator through the Grid.
 
     Parameters
     ----------
-    grid : Grid
-        Flower's message grid.
-    alliance : AllianceFile
-        The public alliance description.
-    signer : Signer
-        The coordinator's own key: it only advances dev-chain time, starts the task and
-        settles (anyone may); aggregates are posted by participants (the contract requires it).
-    message_timeout : float
-        Seconds to wait for the replies of one message batch.
+    settings : CoordinatorSettings | None
+        Stand-in for the run config (Flower's Python simulation API passes an empty one); None
+        reads `alliance-file`, `coordinator-key-file`, `result-file`, `num-nodes`,
+        `node-wait-s`, `message-timeout-s` and `grid-poll-s` from the run config.
+    message_timeout, poll_s : float | None
+        Reply timeout of one batch and pull interval, when `settings` is given.
     """
+    app = ServerApp()
 
-    def __init__(
-        self, grid: Grid, alliance: AllianceFile, signer: Signer, *, message_timeout: float
-    ) -> None:
-        self.grid = grid
-        self.alliance = alliance
-        self.signer = signer
-        self.message_timeout = message_timeout
-        chain, task = alliance.connect()
-        self.chain: RpcChain = chain
-        self.task: TaskClient = task
-        self.store = alliance.store()
-        self.node_of: dict[str, int] = {}
-        #: Failed replies so far, as "message type, node: reason".
-        self.errors: list[str] = []
-        #: Aggregate hash of each settled round, as the coordinator recomputed it.
-        self.expected: dict[int, bytes] = {}
-
-    # ---------------------------------------------------------------- messaging
-    def send(
-        self, message_type: str, nodes: Iterable[int], group: str, **values: Any
-    ) -> list[Message]:
-        """Send `values` to `nodes` and return the replies (errors logged, not raised)."""
-        messages = [
-            self.grid.create_message(
-                RecordDict({RECORD: ConfigRecord(dict(values))}), message_type, node, group
-            )
-            for node in nodes
-        ]
-        if not messages:
-            return []
-        replies = list(self.grid.send_and_receive(messages, timeout=self.message_timeout))
-        for r in replies:
-            if r.has_error():
-                self.errors.append(f"{message_type}, {r.metadata.src_node_id}: {r.error.reason}")
-                log.warning("%s failed", self.errors[-1])
-        if len(replies) < len(messages):
-            self.errors.append(f"{message_type}: {len(replies)} of {len(messages)} replies")
-            log.warning("%s", self.errors[-1])
-        return replies
-
-    @staticmethod
-    def values(reply: Message) -> dict[str, Any]:
-        """The flock ConfigRecord of a successful reply."""
-        return dict(reply.content[RECORD]) if reply.has_content() else {}
-
-    def max_compute(self, replies: list[Message]) -> float:
-        """Longest compute time (training or scoring) the nodes reported in `replies`."""
-        return max((float(self.values(r).get("compute_s", 0.0)) for r in replies), default=0.0)
-
-    def wait_for_nodes(self, count: int, timeout: float) -> list[int]:
-        """Node ids once `count` nodes are connected."""
-        deadline = time.monotonic() + timeout
-        while True:
-            nodes = list(self.grid.get_node_ids())
-            if len(nodes) >= count:
-                return nodes
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(nodes)} of {count} nodes connected after {timeout}s")
-            time.sleep(0.2)
-
-    # ---------------------------------------------------------------- chain time
-    def advance_to(self, timestamp: int) -> None:
-        """Move dev-chain time to `timestamp` (evm_increaseTime; dev chains only)."""
-        now = self.chain.now()
-        if timestamp > now:
-            self.chain.advance_time(timestamp - now)
-
-    def ensure_seed(self, round_: int) -> None:
-        """Mine one block if `round_`'s seed block is not yet mined."""
-        try:
-            self.task.seed_of(round_)
-        except SeedNotReady:
-            self.chain.mine()
-            self.task.seed_of(round_)
-
-    # ---------------------------------------------------------------- protocol
-    def enrol(self, nodes: list[int]) -> None:
-        """Have every node join (own key; the reply names its address, used for routing only),
-        reveal round 1's seed, start."""
-        for r in self.send(MSG_JOIN, nodes, "enrol"):
-            if (v := self.values(r)) and "address" in v:
-                self.node_of[str(v["address"])] = int(r.metadata.src_node_id)
-        log.info("joined nodes: %s", self.node_of)
-        self.advance_to(self.task.enrol_end())
-        self.send(MSG_REVEAL_SEED, self.node_of.values(), "enrol", round=1)
-        _, closes = self.task.seed_reveal_window(1)
-        self.advance_to(closes)
-        self.task.start(self.signer)
-        log.info("task %s started with %d participants", self.task.address, self.task.status()[2])
-
-    def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
-        """One round, phase by phase, each phase closed by its on-chain deadline.
-
-        The previous round's aggregate is posted in this round's propose period (the contract's
-        aggregate window): the proposers do it before training, the coordinator only checks.
-        """
-        timing = RoundTiming(round=round_)
-        errors_before = len(self.errors)
-        started = time.perf_counter()
-        self.ensure_seed(round_)
-        roles = {a: self.task.role_of(round_, a) for a in self.node_of}
-        timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
-        timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
-        propose_end, commit_end, reveal_end = self.task.deadlines(round_)
-        pending = previous.round if previous is not None and previous.accepted else 0
-        expected = self.expected.get(pending) or self.task.global_model()[0]
-        group = str(round_)
-
-        t = time.perf_counter()
-        trained = self.send(
-            MSG_TRAIN,
-            [self.node_of[a] for a in timing.proposers],
-            group,
-            round=round_,
-            global_hash=expected.hex(),
-            aggregate_round=pending,
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        logging.basicConfig(level=logging.INFO)
+        cfg = context.run_config
+        relay = GridRelay(
+            grid,
+            timeout=float(str(cfg.get("message-timeout-s", message_timeout))),
+            poll_s=float(str(cfg.get("grid-poll-s", poll_s or 0.1))),
         )
-        if previous is not None and pending:
-            self.confirm_aggregate(previous)
-        timing.train_s = time.perf_counter() - t
-        timing.train_compute_s = self.max_compute(trained)
-        self.advance_to(propose_end)
+        run_coordinator(relay, settings or settings_from(dict(cfg)))
 
-        t = time.perf_counter()
-        voted = self.send(MSG_VOTE, [self.node_of[a] for a in timing.voters], group, round=round_)
-        committed = [str(self.values(r)["address"]) for r in voted if not r.has_error()]
-        timing.vote_s = time.perf_counter() - t
-        timing.vote_compute_s = self.max_compute(voted)
-        self.advance_to(commit_end)
-
-        t = time.perf_counter()
-        self.send(MSG_REVEAL_VOTE, [self.node_of[a] for a in committed], group, round=round_)
-        timing.reveal_s = time.perf_counter() - t
-        self.advance_to(reveal_end)
-
-        t = time.perf_counter()
-        proposals = self.task.proposals(round_)
-        settlement = self.task.settle(self.signer, round_)
-        timing.outcome = settlement.outcome.name
-        timing.accepted = [p.index for p in proposals if settlement.accepted(p.index)]
-        mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
-        if mine is not None:
-            self.expected[round_] = mine[0]
-        timing.settle_s = time.perf_counter() - t
-        timing.errors = self.errors[errors_before:]
-        timing.total_s = time.perf_counter() - started
-        return timing
-
-    def confirm_aggregate(self, timing: RoundTiming) -> None:
-        """Make sure round `timing.round`'s aggregate is posted (asking participants, in address
-        order, when the proposers did not: only a participant may post) and matches the
-        coordinator's own recomputation."""
-        round_ = timing.round
-        t = time.perf_counter()
-        for address in sorted(self.node_of):
-            if any(self.task.aggregate_of(round_)):
-                break
-            log.info("asking %s to post round %d's aggregate", address, round_)
-            self.send(MSG_AGGREGATE, [self.node_of[address]], str(round_), round=round_)
-        timing.aggregate_s = time.perf_counter() - t
-        posted_events = self.task.contract.events.AggregatePosted().get_logs(
-            from_block=0, argument_filters={"round": round_}
-        )
-        if posted_events:
-            timing.aggregate_poster = str(posted_events[0]["args"]["poster"])
-        posted = self.task.aggregate_of(round_)
-        timing.aggregate_matches = posted == self.expected.get(round_)
-        if not timing.aggregate_matches:
-            log.warning(
-                "round %d: posted aggregate %s is not the recomputed one", round_, posted.hex()
-            )
+    return app
 
 
-def holdout_accuracy(alliance: AllianceFile, params: torch.Tensor) -> float:
-    """Accuracy of `params` on the public holdout split (reporting only)."""
-    cfg = alliance.cfg
-    _, holdout = holdout_split(
-        load_dataset(str(cfg.dataset.name)),
-        holdout_fraction=float(cfg.holdout_fraction),
-        seed=int(cfg.seed),
-    )
-    model = alliance.make_model()
-    load_flat_params(model, params)
-    x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
-    return evaluate(model, x, torch.as_tensor(holdout.labels))
-
-
-@app.main()
-def main(grid: Grid, context: Context) -> None:
-    """Run config: alliance-file, coordinator-key-file, result-file, num-nodes, node-wait-s,
-    message-timeout-s."""
-    logging.basicConfig(level=logging.INFO)
-    cfg = context.run_config
-    alliance = AllianceFile.read(str(cfg["alliance-file"]))
-    signer = Signer.from_key(Path(str(cfg["coordinator-key-file"])).read_text().strip())
-    torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
-    coordinator = Coordinator(
-        grid, alliance, signer, message_timeout=float(cfg["message-timeout-s"])
-    )
-    result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}
-    result_file = Path(str(cfg["result-file"]))
-    started = time.perf_counter()
-    try:
-        nodes = coordinator.wait_for_nodes(int(cfg["num-nodes"]), float(cfg["node-wait-s"]))
-        t = time.perf_counter()
-        coordinator.enrol(nodes)
-        result["enrol_s"] = time.perf_counter() - t
-        result["participants"] = sorted(coordinator.node_of)
-        previous: RoundTiming | None = None
-        for r in range(1, int(alliance.cfg.task.rounds) + 1):
-            timing = coordinator.play_round(r, previous)
-            if previous is not None:
-                result["rounds"][-1] = asdict(previous)  # its aggregate was posted in round r
-            digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
-            timing.accuracy = holdout_accuracy(alliance, coordinator.store.get(digest).vector)
-            log.info(
-                "round %d: %s accepted=%s acc=%.4f %.1fs (train %.1f vote %.1f reveal %.1f)",
-                r,
-                timing.outcome,
-                timing.accepted,
-                timing.accuracy,
-                timing.total_s,
-                timing.train_s,
-                timing.vote_s,
-                timing.reveal_s,
-            )
-            result["rounds"].append(asdict(timing))
-            previous = timing
-            atomic_write(result_file, json.dumps(result, indent=2))
-        if previous is not None and previous.accepted:  # the last round's aggregate
-            coordinator.confirm_aggregate(previous)
-            result["rounds"][-1] = asdict(previous)
-    except Exception as exc:
-        log.exception("coordinator failed")
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        result["wall_s"] = time.perf_counter() - started
-        atomic_write(result_file, json.dumps(result, indent=2))
+#: The ServerApp of the SuperLink deployment (`serverapp` component of the Flower app).
+app = make_server_app()

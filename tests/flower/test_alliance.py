@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -98,31 +99,82 @@ def test_load_config_routes_flower_overrides() -> None:
         load_config(["flower.no_such_key=1"])
 
 
-@pytest.mark.slow
+def test_load_config_rejects_an_unknown_route(tmp_path: Path) -> None:
+    cfg = load_config([*OVERRIDES, "flower.route=carrier_pigeon"])
+    with pytest.raises(ValueError, match="flower.route"):
+        launch_alliance(cfg, tmp_path / "run")
+
+
+def _ray_processes() -> list[int]:
+    """Live processes of a Ray cluster (raylet, gcs_server, ray:: workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if state != "Z" and any(k in cmdline for k in ("raylet", "gcs_server", "ray::")):
+            found.append(int(entry.name))
+    return found
+
+
+def _have_ray() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+#: Seconds Ray's worker processes may take to exit after the launcher shut Ray down.
+RAY_EXIT_S = 15.0
+
+ROUTES = [
+    pytest.param("grpc", 0, id="grpc"),
+    pytest.param("superlink", 1, id="superlink", marks=pytest.mark.slow),
+    pytest.param(
+        "simulation",
+        None,
+        id="simulation",
+        marks=pytest.mark.skipif(not _have_ray(), reason="flwr[simulation] not installed"),
+    ),
+]
+
+
 @pytest.mark.anvil
 @pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
 @pytest.mark.skipif(not _have_flower(), reason="flower-superlink / flwr not installed")
 @pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
-def test_alliance_on_flower_settles_rounds_signed_by_participants(tmp_path: Path) -> None:
-    cfg = load_config(OVERRIDES)
+@pytest.mark.parametrize(("route", "extra_processes"), ROUTES)
+def test_alliance_on_flower_settles_rounds_signed_by_participants(
+    tmp_path: Path, route: str, extra_processes: int | None
+) -> None:
+    cfg = load_config([*OVERRIDES, f"flower.route={route}"])
     run_dir = tmp_path / "run"
     with AnvilProcess(chain_id=int(cfg.flower.chain_id)) as node:
         summary = launch_alliance(cfg, run_dir, rpc_url=node.url)
 
         # every process the launcher started (and their children) is gone
-        pids = summary["pids"]
-        assert len(pids) == 1 + PARTICIPANTS
+        pids = summary.get("pids", [])
+        if extra_processes is not None:
+            assert len(pids) == extra_processes + PARTICIPANTS
         assert not [p for p in pids if _alive(p)]
         assert not _group_members(set(pids))
+        if route == "simulation":  # Ray's workers exit shortly after ray.shutdown()
+            deadline = time.monotonic() + RAY_EXIT_S
+            while _ray_processes() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _ray_processes(), "Ray was left running"
 
         assert summary["status"] == "finished:completed", summary
         result = summary["result"]
         assert result["error"] is None
+        assert result["errors"] == []
         chain = RpcChain(node.url, expected_chain_id=int(cfg.flower.chain_id), dev=True)
         task = TaskClient(TxSender(chain), result["task"])
         addresses = {participant_signer(cfg, i).address for i in range(PARTICIPANTS)}
         assert set(summary["participants"]) == addresses
-        assert all(task.is_participant(a) for a in addresses)
         events = task.contract.events
 
         def sender_of(event: dict) -> str:
@@ -157,9 +209,16 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(tmp_path: Path
             assert poster == posted["args"]["poster"] and poster in addresses
         assert task.global_model()[1] == ROUNDS
 
+        # at the end every participant claimed its rewards and withdrew its stake itself
+        assert set(result["final_accounts"]) == addresses
+        for address, account in result["final_accounts"].items():
+            assert task.account_of(address) == (0, 0)
+            assert int(account["balance"]) == task.token.balance_of(address)
+            assert int(account["balance"]) >= int(account["stake"]) + int(account["rewards"])
+
     # the participants' keys are never written to any log
     keys = [participant_signer(cfg, i).account.key.hex() for i in range(PARTICIPANTS)]
-    for log_file in (run_dir / "logs").iterdir():
+    for log_file in (run_dir / "logs").glob("*"):
         text = log_file.read_text(errors="replace")
         assert not any(k.removeprefix("0x") in text for k in keys), log_file
     assert not os.environ.get("FLWR_HOME"), "the launcher must not leak FLWR_HOME"

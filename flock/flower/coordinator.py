@@ -1,0 +1,355 @@
+"""The coordinator: an untrusted relay that moves the alliance by the chain, over any route.
+
+It reads roles and deadlines from the chain, asks proposers to train and voters to vote, and
+settles (anyone may). Every decision (roles, accepted proposers, rewards, slashing) is the
+contract's and every participant signs its own transactions; the coordinator only relays
+requests through a :class:`flock.flower.relay.Relay` and checks what the chain says.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Hashable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from flock.contracts import Role, RpcChain, Signer, TaskClient
+from flock.contracts.errors import ERRORS
+from flock.data import holdout_split, load_dataset
+from flock.flower.common import (
+    MSG_AGGREGATE,
+    MSG_JOIN,
+    MSG_REVEAL_SEED,
+    MSG_REVEAL_VOTE,
+    MSG_SETTLE_ACCOUNT,
+    MSG_TRAIN,
+    MSG_VOTE,
+    AllianceFile,
+    aggregate_from_chain,
+    atomic_write,
+)
+from flock.flower.relay import Relay, Reply, wait_for_nodes
+from flock.models import load_flat_params
+from flock.roles.assignment import assign_roles
+from flock.training import evaluate
+
+log = logging.getLogger(__name__)
+
+SeedNotReady = ERRORS["SeedNotReady"]
+
+
+@dataclass
+class RoundTiming:
+    """Wall-clock seconds of one round's phases, as the coordinator saw them."""
+
+    round: int
+    outcome: str = ""
+    accepted: list[int] = field(default_factory=list)
+    proposers: list[str] = field(default_factory=list)
+    voters: list[str] = field(default_factory=list)
+    train_s: float = 0.0
+    vote_s: float = 0.0
+    reveal_s: float = 0.0
+    settle_s: float = 0.0
+    aggregate_s: float = 0.0
+    train_compute_s: float = 0.0
+    vote_compute_s: float = 0.0
+    aggregate_poster: str = ""
+    aggregate_matches: bool | None = None
+    #: Proposal blobs the voters refused (hash, size or format check failed), summed.
+    rejected_blobs: int = 0
+    total_s: float = 0.0
+    accuracy: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Coordinator:
+    """Relays the protocol to the participants' nodes; every decision is read from the chain.
+
+    Parameters
+    ----------
+    relay : Relay
+        The route to the participants' nodes.
+    alliance : AllianceFile
+        The public alliance description.
+    signer : Signer
+        The coordinator's own key: it only advances dev-chain time, starts the task and
+        settles (anyone may); aggregates are posted by participants (the contract requires it).
+    """
+
+    def __init__(self, relay: Relay, alliance: AllianceFile, signer: Signer) -> None:
+        self.relay = relay
+        self.alliance = alliance
+        self.signer = signer
+        chain, task = alliance.connect()
+        self.chain: RpcChain = chain
+        self.task: TaskClient = task
+        self.store = alliance.store()
+        #: Participant address -> its node on the relay (routing only).
+        self.node_of: dict[str, Hashable] = {}
+        #: Failed replies so far, as "message type, node: reason".
+        self.errors: list[str] = []
+        #: Aggregate hash of each settled round, as the coordinator recomputed it.
+        self.expected: dict[int, bytes] = {}
+        #: Participants in join order (as far as read).
+        self.roster: list[str] = []
+
+    # ---------------------------------------------------------------- messaging
+    def send(
+        self, message_type: str, nodes: Iterable[Hashable], group: str, **values: Any
+    ) -> list[Reply]:
+        """Send `values` to `nodes` and return the replies (failures logged, not raised)."""
+        targets = list(nodes)
+        if not targets:
+            return []
+        replies = self.relay.send(message_type, targets, group, dict(values))
+        for r in replies:
+            if not r.ok:
+                self.errors.append(f"{message_type}, {r.node}: {r.error}")
+                log.warning("%s failed", self.errors[-1])
+        if len(replies) < len(targets):
+            self.errors.append(f"{message_type}: {len(replies)} of {len(targets)} replies")
+            log.warning("%s", self.errors[-1])
+        return replies
+
+    @staticmethod
+    def max_compute(replies: list[Reply]) -> float:
+        """Longest compute time (training or scoring) the nodes reported in `replies`."""
+        return max((float(r.values.get("compute_s", 0.0)) for r in replies), default=0.0)
+
+    def after_training(self, round_: int, replies: list[Reply]) -> None:
+        """Hook between the proposers' replies and the vote (nothing by default; a test's
+        dishonest coordinator tampers here)."""
+
+    # ---------------------------------------------------------------- chain time
+    def advance_to(self, timestamp: int) -> None:
+        """Move dev-chain time to `timestamp` (evm_increaseTime; dev chains only)."""
+        now = self.chain.now()
+        if timestamp > now:
+            self.chain.advance_time(timestamp - now)
+
+    def ensure_seed(self, round_: int) -> None:
+        """Mine one block if `round_`'s seed block is not yet mined."""
+        try:
+            self.task.seed_of(round_)
+        except SeedNotReady:
+            self.chain.mine()
+            self.task.seed_of(round_)
+
+    def roles(self, round_: int) -> dict[str, Role]:
+        """Every participant's role in `round_`, drawn from the chain's seed and roster with
+        the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): two
+        calls instead of one per participant. Participants check their own role on chain."""
+        info = self.task.round_info(round_)
+        while len(self.roster) < info.roster_size:  # join order never changes
+            self.roster.append(self.task.participant_at(len(self.roster)))
+        params = self.task.params
+        drawn = assign_roles(
+            self.roster[: info.roster_size],
+            self.task.seed_of(round_),
+            proposers_per_round=params.proposers_per_round,
+            max_voters=params.max_voters,
+        )
+        return {a: drawn.get(a, Role.NONE) for a in self.node_of}
+
+    # ---------------------------------------------------------------- protocol
+    def enrol(self, nodes: list[Hashable]) -> None:
+        """Have every node join (own key; the reply names its address, used for routing only),
+        reveal round 1's seed, start."""
+        for r in self.send(MSG_JOIN, nodes, "enrol"):
+            if r.ok and "address" in r.values:
+                self.node_of[str(r.values["address"])] = r.node
+        log.info("joined nodes: %s", self.node_of)
+        self.advance_to(self.task.enrol_end())
+        self.send(MSG_REVEAL_SEED, self.node_of.values(), "enrol", round=1)
+        _, closes = self.task.seed_reveal_window(1)
+        self.advance_to(closes)
+        self.task.start(self.signer)
+        log.info("task %s started with %d participants", self.task.address, self.task.status()[2])
+
+    def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
+        """One round, phase by phase, each phase closed by its on-chain deadline.
+
+        The previous round's aggregate is posted in this round's propose period (the contract's
+        aggregate window): the proposers do it before training, the coordinator only checks.
+        """
+        timing = RoundTiming(round=round_)
+        errors_before = len(self.errors)
+        started = time.perf_counter()
+        self.ensure_seed(round_)
+        roles = self.roles(round_)
+        timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
+        timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
+        propose_end, commit_end, reveal_end = self.task.deadlines(round_)
+        pending = previous.round if previous is not None and previous.accepted else 0
+        expected = self.expected.get(pending) or self.task.global_model()[0]
+        group = str(round_)
+
+        t = time.perf_counter()
+        trained = self.send(
+            MSG_TRAIN,
+            [self.node_of[a] for a in timing.proposers],
+            group,
+            round=round_,
+            global_hash=expected.hex(),
+            aggregate_round=pending,
+        )
+        self.after_training(round_, trained)
+        if previous is not None and pending:
+            self.confirm_aggregate(previous)
+        timing.train_s = time.perf_counter() - t
+        timing.train_compute_s = self.max_compute(trained)
+        self.advance_to(propose_end)
+
+        t = time.perf_counter()
+        voted = self.send(MSG_VOTE, [self.node_of[a] for a in timing.voters], group, round=round_)
+        committed = [str(r.values["address"]) for r in voted if r.ok]
+        timing.rejected_blobs = sum(int(r.values.get("rejected", 0)) for r in voted if r.ok)
+        timing.vote_s = time.perf_counter() - t
+        timing.vote_compute_s = self.max_compute(voted)
+        self.advance_to(commit_end)
+
+        t = time.perf_counter()
+        self.send(MSG_REVEAL_VOTE, [self.node_of[a] for a in committed], group, round=round_)
+        timing.reveal_s = time.perf_counter() - t
+        self.advance_to(reveal_end)
+
+        t = time.perf_counter()
+        proposals = self.task.proposals(round_)
+        settlement = self.task.settle(self.signer, round_)
+        timing.outcome = settlement.outcome.name
+        timing.accepted = [p.index for p in proposals if settlement.accepted(p.index)]
+        mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
+        if mine is not None:
+            self.expected[round_] = mine[0]
+        timing.settle_s = time.perf_counter() - t
+        timing.errors = self.errors[errors_before:]
+        timing.total_s = time.perf_counter() - started
+        return timing
+
+    def confirm_aggregate(self, timing: RoundTiming) -> None:
+        """Make sure round `timing.round`'s aggregate is posted (asking participants, in address
+        order, when the proposers did not: only a participant may post) and matches the
+        coordinator's own recomputation."""
+        round_ = timing.round
+        t = time.perf_counter()
+        for address in sorted(self.node_of):
+            if any(self.task.aggregate_of(round_)):
+                break
+            log.info("asking %s to post round %d's aggregate", address, round_)
+            self.send(MSG_AGGREGATE, [self.node_of[address]], str(round_), round=round_)
+        timing.aggregate_s = time.perf_counter() - t
+        posted_events = self.task.contract.events.AggregatePosted().get_logs(
+            from_block=0, argument_filters={"round": round_}
+        )
+        if posted_events:
+            timing.aggregate_poster = str(posted_events[0]["args"]["poster"])
+        posted = self.task.aggregate_of(round_)
+        timing.aggregate_matches = posted == self.expected.get(round_)
+        if not timing.aggregate_matches:
+            log.warning(
+                "round %d: posted aggregate %s is not the recomputed one", round_, posted.hex()
+            )
+
+
+def holdout_accuracy(alliance: AllianceFile, params: torch.Tensor) -> float:
+    """Accuracy of `params` on the public holdout split (reporting only)."""
+    cfg = alliance.cfg
+    _, holdout = holdout_split(
+        load_dataset(str(cfg.dataset.name)),
+        holdout_fraction=float(cfg.holdout_fraction),
+        seed=int(cfg.seed),
+    )
+    model = alliance.make_model()
+    load_flat_params(model, params)
+    x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
+    return evaluate(model, x, torch.as_tensor(holdout.labels))
+
+
+@dataclass(frozen=True)
+class CoordinatorSettings:
+    """What one coordinator run needs besides its relay (all from the launcher's config)."""
+
+    alliance_file: str
+    coordinator_key_file: str
+    result_file: str
+    num_nodes: int
+    node_wait_s: float
+
+
+def run_coordinator(
+    relay: Relay,
+    settings: CoordinatorSettings,
+    *,
+    coordinator_cls: type[Coordinator] = Coordinator,
+) -> dict[str, Any]:
+    """Enrol the nodes, play every round of the task, have every participant claim and
+    withdraw, and write the result file after each round (crash-safe, atomic).
+
+    Returns
+    -------
+    dict
+        The result: task, participants, per-round timings and accuracy, final accounts.
+    """
+    alliance = AllianceFile.read(settings.alliance_file)
+    signer = Signer.from_key(Path(settings.coordinator_key_file).read_text().strip())
+    torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
+    coordinator = coordinator_cls(relay, alliance, signer)
+    result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}
+    result_file = Path(settings.result_file)
+    started = time.perf_counter()
+    try:
+        nodes = wait_for_nodes(relay, settings.num_nodes, settings.node_wait_s)
+        t = time.perf_counter()
+        coordinator.enrol(nodes)
+        result["enrol_s"] = time.perf_counter() - t
+        result["participants"] = sorted(coordinator.node_of)
+        previous: RoundTiming | None = None
+        rounds = int(alliance.cfg.task.rounds)
+        for r in range(1, rounds + 1):
+            timing = coordinator.play_round(r, previous)
+            if previous is not None:
+                result["rounds"][-1] = asdict(previous)  # its aggregate was posted in round r
+            digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
+            timing.accuracy = holdout_accuracy(alliance, coordinator.store.get(digest).vector)
+            log.info(
+                "round %d/%d: %s accepted=%s acc=%.4f %.2fs (train %.2f vote %.2f reveal %.2f "
+                "settle %.2f; compute %.2f)",
+                r,
+                rounds,
+                timing.outcome,
+                timing.accepted,
+                timing.accuracy,
+                timing.total_s,
+                timing.train_s,
+                timing.vote_s,
+                timing.reveal_s,
+                timing.settle_s,
+                timing.train_compute_s + timing.vote_compute_s,
+            )
+            result["rounds"].append(asdict(timing))
+            previous = timing
+            atomic_write(result_file, json.dumps(result, indent=2))
+        if previous is not None and previous.accepted:  # the last round's aggregate
+            coordinator.confirm_aggregate(previous)
+            result["rounds"][-1] = asdict(previous)
+        accounts = coordinator.send(MSG_SETTLE_ACCOUNT, coordinator.node_of.values(), "end")
+        result["final_accounts"] = {
+            str(r.values["address"]): {k: v for k, v in r.values.items() if k != "address"}
+            for r in accounts
+            if r.ok
+        }
+        result["errors"] = coordinator.errors
+    except Exception as exc:
+        log.exception("coordinator failed")
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result["wall_s"] = time.perf_counter() - started
+        atomic_write(result_file, json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,138 @@
+"""The long-lived route: Flower's gRPC client (`flwr.client.start_client`) per participant and
+Flower's gRPC server (`flwr.server.start_server`) for the coordinator.
+
+Each participant process loads its key, data and torch once and keeps one bidirectional gRPC
+stream open, so a request costs milliseconds instead of a new process and a 3 s poll. Flower
+marks this API deprecated but ships it (flwr 1.41); the coordinator and the participant logic
+are the same as on the SuperLink route (:mod:`flock.flower.coordinator`,
+:mod:`flock.flower.worker`), only the transport differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from flwr.client import Client, start_client
+from flwr.common import Code, GetPropertiesIns, GetPropertiesRes, Status
+from flwr.server import Server, ServerConfig, start_server
+from flwr.server.client_manager import SimpleClientManager
+from flwr.server.history import History
+from flwr.server.strategy import FedAvg
+
+from flock.flower.coordinator import Coordinator, CoordinatorSettings, run_coordinator
+from flock.flower.relay import ERROR_KEY, TYPE_KEY, ProxyRelay
+from flock.flower.worker import NodeSettings, ParticipantWorker
+
+log = logging.getLogger(__name__)
+
+
+class WorkerClient(Client):
+    """A Flower client that forwards every `get_properties` request to a participant worker.
+
+    A refused or failed request is answered with its reason under ``flock-error`` (the legacy
+    API has no error reply), so one bad request never stops the participant.
+    """
+
+    def __init__(self, worker: ParticipantWorker) -> None:
+        self.worker = worker
+
+    def get_properties(self, ins: GetPropertiesIns) -> GetPropertiesRes:
+        config = dict(ins.config)
+        message_type = str(config.pop(TYPE_KEY, ""))
+        try:
+            values = self.worker.handle(message_type, config)
+        except Exception as exc:
+            log.exception("%s failed", message_type)
+            values = {ERROR_KEY: f"{type(exc).__name__}: {exc}"}
+        return GetPropertiesRes(status=Status(code=Code.OK, message=""), properties=values)
+
+
+class CoordinatorServer(Server):
+    """A Flower server whose `fit` runs the flock coordinator over the connected clients."""
+
+    def __init__(
+        self,
+        settings: CoordinatorSettings,
+        *,
+        message_timeout: float,
+        coordinator_cls: type[Coordinator] = Coordinator,
+    ) -> None:
+        super().__init__(client_manager=SimpleClientManager(), strategy=FedAvg())
+        self.settings = settings
+        self.message_timeout = message_timeout
+        self.coordinator_cls = coordinator_cls
+        self.result: dict[str, object] = {}
+
+    def fit(self, num_rounds: int, timeout: float | None) -> tuple[History, float]:
+        relay = ProxyRelay(
+            self.client_manager(),
+            timeout=self.message_timeout,
+            max_workers=max(1, self.settings.num_nodes),
+        )
+        try:
+            self.result = run_coordinator(
+                relay, self.settings, coordinator_cls=self.coordinator_cls
+            )
+        finally:
+            relay.close()
+        return History(), float(self.result.get("wall_s", 0.0))  # type: ignore[arg-type]
+
+
+def serve(
+    address: str,
+    settings: CoordinatorSettings,
+    *,
+    message_timeout: float,
+    coordinator_cls: type[Coordinator] = Coordinator,
+) -> dict[str, object]:
+    """Serve the coordinator on `address` until the task ends; return its result."""
+    server = CoordinatorServer(
+        settings, message_timeout=message_timeout, coordinator_cls=coordinator_cls
+    )
+    start_server(server_address=address, server=server, config=ServerConfig(num_rounds=1))
+    return server.result
+
+
+def participant_main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `flock participant`: one participant process on the long-lived route."""
+    parser = argparse.ArgumentParser(
+        prog="flock participant",
+        description="Run one flock participant as a long-lived Flower gRPC client.",
+    )
+    parser.add_argument("--server", required=True, help="coordinator address, host:port")
+    parser.add_argument("--alliance-file", required=True)
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--partition-id", type=int, required=True)
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--key-file", default="", help="file holding the hex private key")
+    key.add_argument("--key-env", default="", help="environment variable holding the key")
+    parser.add_argument("--proposer-behaviour", default="")
+    parser.add_argument("--voter-behaviour", default="")
+    parser.add_argument("--max-wait-s", type=float, default=60.0, help="connection retries")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    settings = NodeSettings(
+        alliance_file=args.alliance_file,
+        state_dir=args.state_dir,
+        partition_id=args.partition_id,
+        key_env=args.key_env,
+        key_file=args.key_file,
+        proposer_behaviour=args.proposer_behaviour,
+        voter_behaviour=args.voter_behaviour,
+    )
+    worker = ParticipantWorker(settings)
+    worker.check_spec()
+    worker.role_context()  # load data, model and torch before the first request
+    log.info("participant %s ready; connecting to %s", worker.address, args.server)
+    start_client(
+        server_address=args.server,
+        client=WorkerClient(worker),
+        insecure=True,
+        max_wait_time=args.max_wait_s,
+    )

@@ -1,0 +1,436 @@
+"""The participant worker: one participant's side of the protocol behind every Flower route.
+
+A worker holds what must be loaded once (key, chain client, private data, model factory) and
+answers the coordinator's requests with plain dictionaries. Flower routes only carry those
+dictionaries: the per-message ClientApp of the SuperLink deployment, the long-lived gRPC client
+and the simulation engine all call :meth:`ParticipantWorker.handle`, so a route can be swapped
+without touching the participant's logic. State that must outlive a process (randomness
+secrets, vote salts) is kept on disk in the node's state directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import OmegaConf
+
+from flock.contracts import Role, Signer
+from flock.contracts.commitments import random_secret
+from flock.contracts.errors import TransactionRevertedError
+from flock.flower.common import (
+    MSG_AGGREGATE,
+    MSG_IDENTIFY,
+    MSG_JOIN,
+    MSG_REVEAL_SEED,
+    MSG_REVEAL_VOTE,
+    MSG_SETTLE_ACCOUNT,
+    MSG_TRAIN,
+    MSG_VOTE,
+    AllianceFile,
+    JsonFileMap,
+    aggregate_from_chain,
+    global_model_params,
+)
+from flock.participant import ChainParticipant, PendingVote
+
+if TYPE_CHECKING:  # torch, sklearn and the roles load lazily, in the handlers that need them
+    from flock.roles import RoleContext
+
+log = logging.getLogger(__name__)
+
+#: A request's or reply's values: Flower ConfigRecord / legacy config scalars.
+Values = dict[str, Any]
+
+
+class RequestError(ValueError):
+    """A coordinator request this participant refuses (wrong role, bad field, unknown type)."""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Where one participant finds its alliance, key and state (never the key itself)."""
+
+    alliance_file: str
+    state_dir: str
+    partition_id: int
+    key_env: str = ""
+    key_file: str = ""
+    #: Behaviour names; empty means "as the alliance config's `attack` group assigns".
+    proposer_behaviour: str = ""
+    voter_behaviour: str = ""
+
+    @classmethod
+    def from_config(
+        cls, node_config: Mapping[str, Any], run_config: Mapping[str, Any] | None = None
+    ) -> NodeSettings:
+        """Settings from a Flower node config (`alliance-file`, `state-dir`, `partition-id`,
+        `key-file` or `key-env`, optional `proposer-behaviour`/`voter-behaviour`).
+
+        In Flower's simulation the node config only has `partition-id`: the alliance file and
+        the per-node directory root (`nodes-dir`, holding `<id>/key` and `<id>/state`) then come
+        from the run config.
+
+        Raises
+        ------
+        KeyError
+            When neither config names the alliance file or the partition.
+        """
+        run_config = run_config or {}
+        partition = int(node_config["partition-id"])
+        alliance_file = str(node_config.get("alliance-file") or run_config["alliance-file"])
+        nodes_dir = Path(str(run_config.get("nodes-dir", "")))
+        state_dir = str(node_config.get("state-dir") or nodes_dir / str(partition) / "state")
+        key_env = str(node_config.get("key-env", "") or "")
+        key_file = str(node_config.get("key-file", "") or "")
+        if not key_env and not key_file and "nodes-dir" in run_config:
+            key_file = str(nodes_dir / str(partition) / "key")
+        return cls(
+            alliance_file=alliance_file,
+            state_dir=state_dir,
+            partition_id=partition,
+            key_env=key_env,
+            key_file=key_file,
+            proposer_behaviour=str(node_config.get("proposer-behaviour", "") or ""),
+            voter_behaviour=str(node_config.get("voter-behaviour", "") or ""),
+        )
+
+    def read_key(self) -> str:
+        """The participant's private key, from the env var `key_env`, else from `key_file`.
+
+        Raises
+        ------
+        KeyError
+            When neither source is configured or the env var is unset.
+        FileNotFoundError
+            When the key file does not exist.
+        """
+        if self.key_env:
+            if self.key_env not in os.environ:
+                raise KeyError(f"environment variable {self.key_env} (the key) is not set")
+            return os.environ[self.key_env]
+        if not self.key_file:
+            raise KeyError("node config needs key-env or key-file")
+        return Path(self.key_file).read_text().strip()
+
+
+def _encode_vote(v: PendingVote) -> dict[str, str]:
+    return {"scores": v.scores.hex(), "salt": v.salt.hex()}
+
+
+def _decode_vote(d: dict[str, str]) -> PendingVote:
+    return PendingVote(scores=bytes.fromhex(d["scores"]), salt=bytes.fromhex(d["salt"]))
+
+
+def _tx(receipt: Any) -> str:
+    return bytes(receipt["transactionHash"]).hex()
+
+
+def _round_of(values: Values) -> int:
+    value = values.get("round")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise RequestError(f"round must be a positive int, got {value!r}")
+    return value
+
+
+class ParticipantWorker:
+    """One participant: answers coordinator requests by acting on the chain with its own key.
+
+    The coordinator is untrusted: every request is checked against the chain (the role of the
+    round, the global model's hash, the proposals' hashes), never taken on its word.
+    """
+
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.alliance = AllianceFile.read(settings.alliance_file)
+        _, self.task = self.alliance.connect()
+        signer = Signer.from_key(settings.read_key())
+        state = Path(settings.state_dir)
+        state.mkdir(parents=True, exist_ok=True)
+        secrets: JsonFileMap[bytes] = JsonFileMap(
+            state / "seed_secrets.json", lambda b: b.hex(), bytes.fromhex
+        )
+        votes: JsonFileMap[PendingVote] = JsonFileMap(
+            state / "votes.json", _encode_vote, _decode_vote
+        )
+        self.participant = ChainParticipant(
+            signer, self.task, seed_secrets=secrets, votes=votes, new_secret=random_secret
+        )
+        self._role_context: tuple[RoleContext, int] | None = None
+        self._handlers: dict[str, Callable[[Values], Values]] = {
+            MSG_IDENTIFY: self.identify,
+            MSG_JOIN: self.join,
+            MSG_REVEAL_SEED: self.reveal_seed,
+            MSG_TRAIN: self.train,
+            MSG_VOTE: self.vote,
+            MSG_REVEAL_VOTE: self.reveal,
+            MSG_AGGREGATE: self.aggregate,
+            MSG_SETTLE_ACCOUNT: self.settle_account,
+        }
+
+    @property
+    def address(self) -> str:
+        """The participant's address."""
+        return self.participant.address
+
+    @property
+    def partition_id(self) -> int:
+        """Index of this participant's data partition."""
+        return self.settings.partition_id
+
+    def handle(self, message_type: str, values: Values) -> Values:
+        """Answer one coordinator request.
+
+        Raises
+        ------
+        RequestError
+            For an unknown message type or a request the chain does not support.
+        """
+        handler = self._handlers.get(message_type)
+        if handler is None:
+            raise RequestError(f"unknown message type {message_type!r}")
+        return handler(values)
+
+    # ------------------------------------------------------------------ setup
+    def check_spec(self) -> None:
+        """Refuse a task whose on-chain spec hash is not the hash of the local training spec."""
+        from flock.experiment import spec_hash_of
+
+        if self.task.params.spec_hash != spec_hash_of(self.alliance.cfg):
+            raise RequestError(f"task {self.task.address} has another training spec than ours")
+
+    def role_context(self) -> tuple[RoleContext, int]:
+        """The private data partition, model factory and store (built on first use)."""
+        if self._role_context is None:
+            self._role_context = _build_role_context(self)
+        return self._role_context
+
+    def behaviour_name(self, role: str) -> str:
+        """This participant's behaviour as `role` ("proposer" or "voter"): the node config's,
+        else the one the alliance config's `attack` group assigns to this partition."""
+        from flock.experiment import attacker_indices
+
+        settings = self.settings
+        configured = settings.proposer_behaviour if role == "proposer" else settings.voter_behaviour
+        if configured:
+            return configured
+        cfg = self.alliance.cfg
+        if self.partition_id in attacker_indices(cfg, int(cfg.participants), role):
+            return str(cfg.attack[role].behaviour)
+        return "honest"
+
+    def _seed(self) -> int:
+        return int(self.alliance.cfg.seed) * 1000 + self.partition_id
+
+    def _require_role(self, round_: int, expected: Role) -> None:
+        role = self.task.role_of(round_, self.address)
+        if role != expected:
+            raise RequestError(
+                f"{self.address} is {role.name}, not a {expected.name.lower()} of round {round_}"
+            )
+
+    # ------------------------------------------------------------------ handlers
+    def identify(self, values: Values) -> Values:
+        """This participant's address (routing only: the chain checks every action)."""
+        return {"address": self.address, "partition": self.partition_id}
+
+    def join(self, values: Values) -> Values:
+        """Stake the alliance's stake and commit randomness for round 1 (secret kept on disk)."""
+        self.check_spec()
+        if self.task.is_participant(self.address):
+            return {"address": self.address, "joined": True, "tx": ""}
+        receipt = self.participant.join(self.alliance.stake_wei)
+        log.info("%s joined task %s", self.address, self.task.address)
+        return {"address": self.address, "joined": True, "tx": _tx(receipt)}
+
+    def reveal_seed(self, values: Values) -> Values:
+        """Reveal the randomness committed for the request's round, if this node holds it."""
+        round_ = _round_of(values)
+        if not self.participant.has_seed_secret(round_):
+            return {"address": self.address, "revealed": False, "tx": ""}
+        receipt = self.participant.reveal_seed(round_)
+        return {"address": self.address, "revealed": True, "tx": _tx(receipt)}
+
+    def train(self, values: Values) -> Values:
+        """As a proposer of the round (checked on chain): first post the previous round's
+        aggregate if the request names it and nobody has, then train the global model named on
+        chain, store the blob and submit its hash with this participant's own key."""
+        from flock.behaviours import make_proposer_behaviour
+        from flock.data import load_dataset
+        from flock.roles import Proposer, TrainingSpec
+
+        round_ = _round_of(values)
+        self._require_role(round_, Role.PROPOSER)
+        ctx, n_params = self.role_context()
+        previous = int(values.get("aggregate_round", 0) or 0)
+        if previous:  # the previous round's aggregate window is this round's propose period
+            self.ensure_aggregate(previous)
+        digest, global_params = global_model_params(self.task, ctx.store, n_params)
+        claimed = str(values.get("global_hash", "") or "")
+        if claimed and claimed != digest.hex():
+            log.warning("coordinator names global model %s, chain says %s", claimed, digest.hex())
+        cfg = self.alliance.cfg
+        spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
+        behaviour = make_proposer_behaviour(
+            self.behaviour_name("proposer"),
+            num_classes=load_dataset(str(cfg.dataset.name)).num_classes,
+        )
+        proposer = Proposer(ctx, spec, behaviour, seed=self._seed())
+        started = time.perf_counter()
+        update_hash, num_samples, uri = proposer.prepare(global_params, round_)
+        compute_s = time.perf_counter() - started
+        receipt = self.participant.propose(round_, update_hash, num_samples, uri)
+        log.info("%s proposed %s for round %d", self.address, update_hash.hex()[:12], round_)
+        return {
+            "address": self.address,
+            "update_hash": update_hash.hex(),
+            "num_samples": num_samples,
+            "uri": uri,
+            "tx": _tx(receipt),
+            "compute_s": compute_s,
+        }
+
+    def vote(self, values: Values) -> Values:
+        """As a voter of the round (checked on chain): read the proposals from the chain, fetch
+        and verify their blobs, score them on the private test split and commit (salt on disk)."""
+        from flock.behaviours import make_voter_behaviour
+        from flock.roles import Voter
+
+        round_ = _round_of(values)
+        self._require_role(round_, Role.VOTER)
+        ctx, n_params = self.role_context()
+        _, global_params = global_model_params(self.task, ctx.store, n_params)
+        proposals = self.task.proposals(round_)
+        behaviour = make_voter_behaviour(self.behaviour_name("voter"))
+        voter = Voter(ctx, behaviour, seed=self._seed() * 100_003 + round_)
+        started = time.perf_counter()
+        ballot = voter.ballot(global_params, proposals)
+        compute_s = time.perf_counter() - started
+        receipt = self.participant.commit_vote(round_, ballot.scores)
+        log.info(
+            "%s committed a vote on %d proposals in round %d", self.address, len(proposals), round_
+        )
+        return {
+            "address": self.address,
+            "proposals": len(proposals),
+            "tx": _tx(receipt),
+            "rejected": len(ballot.rejected_blobs),
+            "rejected_reasons": "; ".join(
+                f"{i}: {why}" for i, why in sorted(ballot.rejected_blobs.items())
+            ),
+            "compute_s": compute_s,
+        }
+
+    def reveal(self, values: Values) -> Values:
+        """Reveal the vote this participant committed in the round (salt and scores from disk)."""
+        round_ = _round_of(values)
+        if round_ not in self.participant.votes:
+            return {"address": self.address, "revealed": False, "tx": ""}
+        receipt = self.participant.reveal_vote(round_)
+        return {"address": self.address, "revealed": True, "tx": _tx(receipt)}
+
+    def aggregate(self, values: Values) -> Values:
+        """Post the settled round's aggregate (see :meth:`ensure_aggregate`)."""
+        digest, posted, tx = self.ensure_aggregate(_round_of(values))
+        return {"address": self.address, "posted": posted, "aggregate_hash": digest, "tx": tx}
+
+    def settle_account(self, values: Values) -> Values:
+        """After the task ended: claim the credited rewards and withdraw the stake (pull
+        payments: only this participant's own key can)."""
+        stake, claimable = self.task.account_of(self.address)
+        claim_tx = _tx(self.task.claim(self.participant.signer)) if claimable else ""
+        withdraw_tx = _tx(self.task.withdraw(self.participant.signer)) if stake else ""
+        return {
+            "address": self.address,
+            "stake": str(stake),
+            "rewards": str(claimable),
+            "balance": str(self.task.token.balance_of(self.address)),
+            "claim_tx": claim_tx,
+            "withdraw_tx": withdraw_tx,
+        }
+
+    def ensure_aggregate(self, round_: int) -> tuple[str, bool, str]:
+        """Recompute settled `round_`'s aggregate from the chain and post its hash with this
+        participant's own key unless one is posted already (a lost race is not an error).
+
+        Returns
+        -------
+        tuple of (str, bool, str)
+            Recomputed aggregate hash (hex, empty when nothing was accepted), whether this
+            participant posted it, and the transaction hash (empty when it did not).
+        """
+        from flock.contracts.errors import ERRORS
+
+        result = aggregate_from_chain(
+            self.alliance.cfg.aggregation, self.task, self.alliance.store(), round_
+        )
+        if result is None:
+            return "", False, ""
+        digest, _ = result
+        posted = self.task.aggregate_of(round_)
+        if not any(posted):
+            try:
+                receipt = self.task.post_aggregate(self.participant.signer, round_, digest)
+            except (ERRORS["AggregateAlreadyPosted"], TransactionRevertedError):
+                # lost a race: another participant's post was mined first
+                posted = self.task.aggregate_of(round_)
+                if not any(posted):
+                    raise
+            else:
+                log.info(
+                    "%s posted aggregate %s of round %d", self.address, digest.hex()[:12], round_
+                )
+                return digest.hex(), True, _tx(receipt)
+        if posted != digest:
+            log.warning(
+                "round %d aggregate on chain %s, recomputed %s", round_, posted.hex(), digest.hex()
+            )
+        return digest.hex(), False, ""
+
+
+def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
+    import torch
+
+    from flock.data import holdout_split, load_dataset, make_participant_data
+    from flock.models import num_params
+    from flock.roles import RoleContext
+
+    worker.check_spec()
+    cfg = worker.alliance.cfg
+    torch.set_num_threads(int(cfg.flower.torch_threads))
+    dataset = load_dataset(str(cfg.dataset.name))
+    pool, _ = holdout_split(
+        dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
+    )
+    parts = make_participant_data(
+        pool,
+        int(cfg.participants),
+        scheme=str(cfg.partition.scheme),
+        alpha=float(cfg.partition.alpha),
+        test_fraction=float(cfg.test_fraction),
+        seed=int(cfg.seed),
+    )
+    # the first optimizer imports torch's compiler stack (seconds): pay it before any request
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=float(cfg.training.lr))
+    n_params = num_params(worker.alliance.make_model())
+    ctx = RoleContext(
+        worker.participant,
+        parts[worker.partition_id],
+        worker.alliance.store(),
+        worker.alliance.make_model,
+        n_params,
+    )
+    return ctx, n_params
+
+
+@cache
+def worker_for(settings: NodeSettings) -> ParticipantWorker:
+    """The worker of `settings`, built once per process (routes that start a process per
+    message rebuild it from disk each time)."""
+    return ParticipantWorker(settings)
