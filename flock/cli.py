@@ -18,6 +18,7 @@ commands:
   deploy    deploy token (optional), factory and a task to an RPC endpoint; print addresses
   alliance  launch a real multi-process alliance on Flower (anvil, coordinator, N participants)
   participant  run one participant process (long-lived Flower gRPC client); see --help
+  coordinator  relay a deployed alliance's rounds to connected participants; see --help
 """
 
 log = logging.getLogger("flock")
@@ -55,6 +56,10 @@ def main() -> None:
         from flock.flower.grpc_route import participant_main
 
         participant_main()
+    elif command == "coordinator":
+        from flock.flower.grpc_route import coordinator_main
+
+        coordinator_main()
     else:
         print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

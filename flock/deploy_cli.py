@@ -8,15 +8,17 @@ from pathlib import Path
 
 import hydra
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flock.chains import open_chain
-from flock.contracts import Signer, TxSender
+from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.deploy import deploy_alliance
 from flock.experiment import TOKEN, spec_hash_of, task_params, validate_config
+from flock.flower.common import AllianceFile
 from flock.models import flatten_params
-from flock.store import blob_hash, encode_blob
+from flock.store import UpdateStore
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
@@ -39,7 +41,10 @@ def deploy_app(cfg: DictConfig) -> None:
     validate_config(cfg)
     torch.manual_seed(int(cfg.seed))
     initial = flatten_params(instantiate(cfg.model))
-    initial_hash = blob_hash(encode_blob(initial, {"kind": "initial", "round": "0"}))
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    store_dir = Path(cfg.deploy.get("store_dir") or run_dir / "store").resolve()
+    store = UpdateStore(store_dir, max_bytes=int(cfg.store.max_bytes))
+    initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
     with open_chain(cfg.chain) as chain:
         signer = deployer_signer(str(cfg.chain.kind))
         if cfg.chain.kind != "rpc" or cfg.chain.get("dev"):
@@ -62,3 +67,15 @@ def deploy_app(cfg: DictConfig) -> None:
         print(f"spec_hash: 0x{params.spec_hash.hex()}")
         print(f"initial_model_hash: 0x{initial_hash.hex()}")
         log.info("enrolment ends at %d", task.enrol_end())
+        if isinstance(chain, RpcChain):  # what participants and the coordinator need
+            alliance_file = run_dir / "alliance.json"
+            AllianceFile(
+                cfg=cfg,
+                task=deployment.task,
+                rpc_url=chain.url,
+                chain_id=chain.chain_id,
+                store_dir=store_dir,
+                stake_wei=int(float(cfg.tokens.stake) * TOKEN),
+                dev_chain=chain.dev,
+            ).write(alliance_file)
+            print(f"alliance_file: {alliance_file}")

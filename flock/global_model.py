@@ -33,6 +33,11 @@ def aggregate_from_chain(
     kwargs = dict(aggregation.get("kwargs") or {})
     if name == "consensus":
         scores = [medians[p.index + 1] for p in accepted]
+        if not any(s * c for s, c in zip(scores, counts, strict=True)):
+            # accepted, yet every weight is 0 (e.g. a test split so small that each median
+            # score is 0): the scores carry no information; weigh by samples, at least 1 each
+            scores = [1] * len(accepted)
+            counts = [max(c, 1) for c in counts]
         aggregate = get_aggregator(name)(vectors, counts, scores=scores)
     elif name == "fedavg":
         aggregate = get_aggregator(name)(vectors, counts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -80,10 +81,15 @@ class Coordinator:
     signer : Signer
         The coordinator's own key: it only advances dev-chain time, starts the task and
         settles (anyone may); aggregates are posted by participants (the contract requires it).
+    chain_poll_s : float
+        How often to look at the chain while waiting for a deadline (non-dev chains).
     """
 
-    def __init__(self, relay: Relay, alliance: AllianceFile, signer: Signer) -> None:
+    def __init__(
+        self, relay: Relay, alliance: AllianceFile, signer: Signer, *, chain_poll_s: float = 1.0
+    ) -> None:
         self.relay = relay
+        self.chain_poll_s = chain_poll_s
         self.alliance = alliance
         self.signer = signer
         chain, task = alliance.connect()
@@ -128,18 +134,30 @@ class Coordinator:
 
     # ---------------------------------------------------------------- chain time
     def advance_to(self, timestamp: int) -> None:
-        """Move dev-chain time to `timestamp` (evm_increaseTime; dev chains only)."""
+        """Let chain time reach `timestamp`: a dev chain is moved there (evm_increaseTime);
+        on any other chain the coordinator waits for blocks past it."""
         now = self.chain.now()
-        if timestamp > now:
+        if timestamp <= now:
+            return
+        if self.alliance.dev_chain:
             self.chain.advance_time(timestamp - now)
+            return
+        log.info("waiting %d s of chain time (until %d)", timestamp - now, timestamp)
+        while self.chain.now() < timestamp:
+            time.sleep(self.chain_poll_s)
 
     def ensure_seed(self, round_: int) -> None:
-        """Mine one block if `round_`'s seed block is not yet mined."""
-        try:
-            self.task.seed_of(round_)
-        except SeedNotReady:
-            self.chain.mine()
-            self.task.seed_of(round_)
+        """Make sure `round_`'s seed block is mined (a dev chain mines one; on any other chain
+        the coordinator waits for the next block)."""
+        while True:
+            try:
+                self.task.seed_of(round_)
+                return
+            except SeedNotReady:
+                if self.alliance.dev_chain:
+                    self.chain.mine()
+                else:
+                    time.sleep(self.chain_poll_s)
 
     def roles(self, round_: int) -> dict[str, Role]:
         """Every participant's role in `round_`, drawn from the chain's seed and roster with
@@ -164,7 +182,8 @@ class Coordinator:
         for r in self.send(MSG_JOIN, nodes, "enrol"):
             if r.ok and "address" in r.values:
                 self.node_of[str(r.values["address"])] = r.node
-        log.info("joined nodes: %s", self.node_of)
+        log.info("%d nodes joined", len(self.node_of))
+        log.debug("joined nodes: %s", self.node_of)
         self.advance_to(self.task.enrol_end())
         self.send(MSG_REVEAL_SEED, self.node_of.values(), "enrol", round=1)
         _, closes = self.task.seed_reveal_window(1)
@@ -280,6 +299,22 @@ class CoordinatorSettings:
     result_file: str
     num_nodes: int
     node_wait_s: float
+    #: Environment variable holding the key, read instead of `coordinator_key_file` when set.
+    coordinator_key_env: str = ""
+
+    def read_key(self) -> str:
+        """The coordinator's private key (never logged).
+
+        Raises
+        ------
+        KeyError
+            When the named environment variable is unset.
+        """
+        if self.coordinator_key_env:
+            if self.coordinator_key_env not in os.environ:
+                raise KeyError(f"environment variable {self.coordinator_key_env} is not set")
+            return os.environ[self.coordinator_key_env]
+        return Path(self.coordinator_key_file).read_text().strip()
 
 
 def run_coordinator(
@@ -297,7 +332,7 @@ def run_coordinator(
         The result: task, participants, per-round timings and accuracy, final accounts.
     """
     alliance = AllianceFile.read(settings.alliance_file)
-    signer = Signer.from_key(Path(settings.coordinator_key_file).read_text().strip())
+    signer = Signer.from_key(settings.read_key())
     torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
     coordinator = coordinator_cls(relay, alliance, signer)
     result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}

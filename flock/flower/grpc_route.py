@@ -136,3 +136,37 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
         insecure=True,
         max_wait_time=args.max_wait_s,
     )
+
+
+def coordinator_main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `flock coordinator`: serve the coordinator on the long-lived route for an
+    alliance deployed with `flock deploy` (participants connect with `flock participant`)."""
+    parser = argparse.ArgumentParser(
+        prog="flock coordinator",
+        description="Relay an alliance's rounds to participants connected over Flower gRPC.",
+    )
+    parser.add_argument("--alliance-file", required=True)
+    parser.add_argument("--address", default="0.0.0.0:9092", help="host:port to serve on")
+    parser.add_argument("--participants", type=int, required=True, help="nodes to wait for")
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--key-file", default="", help="file holding the hex private key")
+    key.add_argument("--key-env", default="", help="environment variable holding the key")
+    parser.add_argument("--result-file", default="result.json")
+    parser.add_argument("--node-wait-s", type=float, default=3600.0)
+    parser.add_argument("--message-timeout-s", type=float, default=600.0)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    settings = CoordinatorSettings(
+        alliance_file=args.alliance_file,
+        coordinator_key_file=args.key_file,
+        coordinator_key_env=args.key_env,
+        result_file=args.result_file,
+        num_nodes=args.participants,
+        node_wait_s=args.node_wait_s,
+    )
+    result = serve(args.address, settings, message_timeout=args.message_timeout_s)
+    if result.get("error"):
+        sys.exit(1)

@@ -403,7 +403,8 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
 
     worker.check_spec()
     cfg = worker.alliance.cfg
-    torch.set_num_threads(int(cfg.flower.torch_threads))
+    threads = OmegaConf.select(cfg, "flower.torch_threads", default=cfg.torch_threads)
+    torch.set_num_threads(int(threads))
     dataset = load_dataset(str(cfg.dataset.name))
     pool, _ = holdout_split(
         dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
