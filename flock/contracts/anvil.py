@@ -73,6 +73,11 @@ class AnvilProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the running node (None before start)."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def url(self) -> str:
         """HTTP endpoint of the node."""
         return f"http://127.0.0.1:{self.port}"

@@ -89,6 +89,7 @@ class TaskClient:
         self.params = TaskParams.from_tuple(tuple(self._view("config")))
         token_address = self._view("token")
         self.token = TokenClient(sender, token_address)
+        self._start_blocks: dict[int, int] = {}
 
     # ------------------------------------------------------------------ transactions
     def _send(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
@@ -283,9 +284,18 @@ class TaskClient:
         }
 
     # ------------------------------------------------------------------ events
+    def round_start_block(self, round_: int) -> int:
+        """First block that can hold `round_`'s events (its seed block; fixed once the round
+        opened, so read once; 0 while it has not)."""
+        if round_ not in self._start_blocks:
+            block = max(int(self.round_info(round_).seed_block), 0)
+            if not block:
+                return 0
+            self._start_blocks[round_] = block
+        return self._start_blocks[round_]
+
     def _logs(self, event: str, round_: int) -> list[Any]:
-        info = self.round_info(round_)
-        from_block = max(int(info.seed_block), 0)
+        from_block = self.round_start_block(round_)
         return list(
             getattr(self.contract.events, event)().get_logs(
                 from_block=from_block, argument_filters={"round": round_}

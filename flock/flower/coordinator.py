@@ -146,13 +146,12 @@ class Coordinator:
         while self.chain.now() < timestamp:
             time.sleep(self.chain_poll_s)
 
-    def ensure_seed(self, round_: int) -> None:
-        """Make sure `round_`'s seed block is mined (a dev chain mines one; on any other chain
-        the coordinator waits for the next block)."""
+    def ensure_seed(self, round_: int) -> bytes:
+        """`round_`'s seed, once its seed block is mined (a dev chain mines one; on any other
+        chain the coordinator waits for the next block)."""
         while True:
             try:
-                self.task.seed_of(round_)
-                return
+                return self.task.seed_of(round_)
             except SeedNotReady:
                 if self.alliance.dev_chain:
                     self.chain.mine()
@@ -163,13 +162,14 @@ class Coordinator:
         """Every participant's role in `round_`, drawn from the chain's seed and roster with
         the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): two
         calls instead of one per participant. Participants check their own role on chain."""
+        seed = self.ensure_seed(round_)
         info = self.task.round_info(round_)
         while len(self.roster) < info.roster_size:  # join order never changes
             self.roster.append(self.task.participant_at(len(self.roster)))
         params = self.task.params
         drawn = assign_roles(
             self.roster[: info.roster_size],
-            self.task.seed_of(round_),
+            seed,
             proposers_per_round=params.proposers_per_round,
             max_voters=params.max_voters,
         )
@@ -200,7 +200,6 @@ class Coordinator:
         timing = RoundTiming(round=round_)
         errors_before = len(self.errors)
         started = time.perf_counter()
-        self.ensure_seed(round_)
         roles = self.roles(round_)
         timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
         timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
@@ -264,7 +263,7 @@ class Coordinator:
             self.send(MSG_AGGREGATE, [self.node_of[address]], str(round_), round=round_)
         timing.aggregate_s = time.perf_counter() - t
         posted_events = self.task.contract.events.AggregatePosted().get_logs(
-            from_block=0, argument_filters={"round": round_}
+            from_block=self.task.round_start_block(round_), argument_filters={"round": round_}
         )
         if posted_events:
             timing.aggregate_poster = str(posted_events[0]["args"]["poster"])
@@ -314,7 +313,9 @@ class CoordinatorSettings:
             if self.coordinator_key_env not in os.environ:
                 raise KeyError(f"environment variable {self.coordinator_key_env} is not set")
             return os.environ[self.coordinator_key_env]
-        return Path(self.coordinator_key_file).read_text().strip()
+        from flock.flower.worker import read_key_file
+
+        return read_key_file(Path(self.coordinator_key_file))
 
 
 def run_coordinator(

@@ -109,6 +109,11 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
     key = parser.add_mutually_exclusive_group(required=True)
     key.add_argument("--key-file", default="", help="file holding the hex private key")
     key.add_argument("--key-env", default="", help="environment variable holding the key")
+    parser.add_argument(
+        "--key-password-env",
+        default="FLOCK_KEY_PASSWORD",
+        help="environment variable with the password when --key-file is an encrypted keystore",
+    )
     parser.add_argument("--proposer-behaviour", default="")
     parser.add_argument("--voter-behaviour", default="")
     parser.add_argument("--max-wait-s", type=float, default=60.0, help="connection retries")
@@ -123,6 +128,7 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
         partition_id=args.partition_id,
         key_env=args.key_env,
         key_file=args.key_file,
+        key_password_env=args.key_password_env,
         proposer_behaviour=args.proposer_behaviour,
         voter_behaviour=args.voter_behaviour,
     )

@@ -357,6 +357,8 @@ def launch_alliance(
                 startup_timeout=float(fl.startup_timeout_s),
             ).start()
             rpc_url = anvil.url
+            summary["anvil_pid"] = anvil.pid
+            atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
         deployed = deploy(cfg, rpc_url, run_dir)
         summary["participants"] = deployed.addresses
         summary["deploy_s"] = round(time.perf_counter() - started, 2)
@@ -451,6 +453,7 @@ def _run_grpc(
             run_dir / "logs" / f"participant-{i}.log",
         )
     summary["pids"] = processes.pids
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     serve(
         address,
         settings,
@@ -627,7 +630,8 @@ def alliance_main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         summary = launch_alliance(cfg, run_dir)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # SystemExit: Flower's gRPC server turns SIGINT/SIGTERM into a "graceful" exit (code 0)
         log.warning("interrupted; every started process was stopped")
         sys.exit(130)
     result = summary.get("result", {})

@@ -10,6 +10,7 @@ secrets, vote salts) is kept on disk in the node's state directory.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -62,6 +63,8 @@ class NodeSettings:
     partition_id: int
     key_env: str = ""
     key_file: str = ""
+    #: Environment variable with the password of an encrypted keystore `key_file`.
+    key_password_env: str = "FLOCK_KEY_PASSWORD"
     #: Behaviour names; empty means "as the alliance config's `attack` group assigns".
     proposer_behaviour: str = ""
     voter_behaviour: str = ""
@@ -97,12 +100,14 @@ class NodeSettings:
             partition_id=partition,
             key_env=key_env,
             key_file=key_file,
+            key_password_env=str(node_config.get("key-password-env", "") or "FLOCK_KEY_PASSWORD"),
             proposer_behaviour=str(node_config.get("proposer-behaviour", "") or ""),
             voter_behaviour=str(node_config.get("voter-behaviour", "") or ""),
         )
 
     def read_key(self) -> str:
-        """The participant's private key, from the env var `key_env`, else from `key_file`.
+        """The participant's private key, from the env var `key_env`, else from `key_file`
+        (hex, or an encrypted keystore: see :func:`read_key_file`).
 
         Raises
         ------
@@ -117,7 +122,33 @@ class NodeSettings:
             return os.environ[self.key_env]
         if not self.key_file:
             raise KeyError("node config needs key-env or key-file")
-        return Path(self.key_file).read_text().strip()
+        return read_key_file(Path(self.key_file), self.key_password_env)
+
+
+def read_key_file(path: Path, password_env: str = "FLOCK_KEY_PASSWORD") -> str:
+    """A private key from `path`: a hex key, or an encrypted Ethereum keystore (V3 JSON, as
+    geth, clef or `eth_account.Account.encrypt` write it) whose password is in the environment
+    variable `password_env`.
+
+    Raises
+    ------
+    KeyError
+        When the file is a keystore and the password variable is unset.
+    ValueError
+        When the password does not decrypt the keystore.
+    """
+    text = path.read_text().strip()
+    if not text.startswith("{"):
+        return text
+    from eth_account import Account
+
+    if password_env not in os.environ:
+        raise KeyError(f"{path} is an encrypted keystore: set its password in ${password_env}")
+    try:
+        key = Account.decrypt(json.loads(text), os.environ[password_env])
+    except ValueError as exc:
+        raise ValueError(f"cannot decrypt keystore {path}: {exc}") from exc
+    return "0x" + bytes(key).hex()
 
 
 def _encode_vote(v: PendingVote) -> dict[str, str]:

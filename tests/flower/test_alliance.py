@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import tomllib
@@ -222,3 +225,46 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
         text = log_file.read_text(errors="replace")
         assert not any(k.removeprefix("0x") in text for k in keys), log_file
     assert not os.environ.get("FLWR_HOME"), "the launcher must not leak FLWR_HOME"
+
+
+@pytest.mark.anvil
+@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+@pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
+def test_ctrl_c_stops_every_process_the_launcher_started(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flock.cli",
+            "alliance",
+            "--run-dir",
+            str(run_dir),
+            *OVERRIDES,
+            "task.rounds=50",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until a round was played
+            result = run_dir / "result.json"
+            if result.exists() and json.loads(result.read_text()).get("rounds"):
+                break
+            assert launcher.poll() is None, "the launcher exited early"
+            time.sleep(0.2)
+        else:
+            pytest.fail("no round finished in time")
+        started = json.loads((run_dir / "summary.json").read_text())
+        children = [*started["pids"], started["anvil_pid"]]
+        assert all(_alive(p) for p in children)
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=60) == 130
+        assert not [p for p in children if _alive(p)]
+        assert not _group_members(set(started["pids"]))
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait()
