@@ -12,17 +12,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from eth_utils import keccak
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from flock.behaviours import make_proposer_behaviour, make_voter_behaviour
+from flock.attacks import Cartel, draw_attackers, plan_attacks
 from flock.chains import open_chain
 from flock.contracts import (
     Chain,
     RewardRule,
+    Role,
     Signer,
     TaskClient,
     TaskParams,
@@ -78,6 +78,8 @@ def validate_config(cfg: DictConfig) -> None:
     for count_key in ("proposer", "voter"):
         count = int(cfg.attack[count_key].count)
         checks.append((0 <= count <= n, f"attack.{count_key}.count must be in [0, participants]"))
+    cartel_size = int(cfg.attack.get("cartel", {}).get("size", 0))
+    checks.append((0 <= cartel_size <= n, "attack.cartel.size must be in [0, participants]"))
     errors = [msg for ok, msg in checks if not ok]
     if errors:
         raise ConfigError("invalid config: " + "; ".join(errors))
@@ -151,6 +153,8 @@ class Alliance:
     holdout: Dataset
     make_model: Callable[[], torch.nn.Module]
     records: list[RoundRecord] = field(default_factory=list)
+    #: Colluders who pool their honest updates each round (empty without attacks).
+    cartel: Cartel = field(default_factory=lambda: Cartel({}))
 
 
 def participant_signer(cfg: DictConfig, index: int) -> Signer:
@@ -164,9 +168,7 @@ def participant_signer(cfg: DictConfig, index: int) -> Signer:
 def attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
     """Indices of the `n` participants the config's `attack` group makes misbehave as `role`
     ("proposer" or "voter"); drawn from the seed, so every orchestration agrees."""
-    count = int(cfg.attack[role].count)
-    rng = np.random.default_rng([int(cfg.seed), 1 if role == "proposer" else 2])
-    return set(int(i) for i in rng.choice(n, size=count, replace=False)) if count else set()
+    return set(draw_attackers(int(cfg.seed), n, int(cfg.attack[role].count), role))
 
 
 def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
@@ -213,31 +215,28 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         deployment.factory,
     )
 
-    bad_proposers = attacker_indices(cfg, n, "proposer")
-    bad_voters = attacker_indices(cfg, n, "voter")
+    attack = OmegaConf.to_container(cfg.attack, resolve=True)
+    plan = plan_attacks(attack, n=n, seed=int(cfg.seed))  # type: ignore[arg-type]
+    signers = [participant_signer(cfg, i) for i in range(n)]
+    colluders = [signers[i].address for i in sorted(plan.colluders)]
     spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
     members = []
-    for i in range(n):
-        signer = participant_signer(cfg, i)
+    for i, signer in enumerate(signers):
         chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
         task.token.transfer(creator, signer.address, int(float(tokens.per_participant) * TOKEN))
         rng = random.Random(f"{cfg.seed}/secrets/{i}")
         participant = ChainParticipant(signer, task, new_secret=partial(rng.randbytes, 32))
         ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
-        p_name = str(cfg.attack.proposer.behaviour) if i in bad_proposers else "honest"
-        v_name = str(cfg.attack.voter.behaviour) if i in bad_voters else "honest"
+        seed = int(cfg.seed) * 1000 + i
+        p_behaviour = plan.proposer_behaviour(i, num_classes=dataset.num_classes, seed=seed)
+        v_behaviour = plan.voter_behaviour(i, colluders=colluders)
         members.append(
             Member(
                 participant=participant,
-                proposer=Proposer(
-                    ctx,
-                    spec,
-                    make_proposer_behaviour(p_name, num_classes=dataset.num_classes),
-                    seed=int(cfg.seed) * 1000 + i,
-                ),
-                voter=Voter(ctx, make_voter_behaviour(v_name), seed=int(cfg.seed) * 1000 + i),
-                proposer_behaviour=p_name,
-                voter_behaviour=v_name,
+                proposer=Proposer(ctx, spec, p_behaviour, seed=seed),
+                voter=Voter(ctx, v_behaviour, seed=seed),
+                proposer_behaviour=plan.assignments[i].proposer,
+                voter_behaviour=plan.assignments[i].voter,
             )
         )
     driver = RoundDriver(chain, task, [m.participant for m in members], creator)
@@ -252,6 +251,9 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         global_params=initial,
         holdout=holdout,
         make_model=make_model,
+        cartel=Cartel(
+            {members[i].address: members[i].proposer.honest_vector for i in plan.colluders}
+        ),
     )
     return alliance
 
@@ -276,6 +278,11 @@ def global_accuracy(alliance: Alliance) -> float:
     return evaluate(model, x, torch.as_tensor(holdout.labels))
 
 
+def published_updates(alliance: Alliance, round_: int) -> list[torch.Tensor]:
+    """The vectors of the proposals published so far in `round_` (public blobs)."""
+    return [alliance.store.get(q.update_hash).vector for q in alliance.task.proposals(round_)]
+
+
 def play(cfg: DictConfig, alliance: Alliance) -> None:
     """Start the task and play every round, recording metrics and logging progress."""
     members = {m.address: m for m in alliance.members}
@@ -284,18 +291,37 @@ def play(cfg: DictConfig, alliance: Alliance) -> None:
     for r in range(1, rounds + 1):
         started = time.perf_counter()
         global_now = alliance.global_params
+        committee = (  # the round's proposers, for the attacks that need n and m
+            [a for a, role in alliance.driver.roles(r).items() if role == Role.PROPOSER]
+            if alliance.cartel.members
+            else []
+        )
 
         def propose(
-            p: ChainParticipant, round_: int, global_now: torch.Tensor = global_now
+            p: ChainParticipant,
+            round_: int,
+            global_now: torch.Tensor = global_now,
+            committee: list[str] = committee,
         ) -> tuple[bytes, int, str]:
-            return members[p.address].proposer.prepare(global_now, round_)
+            context = None
+            if p.address in alliance.cartel.members:  # its attack sees the cartel's updates
+                context = alliance.cartel.context(
+                    round_,
+                    global_now,
+                    proposers=committee,
+                    published=partial(published_updates, alliance, round_),
+                )
+            return members[p.address].proposer.prepare(global_now, round_, context)
 
         def score(
             p: ChainParticipant, round_: int, proposals: list, global_now: torch.Tensor = global_now
         ) -> list[int]:
             return members[p.address].voter.ballot(global_now, proposals).scores
 
-        result = alliance.driver.play_round(r, propose, score)
+        def reveal(p: ChainParticipant, round_: int) -> bool:
+            return members[p.address].voter.behaviour.reveals  # a lazy voter never reveals
+
+        result = alliance.driver.play_round(r, propose, score, reveal)
         digest = aggregate_round(cfg, alliance, result)
         accuracy = global_accuracy(alliance)
         record = RoundRecord.from_round(

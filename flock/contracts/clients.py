@@ -317,6 +317,10 @@ class TaskClient:
             for e in events
         ]
 
+    def vote_committers(self, round_: int) -> set[str]:
+        """Addresses that committed a vote in `round_`."""
+        return {str(e["args"]["voter"]) for e in self._logs("VoteCommitted", round_)}
+
     def vote_reveals(self, round_: int) -> list[VoteReveal]:
         """Revealed votes of `round_`."""
         return [

@@ -19,11 +19,12 @@ from typing import Any
 
 import torch
 
-from flock.contracts import Role, RpcChain, Signer, TaskClient
+from flock.contracts import Outcome, Role, RpcChain, Signer, TaskClient
 from flock.contracts.errors import ERRORS
 from flock.data import holdout_split, load_dataset
 from flock.flower.common import (
     MSG_AGGREGATE,
+    MSG_IDENTIFY,
     MSG_JOIN,
     MSG_REVEAL_SEED,
     MSG_REVEAL_VOTE,
@@ -175,6 +176,17 @@ class Coordinator:
         )
         return {a: drawn.get(a, Role.NONE) for a in self.node_of}
 
+    def refresh_nodes(self) -> None:
+        """Learn the address of nodes that connected since (a participant that restarted comes
+        back as a new node); forget nodes that left."""
+        connected = set(self.relay.node_ids())
+        self.node_of = {a: n for a, n in self.node_of.items() if n in connected}
+        new = sorted(connected - set(self.node_of.values()), key=str)
+        for r in self.send(MSG_IDENTIFY, new, "identify") if new else []:
+            if r.ok and "address" in r.values:
+                self.node_of[str(r.values["address"])] = r.node
+                log.info("node of %s (re)connected", r.values["address"])
+
     # ---------------------------------------------------------------- protocol
     def enrol(self, nodes: list[Hashable]) -> None:
         """Have every node join (own key; the reply names its address, used for routing only),
@@ -188,18 +200,32 @@ class Coordinator:
         self.send(MSG_REVEAL_SEED, self.node_of.values(), "enrol", round=1)
         _, closes = self.task.seed_reveal_window(1)
         self.advance_to(closes)
-        self.task.start(self.signer)
+        if self.task.current_round() == 0:  # a restarted coordinator finds it started
+            self.task.start(self.signer)
         log.info("task %s started with %d participants", self.task.address, self.task.status()[2])
+
+    def settled_timing(self, round_: int) -> RoundTiming:
+        """What the chain says of a round settled before this coordinator started."""
+        info = self.task.round_info(round_)
+        accepted = [i for i in range(info.num_proposals) if info.accepted_mask >> i & 1]
+        mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
+        if mine is not None:  # recomputed, to check what gets posted
+            self.expected[round_] = mine[0]
+        return RoundTiming(round=round_, outcome=info.outcome.name, accepted=accepted)
 
     def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
         """One round, phase by phase, each phase closed by its on-chain deadline.
 
         The previous round's aggregate is posted in this round's propose period (the contract's
         aggregate window): the proposers do it before training, the coordinator only checks.
+        Every step is safe to repeat (a restarted coordinator replays the round it died in):
+        a phase whose deadline passed is skipped, participants answer a repeated request from
+        the chain, and a settled round is not settled again.
         """
         timing = RoundTiming(round=round_)
         errors_before = len(self.errors)
         started = time.perf_counter()
+        self.refresh_nodes()
         roles = self.roles(round_)
         timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
         timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
@@ -207,41 +233,58 @@ class Coordinator:
         pending = previous.round if previous is not None and previous.accepted else 0
         expected = self.expected.get(pending) or self.task.global_model()[0]
         group = str(round_)
+        now = self.chain.now()
 
         t = time.perf_counter()
-        trained = self.send(
-            MSG_TRAIN,
-            [self.node_of[a] for a in timing.proposers],
-            group,
-            round=round_,
-            global_hash=expected.hex(),
-            aggregate_round=pending,
-        )
-        self.after_training(round_, trained)
+        if now < propose_end:
+            trained = self.send(
+                MSG_TRAIN,
+                [self.node_of[a] for a in timing.proposers if a in self.node_of],
+                group,
+                round=round_,
+                global_hash=expected.hex(),
+                aggregate_round=pending,
+            )
+            self.after_training(round_, trained)
+            timing.train_compute_s = self.max_compute(trained)
         if previous is not None and pending:
             self.confirm_aggregate(previous)
         timing.train_s = time.perf_counter() - t
-        timing.train_compute_s = self.max_compute(trained)
         self.advance_to(propose_end)
 
         t = time.perf_counter()
-        voted = self.send(MSG_VOTE, [self.node_of[a] for a in timing.voters], group, round=round_)
-        committed = [str(r.values["address"]) for r in voted if r.ok]
-        timing.rejected_blobs = sum(int(r.values.get("rejected", 0)) for r in voted if r.ok)
+        committed: list[str] = []
+        if now < commit_end:
+            voted = self.send(
+                MSG_VOTE, [self.node_of[a] for a in timing.voters if a in self.node_of], group,
+                round=round_,
+            )  # fmt: skip
+            committed = [str(r.values["address"]) for r in voted if r.ok]
+            timing.rejected_blobs = sum(int(r.values.get("rejected", 0)) for r in voted if r.ok)
+            timing.vote_compute_s = self.max_compute(voted)
+        else:
+            committed = sorted(self.task.vote_committers(round_))
         timing.vote_s = time.perf_counter() - t
-        timing.vote_compute_s = self.max_compute(voted)
         self.advance_to(commit_end)
 
         t = time.perf_counter()
-        self.send(MSG_REVEAL_VOTE, [self.node_of[a] for a in committed], group, round=round_)
+        if now < reveal_end:
+            targets = [self.node_of[a] for a in committed if a in self.node_of]
+            self.send(MSG_REVEAL_VOTE, targets, group, round=round_)
         timing.reveal_s = time.perf_counter() - t
         self.advance_to(reveal_end)
 
         t = time.perf_counter()
-        proposals = self.task.proposals(round_)
-        settlement = self.task.settle(self.signer, round_)
-        timing.outcome = settlement.outcome.name
-        timing.accepted = [p.index for p in proposals if settlement.accepted(p.index)]
+        info = self.task.round_info(round_)
+        if info.outcome == Outcome.PENDING:
+            settlement = self.task.settle(self.signer, round_)
+            timing.outcome = settlement.outcome.name
+            mask = settlement.accepted_mask
+        else:  # settled before a restart: never twice
+            log.info("round %d was already settled (%s)", round_, info.outcome.name)
+            timing.outcome = info.outcome.name
+            mask = info.accepted_mask
+        timing.accepted = [i for i in range(info.num_proposals) if mask >> i & 1]
         mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
         if mine is not None:
             self.expected[round_] = mine[0]
@@ -300,6 +343,8 @@ class CoordinatorSettings:
     node_wait_s: float
     #: Environment variable holding the key, read instead of `coordinator_key_file` when set.
     coordinator_key_env: str = ""
+    #: Continue a task a previous coordinator left (the chain says where; results appended).
+    resume: bool = False
 
     def read_key(self) -> str:
         """The coordinator's private key (never logged).
@@ -316,6 +361,17 @@ class CoordinatorSettings:
         from flock.flower.worker import read_key_file
 
         return read_key_file(Path(self.coordinator_key_file))
+
+
+def _record_aggregate(result: dict[str, Any], timing: RoundTiming | None) -> None:
+    """Add what is known of `timing`'s aggregate to its entry in `result`."""
+    if timing is None or not result["rounds"] or result["rounds"][-1]["round"] != timing.round:
+        return
+    result["rounds"][-1].update(
+        aggregate_s=timing.aggregate_s,
+        aggregate_poster=timing.aggregate_poster,
+        aggregate_matches=timing.aggregate_matches,
+    )
 
 
 def run_coordinator(
@@ -338,19 +394,25 @@ def run_coordinator(
     coordinator = coordinator_cls(relay, alliance, signer)
     result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}
     result_file = Path(settings.result_file)
+    if settings.resume and result_file.exists():
+        result = {**json.loads(result_file.read_text()), "error": None}
+        result["restarts"] = int(result.get("restarts", 0)) + 1
     started = time.perf_counter()
     try:
         nodes = wait_for_nodes(relay, settings.num_nodes, settings.node_wait_s)
         t = time.perf_counter()
         coordinator.enrol(nodes)
-        result["enrol_s"] = time.perf_counter() - t
+        result.setdefault("enrol_s", time.perf_counter() - t)
         result["participants"] = sorted(coordinator.node_of)
-        previous: RoundTiming | None = None
         rounds = int(alliance.cfg.task.rounds)
-        for r in range(1, rounds + 1):
+        first = max(1, coordinator.task.current_round())
+        if first > 1:
+            log.info("resuming at round %d from the chain", first)
+        previous: RoundTiming | None = coordinator.settled_timing(first - 1) if first > 1 else None
+        result["rounds"] = [r for r in result["rounds"] if int(r["round"]) < first]
+        for r in range(first, rounds + 1):
             timing = coordinator.play_round(r, previous)
-            if previous is not None:
-                result["rounds"][-1] = asdict(previous)  # its aggregate was posted in round r
+            _record_aggregate(result, previous)  # its aggregate was posted in round r
             digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
             timing.accuracy = holdout_accuracy(alliance, coordinator.store.get(digest).vector)
             log.info(
@@ -373,7 +435,7 @@ def run_coordinator(
             atomic_write(result_file, json.dumps(result, indent=2))
         if previous is not None and previous.accepted:  # the last round's aggregate
             coordinator.confirm_aggregate(previous)
-            result["rounds"][-1] = asdict(previous)
+            _record_aggregate(result, previous)
         accounts = coordinator.send(MSG_SETTLE_ACCOUNT, coordinator.node_of.values(), "end")
         result["final_accounts"] = {
             str(r.values["address"]): {k: v for k, v in r.values.items() if k != "address"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from flwr.client import Client, start_client
@@ -136,12 +137,39 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
     worker.check_spec()
     worker.role_context()  # load data, model and torch before the first request
     log.info("participant %s ready; connecting to %s", worker.address, args.server)
-    start_client(
-        server_address=args.server,
-        client=WorkerClient(worker),
-        insecure=True,
-        max_wait_time=args.max_wait_s,
-    )
+    run_client(args.server, WorkerClient(worker), reconnect_s=args.max_wait_s)
+
+
+def run_client(server: str, client: Client, *, reconnect_s: float, retry_s: float = 1.0) -> None:
+    """Serve `client` to the coordinator at `server` until the coordinator ends the session.
+
+    Flower's gRPC client gives up when its connection breaks (a coordinator crash or restart);
+    this reconnects for up to `reconnect_s` seconds after each loss, so a restarted coordinator
+    (`flock coordinator --resume`) finds its participants again.
+
+    Raises
+    ------
+    grpc.RpcError
+        When no coordinator answered within `reconnect_s` seconds of a loss.
+    """
+    import grpc
+
+    lost_since: float | None = None
+    while True:
+        connected_at = time.monotonic()
+        try:
+            start_client(
+                server_address=server, client=client, insecure=True, max_wait_time=reconnect_s
+            )
+            return  # the coordinator closed the session
+        except grpc.RpcError as exc:
+            now = time.monotonic()
+            if lost_since is None or now - connected_at > 2 * retry_s:
+                lost_since = now  # a new loss, not a failed reconnect
+            if now - lost_since > reconnect_s:
+                raise
+            log.warning("lost the coordinator (%s); reconnecting", exc.code())
+            time.sleep(retry_s)
 
 
 def coordinator_main(argv: Sequence[str] | None = None) -> None:
@@ -158,6 +186,11 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
     key.add_argument("--key-file", default="", help="file holding the hex private key")
     key.add_argument("--key-env", default="", help="environment variable holding the key")
     parser.add_argument("--result-file", default="result.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a task a previous coordinator left (state from the chain and the store)",
+    )
     parser.add_argument("--node-wait-s", type=float, default=3600.0)
     parser.add_argument("--message-timeout-s", type=float, default=600.0)
     parser.add_argument("--log-level", default="INFO")
@@ -172,6 +205,7 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
         result_file=args.result_file,
         num_nodes=args.participants,
         node_wait_s=args.node_wait_s,
+        resume=args.resume,
     )
     result = serve(args.address, settings, message_timeout=args.message_timeout_s)
     if result.get("error"):

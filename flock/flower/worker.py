@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,7 @@ from flock.flower.common import (
 from flock.participant import ChainParticipant, PendingVote
 
 if TYPE_CHECKING:  # torch, sklearn and the roles load lazily, in the handlers that need them
+    from flock.attacks import AttackPlan, ProposerBehaviour, VoterBehaviour
     from flock.roles import RoleContext
 
 log = logging.getLogger(__name__)
@@ -242,19 +243,43 @@ class ParticipantWorker:
             self._role_context = _build_role_context(self)
         return self._role_context
 
-    def behaviour_name(self, role: str) -> str:
-        """This participant's behaviour as `role` ("proposer" or "voter"): the node config's,
-        else the one the alliance config's `attack` group assigns to this partition."""
-        from flock.experiment import attacker_indices
+    @cached_property
+    def attack_plan(self) -> AttackPlan:
+        """Every participant's behaviours as the alliance config's `attack` group assigns
+        them (drawn from the seed, the same in every orchestration)."""
+        from flock.attacks import plan_attacks
 
-        settings = self.settings
-        configured = settings.proposer_behaviour if role == "proposer" else settings.voter_behaviour
-        if configured:
-            return configured
         cfg = self.alliance.cfg
-        if self.partition_id in attacker_indices(cfg, int(cfg.participants), role):
-            return str(cfg.attack[role].behaviour)
-        return "honest"
+        return plan_attacks(cfg.attack, n=int(cfg.participants), seed=int(cfg.seed))
+
+    def proposer_behaviour(self) -> ProposerBehaviour:
+        """This participant's proposer behaviour: the node config's, else the attack plan's."""
+        from flock.behaviours import make_proposer_behaviour
+        from flock.data import load_dataset
+
+        num_classes = load_dataset(str(self.alliance.cfg.dataset.name)).num_classes
+        named = self.settings.proposer_behaviour
+        if named:
+            return make_proposer_behaviour(named, num_classes=num_classes)
+        return self.attack_plan.proposer_behaviour(
+            self.partition_id, num_classes=num_classes, seed=self._seed()
+        )
+
+    def voter_behaviour(self) -> VoterBehaviour:
+        """This participant's voter behaviour: the node config's, else the attack plan's (a
+        colluding voter favours the plan's colluders: their addresses are known on dev
+        alliances, whose keys derive from the seed; elsewhere list them in the params)."""
+        from flock.behaviours import make_voter_behaviour
+
+        if self.settings.voter_behaviour:
+            return make_voter_behaviour(self.settings.voter_behaviour)
+        colluders: list[str] = []
+        if self.alliance.dev_chain:
+            from flock.experiment import participant_signer
+
+            cfg = self.alliance.cfg
+            colluders = [participant_signer(cfg, i).address for i in self.attack_plan.colluders]
+        return self.attack_plan.voter_behaviour(self.partition_id, colluders=colluders)
 
     def _seed(self) -> int:
         return int(self.alliance.cfg.seed) * 1000 + self.partition_id
@@ -292,12 +317,21 @@ class ParticipantWorker:
         """As a proposer of the round (checked on chain): first post the previous round's
         aggregate if the request names it and nobody has, then train the global model named on
         chain, store the blob and submit its hash with this participant's own key."""
-        from flock.behaviours import make_proposer_behaviour
-        from flock.data import load_dataset
+        from flock.attacks import TamperContext
         from flock.roles import Proposer, TrainingSpec
 
         round_ = _round_of(values)
         self._require_role(round_, Role.PROPOSER)
+        mine = [p for p in self.task.proposals(round_) if p.proposer == self.address]
+        if mine:  # asked again (a restarted coordinator): the chain already has it
+            return {
+                "address": self.address,
+                "update_hash": mine[0].update_hash.hex(),
+                "num_samples": mine[0].num_samples,
+                "uri": mine[0].uri,
+                "tx": "",
+                "compute_s": 0.0,
+            }
         ctx, n_params = self.role_context()
         previous = int(values.get("aggregate_round", 0) or 0)
         if previous:  # the previous round's aggregate window is this round's propose period
@@ -308,13 +342,17 @@ class ParticipantWorker:
             log.warning("coordinator names global model %s, chain says %s", claimed, digest.hex())
         cfg = self.alliance.cfg
         spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
-        behaviour = make_proposer_behaviour(
-            self.behaviour_name("proposer"),
-            num_classes=load_dataset(str(cfg.dataset.name)).num_classes,
-        )
-        proposer = Proposer(ctx, spec, behaviour, seed=self._seed())
+        proposer = Proposer(ctx, spec, self.proposer_behaviour(), seed=self._seed())
         started = time.perf_counter()
-        update_hash, num_samples, uri = proposer.prepare(global_params, round_)
+        context = TamperContext(
+            round=round_,
+            num_proposers=int(self.task.params.proposers_per_round),
+            published_source=lambda: [
+                ctx.store.get(p.update_hash, expected_numel=n_params).vector
+                for p in self.task.proposals(round_)
+            ],
+        )  # separate processes share no honest updates: cartel statistics fall back to its own
+        update_hash, num_samples, uri = proposer.prepare(global_params, round_, context)
         compute_s = time.perf_counter() - started
         receipt = self.participant.propose(round_, update_hash, num_samples, uri)
         log.info("%s proposed %s for round %d", self.address, update_hash.hex()[:12], round_)
@@ -330,16 +368,18 @@ class ParticipantWorker:
     def vote(self, values: Values) -> Values:
         """As a voter of the round (checked on chain): read the proposals from the chain, fetch
         and verify their blobs, score them on the private test split and commit (salt on disk)."""
-        from flock.behaviours import make_voter_behaviour
         from flock.roles import Voter
 
         round_ = _round_of(values)
         self._require_role(round_, Role.VOTER)
+        if self.address in self.task.vote_committers(round_):
+            # asked again (a restarted coordinator): committed already, salt kept on disk
+            return {"address": self.address, "proposals": 0, "tx": "", "rejected": 0,
+                    "rejected_reasons": "", "compute_s": 0.0}  # fmt: skip
         ctx, n_params = self.role_context()
         _, global_params = global_model_params(self.task, ctx.store, n_params)
         proposals = self.task.proposals(round_)
-        behaviour = make_voter_behaviour(self.behaviour_name("voter"))
-        voter = Voter(ctx, behaviour, seed=self._seed() * 100_003 + round_)
+        voter = Voter(ctx, self.voter_behaviour(), seed=self._seed() * 100_003 + round_)
         started = time.perf_counter()
         ballot = voter.ballot(global_params, proposals)
         compute_s = time.perf_counter() - started
@@ -361,7 +401,7 @@ class ParticipantWorker:
     def reveal(self, values: Values) -> Values:
         """Reveal the vote this participant committed in the round (salt and scores from disk)."""
         round_ = _round_of(values)
-        if round_ not in self.participant.votes:
+        if round_ not in self.participant.votes or not self.voter_behaviour().reveals:
             return {"address": self.address, "revealed": False, "tx": ""}
         receipt = self.participant.reveal_vote(round_)
         return {"address": self.address, "revealed": True, "tx": _tx(receipt)}

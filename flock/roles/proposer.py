@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from flock.behaviours import ProposerBehaviour
+from flock.behaviours import ProposerBehaviour, TamperContext
 from flock.models import flatten_params, load_flat_params
 from flock.roles.base import RoleContext
 from flock.training import train_local
@@ -65,16 +65,33 @@ class Proposer:
         )
         return Update(vector=flatten_params(model), num_samples=int(len(y)))
 
-    def prepare(self, global_params: torch.Tensor, round_: int) -> tuple[bytes, int, str]:
-        """Train and store the blob; return (hash, sample count, uri) to submit for `round_`."""
-        update = self.train(global_params, round_)
+    def honest_vector(self, global_params: torch.Tensor, round_: int) -> torch.Tensor:
+        """What honest training would give this round (a cartel of attackers pools these)."""
+        honest = Proposer(self.ctx, self.spec, ProposerBehaviour(), seed=self.seed)
+        return honest.train(global_params, round_).vector
+
+    def prepare(
+        self, global_params: torch.Tensor, round_: int, context: TamperContext | None = None
+    ) -> tuple[bytes, int, str]:
+        """Train, let the behaviour decide what to publish (`context`: what it may know of the
+        round; by default nothing beyond its own update), and store the blob; return
+        (hash, sample count, uri) to submit for `round_`."""
+        if self.behaviour.trains:
+            update = self.train(global_params, round_)
+        else:
+            update = Update(vector=global_params.clone(), num_samples=self.ctx.data.num_train)
+        published = self.behaviour.tamper(
+            update.vector,
+            global_params=global_params,
+            context=context if context is not None else TamperContext(round=round_),
+        )
         metadata = {
             "proposer": self.ctx.address,
             "round": str(round_),
             "task": self.ctx.participant.task.address,
             "num_samples": str(update.num_samples),
         }
-        digest = self.ctx.store.put(update.vector, metadata)
+        digest = self.ctx.store.put(published.to(torch.float32).contiguous(), metadata)
         uri = self.ctx.store.uri(digest)
         log.debug("%s stored update %s for round %d", self.ctx.address, digest.hex()[:12], round_)
         return digest, update.num_samples, uri

@@ -83,7 +83,7 @@ class Voter:
         ]
         aggregate = accuracy_to_score(float(accuracies[-1])) if vectors else None
         return Ballot(
-            scores=self.behaviour.scores(measured, self.rng),
+            scores=self.behaviour.scores(measured, self.rng, proposals),
             measured=measured,
             aggregate_score=aggregate,
             rejected_blobs=rejected,

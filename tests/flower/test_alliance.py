@@ -17,7 +17,7 @@ from flwr.common.config import validate_config
 from omegaconf.errors import ConfigKeyError
 from web3 import Web3
 
-from flock.contracts import Outcome, Role, RpcChain, TaskClient, TxSender
+from flock.contracts import Outcome, Role, RpcChain, SlashReason, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, anvil_binary
 from flock.experiment import participant_signer
 from flock.flower.common import JsonFileMap
@@ -135,6 +135,7 @@ RAY_EXIT_S = 15.0
 
 ROUTES = [
     pytest.param("grpc", 0, id="grpc"),
+    # one round: Flower's deployment runtime costs 25-60 s per round here
     pytest.param("superlink", 1, id="superlink", marks=pytest.mark.slow),
     pytest.param(
         "simulation",
@@ -153,7 +154,8 @@ ROUTES = [
 def test_alliance_on_flower_settles_rounds_signed_by_participants(
     tmp_path: Path, route: str, extra_processes: int | None
 ) -> None:
-    cfg = load_config([*OVERRIDES, f"flower.route={route}"])
+    rounds = 1 if route == "superlink" else ROUNDS
+    cfg = load_config([*OVERRIDES, f"flower.route={route}", f"task.rounds={rounds}"])
     run_dir = tmp_path / "run"
     with AnvilProcess(chain_id=int(cfg.flower.chain_id)) as node:
         summary = launch_alliance(cfg, run_dir, rpc_url=node.url)
@@ -187,7 +189,7 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
         assert {e["args"]["participant"] for e in joined} == addresses
         assert all(sender_of(e) == e["args"]["participant"] for e in joined)
 
-        for r in range(1, ROUNDS + 1):
+        for r in range(1, rounds + 1):
             assert task.round_info(r).outcome == Outcome.SETTLED
             proposals = task.proposals(r)
             assert proposals
@@ -210,7 +212,7 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
             )
             poster = Web3.to_checksum_address(sender_of(posted))
             assert poster == posted["args"]["poster"] and poster in addresses
-        assert task.global_model()[1] == ROUNDS
+        assert task.global_model()[1] == rounds
 
         # at the end every participant claimed its rewards and withdrew its stake itself
         assert set(result["final_accounts"]) == addresses
@@ -268,3 +270,25 @@ def test_ctrl_c_stops_every_process_the_launcher_started(tmp_path: Path) -> None
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
             launcher.wait()
+
+
+@pytest.mark.anvil
+@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+def test_participant_processes_play_the_behaviours_of_the_attack_config(tmp_path: Path) -> None:
+    # every participant is a lazy voter: it commits, never reveals, and is slashed for it
+    cfg = load_config(
+        [*OVERRIDES, "task.rounds=1", "attack=lazy", f"attack.voter.count={PARTICIPANTS}"]
+    )
+    with AnvilProcess(chain_id=int(cfg.flower.chain_id)) as node:
+        result = launch_alliance(cfg, tmp_path / "run", rpc_url=node.url)["result"]
+        assert result["error"] is None
+        task = TaskClient(TxSender(RpcChain(node.url, dev=True)), result["task"])
+        events = task.contract.events
+        committed = events.VoteCommitted().get_logs(from_block=0)
+        assert committed and not events.VoteRevealed().get_logs(from_block=0)
+        slashed = {
+            e["args"]["participant"]
+            for e in events.Slashed().get_logs(from_block=0)
+            if e["args"]["reason"] == SlashReason.MISSING_VOTE_REVEAL
+        }
+        assert slashed == {e["args"]["voter"] for e in committed}

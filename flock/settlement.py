@@ -1,0 +1,392 @@
+"""Python mirror of AllianceTask.settle: the same integer arithmetic, in the same order.
+
+Given one round's record (proposers, revealed ballots, missing voters, stakes, the pool) and
+the task's rules, :func:`settle_round` returns what the contract does: the outcome, the
+accepted mask, every slash and credit in event order, the outlier voters and whether the round
+was a wash. Every division is Solidity's floor division on non-negative integers, applied to
+the same operands in the same order, so the results are equal to the wei.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from flock.consensus import integer_median
+from flock.contracts.commitments import MAX_SCORE
+from flock.contracts.types import Outcome, RewardRule, SlashReason, TaskParams
+
+#: RewardMath.ONE: 18-decimal fixed point.
+ONE = 10**18
+#: RewardMath.LN2: ln 2 in 18-decimal fixed point.
+LN2 = 693_147_180_559_945_309
+
+
+def geometric_weight(rank: int) -> int:
+    """RewardMath.geometric: 2^(63 - rank), 0 from rank 64 on."""
+    return 0 if rank >= 64 else 1 << (63 - rank)
+
+
+def exp2neg(x: int) -> int:
+    """RewardMath.exp2neg: 2^(-x / 1e18) in 18-decimal fixed point (degree-8 Horner series of
+    e^(-y) on the fractional part, integer part by shift)."""
+    whole = x // ONE
+    if whole >= 60:
+        return 0
+    y = ((x % ONE) * LN2) // ONE
+    h = ONE
+    for k in range(8, 0, -1):
+        h = ONE - (y * h) // (k * ONE)
+    return h >> whole
+
+
+def softmax_weight(score: int, best: int, temperature: int) -> int:
+    """RewardMath.softmax: 2^(-(best - score) / temperature) in 18-decimal fixed point."""
+    return exp2neg(((best - score) * ONE) // temperature)
+
+
+@dataclass(frozen=True)
+class SettlementRules:
+    """The TaskConfig fields settlement reads.
+
+    Parameters
+    ----------
+    rounds : int
+        Rounds of the task (the round's pool share is pool / (rounds - round + 1)).
+    min_voters : int
+        Fewer revealed voters than this voids the round.
+    slash_bps, tolerance_bps, peer_tolerance_bps, mad_multiplier_x100, min_deviation_bps,
+    wash_mad_bps, voter_share_bps, softmax_temperature_bps : int
+        As in the contract's TaskConfig.
+    reward_rule : RewardRule
+        How accepted proposers share their budget.
+    """
+
+    rounds: int
+    min_voters: int
+    slash_bps: int
+    tolerance_bps: int
+    peer_tolerance_bps: int
+    mad_multiplier_x100: int
+    min_deviation_bps: int
+    wash_mad_bps: int
+    voter_share_bps: int
+    reward_rule: RewardRule
+    softmax_temperature_bps: int
+
+    @classmethod
+    def from_params(cls, params: TaskParams) -> SettlementRules:
+        """The settlement rules of a task's full configuration."""
+        return cls(
+            rounds=params.rounds,
+            min_voters=params.min_voters,
+            slash_bps=params.slash_bps,
+            tolerance_bps=params.tolerance_bps,
+            peer_tolerance_bps=params.peer_tolerance_bps,
+            mad_multiplier_x100=params.mad_multiplier_x100,
+            min_deviation_bps=params.min_deviation_bps,
+            wash_mad_bps=params.wash_mad_bps,
+            voter_share_bps=params.voter_share_bps,
+            reward_rule=RewardRule(params.reward_rule),
+            softmax_temperature_bps=params.softmax_temperature_bps,
+        )
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What the settler knows about one round (the contract's SettleInput, decoded).
+
+    Parameters
+    ----------
+    round : int
+        The round being settled.
+    proposers : sequence of str
+        Proposers in proposal index order.
+    voters : sequence of str
+        Voters who revealed, in the settle input's order (ascending by address).
+    scores : sequence of sequence of int
+        Per revealed voter, its scores: the baseline (current global model) first, then each
+        proposal in index order.
+    missing : sequence of str
+        Voters who committed and did not reveal, ascending by address.
+    stakes : mapping of str to int
+        Stake of every proposer and voter (revealed or missing) before settlement.
+    reward_pool : int
+        The task's reward pool before settlement.
+    """
+
+    round: int
+    proposers: Sequence[str]
+    voters: Sequence[str]
+    scores: Sequence[Sequence[int]]
+    missing: Sequence[str]
+    stakes: Mapping[str, int]
+    reward_pool: int
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    """What settling a round does, as the contract's events and views report it.
+
+    Attributes
+    ----------
+    outcome : Outcome
+        SETTLED, VOID (too few reveals, or a wash) or EMPTY (no proposals).
+    accepted_mask : int
+        Bit i set when proposal i was accepted.
+    wash : bool
+        Whether the round was voided as a wash (subset of VOID).
+    medians, mads : tuple of int
+        Per item (baseline first) the consensus median and MAD (empty unless scored).
+    outliers : tuple of str
+        Revealed voters outside the consensus band on most items (slashed).
+    slashes : tuple of (str, SlashReason, int)
+        Every `Slashed` event in emission order.
+    rewards : tuple of (str, int)
+        Every non-zero credit of the `RewardsCredited` events, in emission order.
+    credited, slashed : int
+        Totals of the `RoundSettled` event.
+    stakes : dict of str to int
+        Stakes after settlement (the record's stakes minus the slashes).
+    reward_pool : int
+        The reward pool after settlement.
+    """
+
+    outcome: Outcome
+    accepted_mask: int
+    wash: bool
+    medians: tuple[int, ...]
+    mads: tuple[int, ...]
+    outliers: tuple[str, ...]
+    slashes: tuple[tuple[str, SlashReason, int], ...]
+    rewards: tuple[tuple[str, int], ...]
+    credited: int
+    slashed: int
+    stakes: dict[str, int]
+    reward_pool: int
+
+
+@dataclass
+class _Ledger:
+    """Mutable state of one settlement: stakes, pool, the events so far."""
+
+    stakes: dict[str, int]
+    pool: int
+    slash_bps: int
+    slashes: list[tuple[str, SlashReason, int]]
+    rewards: list[tuple[str, int]]
+
+    def slash(self, who: str, reason: SlashReason) -> int:
+        amount = (self.stakes[who] * self.slash_bps) // MAX_SCORE
+        self.stakes[who] -= amount
+        self.pool += amount
+        self.slashes.append((who, reason, amount))
+        return amount
+
+    def credit(self, accounts: Sequence[str], weights: Sequence[int], budget: int) -> int:
+        """AllianceTask._credit: budget * weight / total each; the dust stays in the pool."""
+        total = sum(weights)
+        if total == 0 or budget == 0:
+            return 0
+        credited = 0
+        for who, weight in zip(accounts, weights, strict=True):
+            if weight == 0:
+                continue
+            amount = (budget * weight) // total
+            if amount == 0:
+                continue
+            self.rewards.append((who, amount))
+            credited += amount
+        return credited
+
+
+def consensus_statistics(
+    scores: Sequence[Sequence[int]], items: int
+) -> tuple[list[int], list[int]]:
+    """Per item the median of the revealed scores and the median absolute deviation from it
+    (both the floor of the two middles' mean for an even count), as AllianceTask._consensus."""
+    medians: list[int] = []
+    mads: list[int] = []
+    for i in range(items):
+        column = [ballot[i] for ballot in scores]
+        median = integer_median(column)
+        medians.append(median)
+        mads.append(integer_median([abs(x - median) for x in column]))
+    return medians, mads
+
+
+def voter_weights(
+    scores: Sequence[Sequence[int]],
+    medians: Sequence[int],
+    mads: Sequence[int],
+    rules: SettlementRules,
+) -> list[int]:
+    """AllianceTask._voterWeights: 0 for a voter outside median +- max(k * MAD, floor) on most
+    items, else items * MAX_SCORE - (sum of its absolute deviations) + 1."""
+    items = len(medians)
+    bands = [max((mad * rules.mad_multiplier_x100) // 100, rules.min_deviation_bps) for mad in mads]
+    weights = []
+    for ballot in scores:
+        deviations = [abs(ballot[i] - medians[i]) for i in range(items)]
+        disagreements = sum(d > band for d, band in zip(deviations, bands, strict=True))
+        outlier = 2 * disagreements > items
+        weights.append(0 if outlier else items * MAX_SCORE - sum(deviations) + 1)
+    return weights
+
+
+def is_wash(mads: Sequence[int], outliers: int, voters: int, wash_mad_bps: int) -> bool:
+    """AllianceTask._isWash: most voters are outliers, or most items' MAD exceeds the limit."""
+    dispersed = sum(mad > wash_mad_bps for mad in mads)
+    return 2 * outliers > voters or 2 * dispersed > len(mads)
+
+
+def proposer_weights(
+    medians: Sequence[int], accepted_mask: int, stakes: Sequence[int], rules: SettlementRules
+) -> list[int]:
+    """AllianceTask._creditProposers' weights (0 for rejected proposers).
+
+    Parameters
+    ----------
+    medians : sequence of int
+        Per item (baseline first) the consensus median.
+    stakes : sequence of int
+        Each proposer's stake when credited (only read by the stake rule).
+    """
+    n = len(medians) - 1
+    accepted = [bool(accepted_mask >> p & 1) for p in range(n)]
+    best = max([medians[p + 1] for p in range(n) if accepted[p]], default=0)
+    weights = [0] * n
+    for p in range(n):
+        if not accepted[p]:
+            continue
+        score = medians[p + 1]
+        if rules.reward_rule == RewardRule.STAKE:
+            weights[p] = stakes[p]
+        elif rules.reward_rule == RewardRule.GEOMETRIC:
+            rank = sum(
+                1
+                for q in range(n)
+                if q != p
+                and accepted[q]
+                and (medians[q + 1] > score or (medians[q + 1] == score and q < p))
+            )
+            weights[p] = geometric_weight(rank)
+        else:
+            weights[p] = softmax_weight(score, best, rules.softmax_temperature_bps)
+    return weights
+
+
+def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResult:
+    """Settle one round exactly as AllianceTask.settle does (after its input checks).
+
+    Parameters
+    ----------
+    record : RoundRecord
+        The round's proposers, revealed ballots, missing voters, stakes and reward pool.
+    rules : SettlementRules
+        The task's settlement configuration.
+
+    Returns
+    -------
+    SettlementResult
+        Outcome, accepted mask, slashes and credits in event order, and the state after.
+
+    Raises
+    ------
+    ValueError
+        If a ballot has the wrong length or a score is outside [0, MAX_SCORE] (the contract
+        refuses such a reveal), or a stake is unknown.
+    """
+    items = len(record.proposers) + 1
+    if len(record.scores) != len(record.voters):
+        raise ValueError("one ballot per revealed voter is needed")
+    unknown = {*record.proposers, *record.voters, *record.missing} - set(record.stakes)
+    if unknown:
+        raise ValueError(f"stakes unknown for {sorted(unknown)}")
+    for ballot in record.scores:
+        if len(ballot) != items or any(not 0 <= s <= MAX_SCORE for s in ballot):
+            raise ValueError(f"a ballot needs {items} scores in [0, {MAX_SCORE}]")
+    ledger = _Ledger(
+        stakes=dict(record.stakes),
+        pool=record.reward_pool,
+        slash_bps=rules.slash_bps,
+        slashes=[],
+        rewards=[],
+    )
+    pool_share = record.reward_pool // (rules.rounds - record.round + 1)
+    slashed = sum(ledger.slash(v, SlashReason.MISSING_VOTE_REVEAL) for v in record.missing)
+    reveals = len(record.voters)
+    outcome, mask, wash, credited = Outcome.VOID, 0, False, 0
+    medians: tuple[int, ...] = ()
+    mads: tuple[int, ...] = ()
+    outliers: tuple[str, ...] = ()
+    if not record.proposers:
+        outcome = Outcome.EMPTY
+    elif reveals > 0 and reveals >= rules.min_voters:
+        med, mad = consensus_statistics(record.scores, items)
+        weights = voter_weights(record.scores, med, mad, rules)
+        outliers = tuple(v for v, w in zip(record.voters, weights, strict=True) if w == 0)
+        medians, mads = tuple(med), tuple(mad)
+        wash = is_wash(mad, len(outliers), reveals, rules.wash_mad_bps)
+        if not wash:
+            outcome = Outcome.SETTLED
+            mask, judged = _judge(record, med, weights, rules, ledger)
+            slashed += judged
+            credited = _distribute(record, med, weights, mask, pool_share + slashed, rules, ledger)
+            ledger.pool -= credited
+    return SettlementResult(
+        outcome=outcome,
+        accepted_mask=mask,
+        wash=wash,
+        medians=medians,
+        mads=mads,
+        outliers=outliers,
+        slashes=tuple(ledger.slashes),
+        rewards=tuple(ledger.rewards),
+        credited=credited,
+        slashed=slashed,
+        stakes=ledger.stakes,
+        reward_pool=ledger.pool,
+    )
+
+
+def _judge(
+    record: RoundRecord,
+    medians: Sequence[int],
+    weights: Sequence[int],
+    rules: SettlementRules,
+    ledger: _Ledger,
+) -> tuple[int, int]:
+    """AllianceTask._judge: accept within both tolerances, slash the rest and the outliers."""
+    peer = integer_median(medians[1:])
+    baseline = medians[0]
+    mask, slashed = 0, 0
+    for p, proposer in enumerate(record.proposers):
+        score = medians[p + 1]
+        if score + rules.tolerance_bps >= baseline and score + rules.peer_tolerance_bps >= peer:
+            mask |= 1 << p
+        else:
+            slashed += ledger.slash(proposer, SlashReason.REJECTED_PROPOSAL)
+    for voter, weight in zip(record.voters, weights, strict=True):
+        if weight == 0:
+            slashed += ledger.slash(voter, SlashReason.VOTE_OUTSIDE_CONSENSUS)
+    return mask, slashed
+
+
+def _distribute(
+    record: RoundRecord,
+    medians: Sequence[int],
+    weights: Sequence[int],
+    mask: int,
+    budget: int,
+    rules: SettlementRules,
+    ledger: _Ledger,
+) -> int:
+    """AllianceTask._distribute: the voters' share by agreement, the rest by the reward rule."""
+    voter_budget = (budget * rules.voter_share_bps) // MAX_SCORE
+    credited = 0
+    if mask:
+        stakes = [ledger.stakes[p] for p in record.proposers]
+        p_weights = proposer_weights(medians, mask, stakes, rules)
+        credited = ledger.credit(record.proposers, p_weights, budget - voter_budget)
+    return credited + ledger.credit(record.voters, weights, voter_budget)
