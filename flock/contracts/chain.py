@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import urllib.parse
+import urllib.request
 from abc import ABC, abstractmethod
 
+import requests
 from eth.vm.forks import PragueVM
 from eth.vm.forks.cancun import get_total_blob_gas
 from eth_tester import EthereumTester, PyEVMBackend
@@ -117,6 +121,21 @@ class EmbeddedChain(Chain):
         self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_transaction(tx))
 
 
+def _session_for(url: str) -> requests.Session:
+    """An HTTP session whose proxy settings are read from the environment once (requests
+    re-reads the whole environment on every request: 0.6 ms of a ~1 ms local RPC call)."""
+    session = requests.Session()
+    session.trust_env = False
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.verify = ca_bundle or True
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not urllib.request.proxy_bypass(host):
+        session.proxies = {
+            k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")
+        }
+    return session
+
+
 class RpcChain(Chain):
     """Any JSON-RPC node: a local anvil in tests, a real network in production.
 
@@ -145,6 +164,7 @@ class RpcChain(Chain):
         provider = Web3.HTTPProvider(
             url,
             request_kwargs={"timeout": request_timeout},
+            session=_session_for(url),
             # web3 validates every call and transaction against eth_chainId (45% of all
             # requests in an alliance round); the id is checked once below, then cached
             cache_allowed_requests=True,

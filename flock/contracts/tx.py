@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from eth_account import Account
@@ -91,13 +92,44 @@ class TxSender:
         Multiplier on the estimated gas.
     receipt_timeout : float
         Seconds to wait for a receipt.
+    fee_ttl_s : float
+        How long fee parameters read from the chain are reused (0: read for every
+        transaction). The max fee is twice the base fee plus the tip, which stays valid over
+        several blocks of rising base fee.
     """
 
-    def __init__(self, chain: Chain, *, gas_margin: float = 1.25, receipt_timeout: float = 120.0):
+    def __init__(
+        self,
+        chain: Chain,
+        *,
+        gas_margin: float = 1.25,
+        receipt_timeout: float = 120.0,
+        fee_ttl_s: float = 1.0,
+    ):
         self.chain = chain
         self.gas_margin = gas_margin
         self.receipt_timeout = receipt_timeout
+        self.fee_ttl_s = fee_ttl_s
         self._chain_id = chain.chain_id
+        self._fees: tuple[float, dict[str, int]] | None = None
+        self._fee_lock = threading.Lock()
+
+    def fees(self) -> dict[str, int]:
+        """EIP-1559 fee fields (legacy `gasPrice` on chains without a base fee), cached for
+        `fee_ttl_s` seconds."""
+        with self._fee_lock:
+            now = time.monotonic()
+            if self._fees is not None and now - self._fees[0] < self.fee_ttl_s:
+                return self._fees[1]
+            eth = self.chain.w3.eth
+            base = eth.get_block("latest").get("baseFeePerGas")
+            if base is None:
+                fees = {"gasPrice": int(eth.gas_price)}
+            else:
+                tip = int(eth.max_priority_fee)
+                fees = {"maxFeePerGas": 2 * int(base) + tip, "maxPriorityFeePerGas": tip}
+            self._fees = (now, fees)
+            return fees
 
     def transact(
         self, signer: Signer, call: ContractFunction | ContractConstructor, *, value: int = 0
@@ -118,6 +150,7 @@ class TxSender:
             raise as_chain_error(exc) from exc
         params["gas"] = int(gas * self.gas_margin)
         params["chainId"] = self._chain_id
+        params.update(self.fees())  # type: ignore[typeddict-item]
         for attempt in range(2):
             params["nonce"] = Nonce(signer.take_nonce(self.chain))
             try:

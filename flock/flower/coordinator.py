@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ import torch
 
 from flock.contracts import Outcome, Role, RpcChain, Signer, TaskClient
 from flock.contracts.errors import ERRORS
+from flock.contracts.types import RoundInfo
 from flock.data import holdout_split, load_dataset
 from flock.flower.common import (
     MSG_AGGREGATE,
@@ -43,6 +45,16 @@ from flock.training import evaluate
 log = logging.getLogger(__name__)
 
 SeedNotReady = ERRORS["SeedNotReady"]
+
+#: Fault drills only: "<round>:<message type>" at which the coordinator kills itself (SIGKILL,
+#: like a machine losing power) right before sending that batch. Unset in normal runs.
+DRILL_CRASH_ENV = "FLOCK_DRILL_CRASH_AT"
+
+
+def _drill_crash_point(point: str) -> None:
+    if os.environ.get(DRILL_CRASH_ENV) == point:
+        log.warning("drill: crashing at %s", point)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -112,6 +124,7 @@ class Coordinator:
     ) -> list[Reply]:
         """Send `values` to `nodes` and return the replies (failures logged, not raised)."""
         targets = list(nodes)
+        _drill_crash_point(f"{group}:{message_type}")
         if not targets:
             return []
         replies = self.relay.send(message_type, targets, group, dict(values))
@@ -159,12 +172,11 @@ class Coordinator:
                 else:
                     time.sleep(self.chain_poll_s)
 
-    def roles(self, round_: int) -> dict[str, Role]:
+    def roles(self, round_: int, info: RoundInfo) -> dict[str, Role]:
         """Every participant's role in `round_`, drawn from the chain's seed and roster with
-        the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): two
-        calls instead of one per participant. Participants check their own role on chain."""
+        the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): one
+        call instead of one per participant. Participants check their own role on chain."""
         seed = self.ensure_seed(round_)
-        info = self.task.round_info(round_)
         while len(self.roster) < info.roster_size:  # join order never changes
             self.roster.append(self.task.participant_at(len(self.roster)))
         params = self.task.params
@@ -226,10 +238,14 @@ class Coordinator:
         errors_before = len(self.errors)
         started = time.perf_counter()
         self.refresh_nodes()
-        roles = self.roles(round_)
+        info = self.task.round_info(round_)
+        roles = self.roles(round_, info)
         timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
         timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
-        propose_end, commit_end, reveal_end = self.task.deadlines(round_)
+        params = self.task.params  # the deadlines as AllianceTask.deadlines computes them
+        propose_end = info.start + params.propose_period
+        commit_end = propose_end + params.commit_period
+        reveal_end = commit_end + params.reveal_period
         pending = previous.round if previous is not None and previous.accepted else 0
         expected = self.expected.get(pending) or self.task.global_model()[0]
         group = str(round_)

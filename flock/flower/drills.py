@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from flock.contracts import RpcChain, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.flower.common import MSG_REVEAL_VOTE, MSG_TRAIN, MSG_VOTE
-from flock.flower.coordinator import Coordinator
+from flock.flower.coordinator import DRILL_CRASH_ENV, Coordinator
 from flock.flower.launch import Processes, deploy, flower_env, launch_alliance
 from flock.flower.relay import Reply
 
@@ -158,8 +158,8 @@ def resume_drill(
     timeout_s: float = 600.0,
 ) -> dict[str, Any]:
     """Run an alliance with separate `flock coordinator` and `flock participant` processes;
-    after `crash_after_rounds` settled rounds (plus a random delay inside the next round)
-    SIGKILL the coordinator and start it again with ``--resume``. None: no crash (baseline).
+    in round `crash_after_rounds` + 1, right before a randomly drawn phase, the coordinator
+    SIGKILLs itself; it is started again with ``--resume``. None: no crash (baseline).
 
     Returns
     -------
@@ -197,29 +197,25 @@ def resume_drill(
                 "--key-file", str(deployed.coordinator_key_file),
                 "--result-file", str(result_file),
                 "--message-timeout-s", str(fl.message_timeout_s),
+                "--node-wait-s", str(fl.startup_timeout_s),
             )  # fmt: skip
             logs = run_dir / "logs"
-            first = processes.start("coordinator", coordinator_cmd, env, logs / "c1.log")
             restarts = 0
             deadline = time.monotonic() + timeout_s
+            crash_env = dict(env)
+            if crash_after_rounds is not None:  # a random phase of the next round
+                phase = rng.choice(KILL_PHASES)
+                crash_env[DRILL_CRASH_ENV] = f"{crash_after_rounds + 1}:{phase}"
+                log.warning("drill: the coordinator will crash at %s", crash_env[DRILL_CRASH_ENV])
+            first = processes.start("coordinator", coordinator_cmd, crash_env, logs / "c1.log")
+            second = first
             if crash_after_rounds is not None:
-                while time.monotonic() < deadline:
-                    done = _rounds_done(result_file)
-                    if done >= crash_after_rounds:
-                        break
-                    if not _alive(first):
-                        raise RuntimeError("the coordinator exited before the crash point")
+                while _alive(first) and time.monotonic() < deadline:
                     time.sleep(0.05)
-                time.sleep(rng.uniform(0.0, 1.0))  # somewhere inside the next round
-                os.killpg(first, signal.SIGKILL)
-                log.warning("drill: killed the coordinator (pid %d)", first)
                 restarts = 1
                 second = processes.start(
-                    "coordinator-resumed", [*coordinator_cmd, "--resume"], env,
-                    logs / "c2.log",
-                )  # fmt: skip
-            else:
-                second = first
+                    "coordinator-resumed", [*coordinator_cmd, "--resume"], env, logs / "c2.log"
+                )
             while _alive(second) and time.monotonic() < deadline:
                 time.sleep(0.2)
             if _alive(second):

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 
 from flock.contracts import Role, Signer
 from flock.contracts.commitments import random_secret
-from flock.contracts.errors import TransactionRevertedError
+from flock.contracts.errors import ERRORS, TransactionRevertedError
 from flock.flower.common import (
     MSG_AGGREGATE,
     MSG_IDENTIFY,
@@ -322,16 +322,6 @@ class ParticipantWorker:
 
         round_ = _round_of(values)
         self._require_role(round_, Role.PROPOSER)
-        mine = [p for p in self.task.proposals(round_) if p.proposer == self.address]
-        if mine:  # asked again (a restarted coordinator): the chain already has it
-            return {
-                "address": self.address,
-                "update_hash": mine[0].update_hash.hex(),
-                "num_samples": mine[0].num_samples,
-                "uri": mine[0].uri,
-                "tx": "",
-                "compute_s": 0.0,
-            }
         ctx, n_params = self.role_context()
         previous = int(values.get("aggregate_round", 0) or 0)
         if previous:  # the previous round's aggregate window is this round's propose period
@@ -354,7 +344,11 @@ class ParticipantWorker:
         )  # separate processes share no honest updates: cartel statistics fall back to its own
         update_hash, num_samples, uri = proposer.prepare(global_params, round_, context)
         compute_s = time.perf_counter() - started
-        receipt = self.participant.propose(round_, update_hash, num_samples, uri)
+        try:
+            receipt = self.participant.propose(round_, update_hash, num_samples, uri)
+        except ERRORS["ProposalDuplicate"]:
+            # asked again (a restarted coordinator): the chain already has this round's
+            return self._existing_proposal(round_)
         log.info("%s proposed %s for round %d", self.address, update_hash.hex()[:12], round_)
         return {
             "address": self.address,
@@ -372,10 +366,10 @@ class ParticipantWorker:
 
         round_ = _round_of(values)
         self._require_role(round_, Role.VOTER)
-        if self.address in self.task.vote_committers(round_):
-            # asked again (a restarted coordinator): committed already, salt kept on disk
-            return {"address": self.address, "proposals": 0, "tx": "", "rejected": 0,
-                    "rejected_reasons": "", "compute_s": 0.0}  # fmt: skip
+        committed = {"address": self.address, "proposals": 0, "tx": "", "rejected": 0,
+                     "rejected_reasons": "", "compute_s": 0.0}  # fmt: skip
+        if round_ in self.participant.votes:  # asked again: committed, salt kept on disk
+            return committed
         ctx, n_params = self.role_context()
         _, global_params = global_model_params(self.task, ctx.store, n_params)
         proposals = self.task.proposals(round_)
@@ -383,7 +377,12 @@ class ParticipantWorker:
         started = time.perf_counter()
         ballot = voter.ballot(global_params, proposals)
         compute_s = time.perf_counter() - started
-        receipt = self.participant.commit_vote(round_, ballot.scores)
+        try:
+            receipt = self.participant.commit_vote(round_, ballot.scores)
+        except ERRORS["VoteDuplicate"]:  # committed before this state directory knew it
+            del self.participant.votes[round_]  # the new salt does not open that commitment
+            log.warning("%s had committed in round %d already", self.address, round_)
+            return committed
         log.info(
             "%s committed a vote on %d proposals in round %d", self.address, len(proposals), round_
         )
@@ -405,6 +404,17 @@ class ParticipantWorker:
             return {"address": self.address, "revealed": False, "tx": ""}
         receipt = self.participant.reveal_vote(round_)
         return {"address": self.address, "revealed": True, "tx": _tx(receipt)}
+
+    def _existing_proposal(self, round_: int) -> Values:
+        (mine,) = [p for p in self.task.proposals(round_) if p.proposer == self.address]
+        return {
+            "address": self.address,
+            "update_hash": mine.update_hash.hex(),
+            "num_samples": mine.num_samples,
+            "uri": mine.uri,
+            "tx": "",
+            "compute_s": 0.0,
+        }
 
     def aggregate(self, values: Values) -> Values:
         """Post the settled round's aggregate (see :meth:`ensure_aggregate`)."""
@@ -436,8 +446,6 @@ class ParticipantWorker:
             Recomputed aggregate hash (hex, empty when nothing was accepted), whether this
             participant posted it, and the transaction hash (empty when it did not).
         """
-        from flock.contracts.errors import ERRORS
-
         result = aggregate_from_chain(
             self.alliance.cfg.aggregation, self.task, self.alliance.store(), round_
         )
