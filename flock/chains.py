@@ -46,6 +46,7 @@ def open_chain(cfg: Any) -> Iterator[Chain]:
                 expected_chain_id=int(cfg.chain_id),
                 request_timeout=float(cfg.request_timeout),
                 dev=True,
+                **retry_settings(cfg),
             )
     elif kind == "rpc":
         if not cfg.get("url"):
@@ -56,6 +57,15 @@ def open_chain(cfg: Any) -> Iterator[Chain]:
             expected_chain_id=int(chain_id) if chain_id is not None else None,
             request_timeout=float(cfg.request_timeout),
             dev=bool(cfg.get("dev", False)),
+            **retry_settings(cfg),
         )
     else:
         raise ValueError(f"unknown chain kind {kind!r}; valid: {CHAIN_KINDS}")
+
+
+def retry_settings(cfg: Any) -> dict[str, Any]:
+    """RpcChain's retry arguments from a `chain` config node (defaults where absent)."""
+    return {
+        "retries": int(cfg.get("retries", 5)),
+        "retry_backoff_s": float(cfg.get("retry_backoff_s", 0.25)),
+    }

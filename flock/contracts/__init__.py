@@ -8,6 +8,8 @@ from flock.contracts.errors import (
     ChainMismatchError,
     ChainUnreachableError,
     ContractRevert,
+    TransactionDroppedError,
+    TransactionReplacedError,
     TransactionRevertedError,
 )
 from flock.contracts.tx import Signer, TxSender
@@ -44,6 +46,8 @@ __all__ = [
     "TaskClient",
     "TaskParams",
     "TokenClient",
+    "TransactionDroppedError",
+    "TransactionReplacedError",
     "TransactionRevertedError",
     "TxSender",
     "VoteReveal",

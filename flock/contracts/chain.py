@@ -15,6 +15,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from eth_utils import keccak
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, TxParams, Wei
 
 from flock.contracts.errors import ChainMismatchError, ChainUnreachableError
@@ -149,6 +150,8 @@ class RpcChain(Chain):
         Seconds before an RPC request is abandoned.
     dev : bool
         Whether dev-node methods (anvil_*, evm_*) may be used for time travel and funding.
+    retries, retry_backoff_s : int, float
+        Attempts per request on transient errors, and the first backoff (doubling).
     """
 
     def __init__(
@@ -158,6 +161,8 @@ class RpcChain(Chain):
         expected_chain_id: int | None = None,
         request_timeout: float = 30.0,
         dev: bool = False,
+        retries: int = 5,
+        retry_backoff_s: float = 0.25,
     ) -> None:
         self.url = url
         self.dev = dev
@@ -165,6 +170,18 @@ class RpcChain(Chain):
             url,
             request_kwargs={"timeout": request_timeout},
             session=_session_for(url),
+            # transient failures (connection reset, 5xx, timeout) are retried with exponential
+            # backoff: retry_backoff_s * 2**i; resending a signed transaction is harmless
+            exception_retry_configuration=ExceptionRetryConfiguration(
+                errors=(
+                    ConnectionError,
+                    requests.ConnectionError,
+                    requests.HTTPError,
+                    requests.Timeout,
+                ),
+                retries=retries,
+                backoff_factor=retry_backoff_s,
+            ),
             # web3 validates every call and transaction against eth_chainId (45% of all
             # requests in an alliance round); the id is checked once below, then cached
             cache_allowed_requests=True,

@@ -28,6 +28,14 @@ class TransactionRevertedError(ChainError):
     """A transaction reverted without data flock can decode."""
 
 
+class TransactionDroppedError(ChainError):
+    """A sent transaction left the node's pool without being mined (its nonce is free again)."""
+
+
+class TransactionReplacedError(ChainError):
+    """Another transaction with the same sender and nonce was mined instead of the one sent."""
+
+
 class ContractRevert(ChainError):
     """A revert carrying one of the contracts' custom errors.
 

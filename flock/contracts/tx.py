@@ -9,12 +9,16 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import TimeExhausted
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from flock.contracts.chain import Chain
 from flock.contracts.errors import (
     ChainError,
+    TransactionDroppedError,
+    TransactionReplacedError,
     TransactionRevertedError,
     decode_revert,
     revert_data_from_exception,
@@ -92,6 +96,8 @@ class TxSender:
         Multiplier on the estimated gas.
     receipt_timeout : float
         Seconds to wait for a receipt.
+    receipt_poll_s : float
+        Interval between receipt queries while a transaction is pending.
     fee_ttl_s : float
         How long fee parameters read from the chain are reused (0: read for every
         transaction). The max fee is twice the base fee plus the tip, which stays valid over
@@ -105,11 +111,13 @@ class TxSender:
         gas_margin: float = 1.25,
         receipt_timeout: float = 120.0,
         fee_ttl_s: float = 1.0,
+        receipt_poll_s: float = 0.1,
     ):
         self.chain = chain
         self.gas_margin = gas_margin
         self.receipt_timeout = receipt_timeout
         self.fee_ttl_s = fee_ttl_s
+        self.receipt_poll_s = receipt_poll_s
         self._chain_id = chain.chain_id
         self._fees: tuple[float, dict[str, int]] | None = None
         self._fee_lock = threading.Lock()
@@ -142,6 +150,8 @@ class TxSender:
             The Solidity custom error the call reverts with (a subclass named after it).
         TransactionRevertedError
             A revert flock cannot decode, or a mined transaction with status 0.
+        TransactionDroppedError, TransactionReplacedError, TimeoutError
+            No receipt in time (see :meth:`_wait`).
         """
         params: TxParams = {"from": signer.account.address, "value": Wei(value)}
         try:
@@ -151,29 +161,73 @@ class TxSender:
         params["gas"] = int(gas * self.gas_margin)
         params["chainId"] = self._chain_id
         params.update(self.fees())  # type: ignore[typeddict-item]
+        eth = self.chain.w3.eth
         for attempt in range(2):
             params["nonce"] = Nonce(signer.take_nonce(self.chain))
+            tx = call.build_transaction(params)
+            signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
+            tx_hash = HexBytes(signed.hash)
             try:
-                tx = call.build_transaction(params)
-                signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
-                tx_hash = self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+                eth.send_raw_transaction(signed.raw_transaction)
                 break
             except Exception as exc:
+                message = str(exc).lower()
+                if "already known" in message or self._known(tx_hash):
+                    break  # a retried send whose first try reached the node
                 signer.reset_nonce()
                 # another process (or a restart) used this key: re-read the nonce, once
-                if attempt == 0 and "nonce too low" in str(exc).lower():
+                if attempt == 0 and "nonce too low" in message:
                     log.info("%s: nonce %d taken; re-reading", signer.address, params["nonce"])
                     continue
                 raise as_chain_error(exc) from exc
-        receipt = self.chain.w3.eth.wait_for_transaction_receipt(
-            tx_hash, timeout=self.receipt_timeout
-        )
+        receipt = self._wait(signer, tx_hash, int(params["nonce"]))
         if receipt["status"] != 1:
             raise TransactionRevertedError(f"transaction {tx_hash.hex()} reverted on chain")
         log.debug(
             "%s: %s gas=%d", signer.address, getattr(call, "fn_name", "deploy"), receipt["gasUsed"]
         )
         return receipt
+
+    def _known(self, tx_hash: HexBytes) -> bool:
+        try:
+            return self.chain.w3.eth.get_transaction(tx_hash) is not None
+        except Exception:  # TransactionNotFound, or the node cannot tell
+            return False
+
+    def _wait(self, signer: Signer, tx_hash: HexBytes, nonce: int) -> TxReceipt:
+        """The receipt of `tx_hash`; when none comes in time, tell a dropped transaction from
+        a replaced one.
+
+        Raises
+        ------
+        TransactionReplacedError
+            Another transaction took the nonce.
+        TransactionDroppedError
+            The node forgot the transaction (the nonce is free again).
+        TimeoutError
+            Still pending after `receipt_timeout` seconds.
+        """
+        eth = self.chain.w3.eth
+        try:
+            return eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=self.receipt_poll_s
+            )
+        except TimeExhausted:
+            signer.reset_nonce()
+            mined_nonce = int(eth.get_transaction_count(signer.account.address, "latest"))
+            if mined_nonce > nonce:
+                raise TransactionReplacedError(
+                    f"{signer.address}: transaction {tx_hash.hex()} was replaced by another "
+                    f"with nonce {nonce}"
+                ) from None
+            if not self._known(tx_hash):
+                raise TransactionDroppedError(
+                    f"{signer.address}: transaction {tx_hash.hex()} (nonce {nonce}) was dropped "
+                    "by the node; it can be sent again"
+                ) from None
+            raise TimeoutError(
+                f"transaction {tx_hash.hex()} still pending after {self.receipt_timeout}s"
+            ) from None
 
     def deploy(self, signer: Signer, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:
         """Deploy a contract from `signer` and return its address."""

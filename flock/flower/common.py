@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
+from flock.chains import retry_settings
 from flock.contracts import RpcChain, TaskClient, TxSender
 from flock.global_model import aggregate_from_chain  # noqa: F401 (re-exported)
 
@@ -88,6 +89,7 @@ class AllianceFile:
             expected_chain_id=self.chain_id,
             request_timeout=float(self.cfg.chain.get("request_timeout", 30)),
             dev=self.dev_chain,
+            **retry_settings(self.cfg.chain),
         )
         sender = TxSender(chain, gas_margin=float(self.cfg.chain.gas_margin))
         return chain, TaskClient(sender, self.task)
