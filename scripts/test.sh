@@ -15,5 +15,7 @@ echo "== forge test"
 # the native binary: node_modules/.bin/forge is a node wrapper that does not pass on the exit code
 FORGE=$(ls node_modules/@foundry-rs/forge-*/bin/forge | head -n 1)
 "$FORGE" test
+echo "== slither"
+bash scripts/slither.sh
 echo "== pytest"
 $PY -m pytest -q -p no:cacheprovider "$@"

@@ -143,6 +143,14 @@ contract ReentrancyTest is Base {
         }
     }
 
+    /// @dev Logs what a test let the attacker take beyond its entitlement (scripts/assurance.sh
+    /// sums the `reentrancy_drained_wei` lines of `forge test -vv`), then requires it to be zero.
+    function _reportDrained(uint256 gained, uint256 entitled) internal {
+        uint256 drained = gained > entitled ? gained - entitled : 0;
+        emit log_named_uint("reentrancy_drained_wei", drained);
+        assertEq(drained, 0, "attacker drained the task");
+    }
+
     /// @dev Attacker and one honest actor play the single round; both are credited.
     function _playRound() internal {
         _openRound1(2);
@@ -168,6 +176,7 @@ contract ReentrancyTest is Base {
         vm.prank(address(attacker));
         task.claim();
         _assertAllReentriesBlocked();
+        _reportDrained(token.balanceOf(address(attacker)) - before, owed);
         assertEq(token.balanceOf(address(attacker)) - before, owed, "paid more than credited");
         assertEq(_claimable(address(attacker)), 0);
         assertEq(_stake(address(attacker)), MIN_STAKE, "stake moved during claim");
@@ -182,6 +191,7 @@ contract ReentrancyTest is Base {
         vm.prank(address(attacker));
         task.withdraw();
         _assertAllReentriesBlocked();
+        _reportDrained(token.balanceOf(address(attacker)) - before, MIN_STAKE);
         assertEq(token.balanceOf(address(attacker)) - before, MIN_STAKE, "paid more than the stake");
         assertEq(_claimable(address(attacker)), owed, "claimable changed");
         _assertConserved();
@@ -214,6 +224,7 @@ contract ReentrancyTest is Base {
         vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
         vm.prank(address(attacker));
         task.claim();
+        _reportDrained(token.balanceOf(address(attacker)) - before, 0);
         assertEq(_claimable(address(attacker)), owed, "claimable lost");
         assertEq(token.balanceOf(address(attacker)), before, "paid anyway");
         _assertConserved();
@@ -222,10 +233,12 @@ contract ReentrancyTest is Base {
     function test_reentrancy_leaveRefundsOnlyTheStake() public {
         uint256 before = token.balanceOf(address(attacker));
         _join(address(attacker), 300e18, true);
+        uint256 joined = token.balanceOf(address(attacker));
         attacker.arm(false);
         vm.prank(address(attacker));
         task.leave();
         _assertAllReentriesBlocked();
+        _reportDrained(token.balanceOf(address(attacker)) - joined, 300e18);
         assertEq(token.balanceOf(address(attacker)), before, "refund differs from stake");
         assertFalse(task.isParticipant(address(attacker)), "still a participant");
         assertEq(task.totalStaked(), 0);
@@ -237,6 +250,8 @@ contract ReentrancyTest is Base {
         attacker.arm(false); // tokensToSend fires while join pulls the stake
         _join(address(attacker), 250e18, false);
         _assertAllReentriesBlocked();
+        uint256 paid = before - token.balanceOf(address(attacker));
+        _reportDrained(_stake(address(attacker)) + _claimable(address(attacker)), paid);
         assertEq(before - token.balanceOf(address(attacker)), 250e18);
         assertEq(_stake(address(attacker)), 250e18, "stake differs from what was pulled");
         assertEq(task.totalStaked(), 250e18);
@@ -245,10 +260,12 @@ contract ReentrancyTest is Base {
 
     function test_reentrancy_stakeMorePullHookCannotReenter() public {
         _join(address(attacker), MIN_STAKE, false);
+        uint256 before = token.balanceOf(address(attacker));
         attacker.arm(false);
         vm.prank(address(attacker));
         task.stakeMore(50e18);
         _assertAllReentriesBlocked();
+        _reportDrained(_stake(address(attacker)) - MIN_STAKE, before - token.balanceOf(address(attacker)));
         assertEq(_stake(address(attacker)), MIN_STAKE + 50e18);
         _assertConserved();
     }
