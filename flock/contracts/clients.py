@@ -286,7 +286,8 @@ class TaskClient:
     # ------------------------------------------------------------------ events
     def round_start_block(self, round_: int) -> int:
         """First block that can hold `round_`'s events (its seed block; fixed once the round
-        opened, so read once; 0 while it has not)."""
+        opened, so read once; 0 while it has not). The cache assumes the chain does not
+        rewind: after a snapshot revert or a reorg deeper than the round, use a new client."""
         if round_ not in self._start_blocks:
             block = max(int(self.round_info(round_).seed_block), 0)
             if not block:
