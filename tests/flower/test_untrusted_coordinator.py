@@ -74,6 +74,10 @@ class SkippingCoordinator(Coordinator):
     skipped: str = ""
     impostor_replies: list[Reply] = []
 
+    def refresh_nodes(self) -> None:
+        super().refresh_nodes()
+        self.node_of.pop(SkippingCoordinator.skipped, None)  # and keeps ignoring it
+
     def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
         if round_ == 1:
             self.ensure_seed(1)
