@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def anvil_available() -> bool:
+    """Whether an anvil binary is installed (tests skip anvil runs without it)."""
+    try:
+        anvil_binary()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def anvil_binary() -> str:
     """Path of the native anvil binary from the npm package, else anvil on PATH.
 

@@ -361,6 +361,8 @@ class CoordinatorSettings:
     coordinator_key_env: str = ""
     #: Continue a task a previous coordinator left (the chain says where; results appended).
     resume: bool = False
+    #: Environment variable with the password when the key file is an encrypted keystore.
+    coordinator_key_password_env: str = "FLOCK_KEY_PASSWORD"
 
     def read_key(self) -> str:
         """The coordinator's private key (never logged).
@@ -376,7 +378,7 @@ class CoordinatorSettings:
             return os.environ[self.coordinator_key_env]
         from flock.flower.worker import read_key_file
 
-        return read_key_file(Path(self.coordinator_key_file))
+        return read_key_file(Path(self.coordinator_key_file), self.coordinator_key_password_env)
 
 
 def _record_aggregate(result: dict[str, Any], timing: RoundTiming | None) -> None:

@@ -97,6 +97,18 @@ def serve(
     return server.result
 
 
+def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """--key-file | --key-env, and the keystore password variable (never the key itself)."""
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--key-file", default="", help="hex private key or encrypted keystore")
+    key.add_argument("--key-env", default="", help="environment variable holding the key")
+    parser.add_argument(
+        "--key-password-env",
+        default="FLOCK_KEY_PASSWORD",
+        help="environment variable with the password when --key-file is an encrypted keystore",
+    )
+
+
 def participant_main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `flock participant`: one participant process on the long-lived route."""
     parser = argparse.ArgumentParser(
@@ -107,14 +119,7 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--alliance-file", required=True)
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--partition-id", type=int, required=True)
-    key = parser.add_mutually_exclusive_group(required=True)
-    key.add_argument("--key-file", default="", help="file holding the hex private key")
-    key.add_argument("--key-env", default="", help="environment variable holding the key")
-    parser.add_argument(
-        "--key-password-env",
-        default="FLOCK_KEY_PASSWORD",
-        help="environment variable with the password when --key-file is an encrypted keystore",
-    )
+    _add_key_arguments(parser)
     parser.add_argument("--proposer-behaviour", default="")
     parser.add_argument("--voter-behaviour", default="")
     parser.add_argument("--max-wait-s", type=float, default=60.0, help="connection retries")
@@ -182,9 +187,7 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--alliance-file", required=True)
     parser.add_argument("--address", default="0.0.0.0:9092", help="host:port to serve on")
     parser.add_argument("--participants", type=int, required=True, help="nodes to wait for")
-    key = parser.add_mutually_exclusive_group(required=True)
-    key.add_argument("--key-file", default="", help="file holding the hex private key")
-    key.add_argument("--key-env", default="", help="environment variable holding the key")
+    _add_key_arguments(parser)
     parser.add_argument("--result-file", default="result.json")
     parser.add_argument(
         "--resume",
@@ -201,6 +204,7 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
     settings = CoordinatorSettings(
         alliance_file=args.alliance_file,
         coordinator_key_file=args.key_file,
+        coordinator_key_password_env=args.key_password_env,
         coordinator_key_env=args.key_env,
         result_file=args.result_file,
         num_nodes=args.participants,

@@ -21,21 +21,12 @@ from flock.contracts import (
     TransactionReplacedError,
     TxSender,
 )
-from flock.contracts.anvil import AnvilProcess, anvil_binary
+from flock.contracts.anvil import AnvilProcess, anvil_available
 from flock.contracts.deploy import deploy_token
-
-
-def _have_anvil() -> bool:
-    try:
-        anvil_binary()
-        return True
-    except FileNotFoundError:
-        return False
-
 
 pytestmark = [
     pytest.mark.anvil,
-    pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)"),
+    pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)"),
 ]
 
 

@@ -18,7 +18,7 @@ from omegaconf.errors import ConfigKeyError
 from web3 import Web3
 
 from flock.contracts import Outcome, Role, RpcChain, SlashReason, TaskClient, TxSender
-from flock.contracts.anvil import AnvilProcess, anvil_binary
+from flock.contracts.anvil import AnvilProcess, anvil_available
 from flock.experiment import participant_signer
 from flock.flower.common import JsonFileMap
 from flock.flower.launch import app_pyproject, launch_alliance, load_config
@@ -34,14 +34,6 @@ OVERRIDES = [
     "flower.message_timeout_s=90",
     "flower.run_timeout_s=300",
 ]
-
-
-def _have_anvil() -> bool:
-    try:
-        anvil_binary()
-        return True
-    except FileNotFoundError:
-        return False
 
 
 def _have_flower() -> bool:
@@ -147,7 +139,7 @@ ROUTES = [
 
 
 @pytest.mark.anvil
-@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+@pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)")
 @pytest.mark.skipif(not _have_flower(), reason="flower-superlink / flwr not installed")
 @pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
 @pytest.mark.parametrize(("route", "extra_processes"), ROUTES)
@@ -230,7 +222,7 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
 
 
 @pytest.mark.anvil
-@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+@pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)")
 @pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
 def test_ctrl_c_stops_every_process_the_launcher_started(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
@@ -273,7 +265,7 @@ def test_ctrl_c_stops_every_process_the_launcher_started(tmp_path: Path) -> None
 
 
 @pytest.mark.anvil
-@pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)")
+@pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)")
 def test_participant_processes_play_the_behaviours_of_the_attack_config(tmp_path: Path) -> None:
     # every participant is a lazy voter: it commits, never reveals, and is slashed for it
     cfg = load_config(

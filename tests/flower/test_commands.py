@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flock.contracts import Outcome, RpcChain, Signer, TaskClient, TokenClient, TxSender
-from flock.contracts.anvil import AnvilProcess, anvil_binary, free_port
+from flock.contracts.anvil import AnvilProcess, anvil_available, free_port
 from flock.flower.common import AllianceFile
 
 PARTICIPANTS = 3
@@ -23,18 +23,10 @@ TOKEN = 10**18
 RUN_TIMEOUT_S = 240
 
 
-def _have_anvil() -> bool:
-    try:
-        anvil_binary()
-        return True
-    except FileNotFoundError:
-        return False
-
-
 pytestmark = [
     pytest.mark.anvil,
     pytest.mark.slow,
-    pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)"),
+    pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)"),
 ]
 
 

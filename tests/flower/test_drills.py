@@ -8,23 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from flock.contracts.anvil import anvil_binary
+from flock.contracts.anvil import anvil_available
 from flock.flower.drills import dropout_drill, resume_drill
 from flock.flower.launch import load_config
-
-
-def _have_anvil() -> bool:
-    try:
-        anvil_binary()
-        return True
-    except FileNotFoundError:
-        return False
-
 
 pytestmark = [
     pytest.mark.anvil,
     pytest.mark.slow,
-    pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)"),
+    pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)"),
     pytest.mark.skipif(sys.platform != "linux", reason="the drills read /proc"),
 ]
 

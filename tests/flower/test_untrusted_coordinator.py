@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from flock.contracts import Role, RpcChain, TaskClient, TxSender
-from flock.contracts.anvil import AnvilProcess, anvil_binary
+from flock.contracts.anvil import AnvilProcess, anvil_available
 from flock.flower.common import MSG_TRAIN
 from flock.flower.coordinator import Coordinator, RoundTiming
 from flock.flower.launch import launch_alliance, load_config
@@ -34,17 +34,9 @@ OVERRIDES = [
 ]
 
 
-def _have_anvil() -> bool:
-    try:
-        anvil_binary()
-        return True
-    except FileNotFoundError:
-        return False
-
-
 pytestmark = [
     pytest.mark.anvil,
-    pytest.mark.skipif(not _have_anvil(), reason="anvil not installed (scripts/setup.sh)"),
+    pytest.mark.skipif(not anvil_available(), reason="anvil not installed (scripts/setup.sh)"),
     pytest.mark.skipif(sys.platform != "linux", reason="the launcher uses process groups"),
 ]
 
