@@ -1,4 +1,14 @@
-"""Benchmark flock's aggregation rules against Flower's on one large random round."""
+"""Benchmark flock's aggregation rules against Flower's on one large random round.
+
+Both sides are timed the same way: one untimed warm-up call on the full round,
+then the median wall time of ``--repeats`` calls. Each side gets its native
+input: flock's rules take the list of flattened float32 tensors and Flower's
+take a ``[([ndarray], num_examples), ...]`` results list, rebuilt (zero-copy)
+inside each timed call because ``aggregate_bulyan`` consumes it. Any stacking
+or conversion a rule does internally is part of its time. Peak memory is the
+RSS high-water mark of one flock call in a fresh subprocess, over the size of
+the updates.
+"""
 
 import argparse
 import gc
@@ -7,6 +17,7 @@ import logging
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -21,8 +32,6 @@ from flock.aggregation import bulyan, fedavg, krum, median, multikrum, trimmed_m
 LOG = logging.getLogger("benchmarks.aggregation")
 
 NAMES = ["fedavg", "median", "trimmed_mean", "krum", "multikrum", "bulyan"]
-# Flower's distance-based rules take seconds to minutes per call: time them once.
-FLOWER_SINGLE_RUN = {"krum", "multikrum", "bulyan"}
 GOALS = {
     "speedup_vs_flower_fedavg": (">=", 10.0),
     "speedup_vs_flower_median": (">=", 1.5),
@@ -33,6 +42,10 @@ GOALS = {
     "krum_over_fedavg": ("<=", 4.0),
     "krum_peak_mem_over_input": ("<=", 3.0),
 }
+
+# Side and repeats of the square float32 product that measures peak flop/s.
+PEAK_MATMUL_SIZE = 2048
+PEAK_MATMUL_REPEATS = 9
 
 Updates = list[torch.Tensor]
 
@@ -82,15 +95,39 @@ def flower_rule(name: str, args: argparse.Namespace) -> Callable[[list], Any]:
     return rules[name]
 
 
-def best_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Return the best wall time over `repeats` calls and the last result."""
-    best, result = float("inf"), None
+def median_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Return the median wall time of `repeats` calls after one warm-up call, and a result."""
+    result = run()
+    times = []
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
         result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def floors(updates: Updates, args: argparse.Namespace) -> dict[str, float]:
+    """Return lower bounds on any rule's time on this machine, timed like the rules.
+
+    ``read_floor_s``: one multi-threaded sum over the updates (stacked
+    beforehand), the memory-bandwidth cost of reading them once, which every
+    rule pays. ``krum_floor_s``: that read plus the ``n (n + 1) d`` flops of
+    the lower triangle of the updates' Gram matrix at the rate of a large
+    square float32 matrix product, this machine's practical peak.
+    """
+    stacked = torch.stack(updates)
+    read_s, _ = median_time(stacked.sum, args.repeats)
+    del stacked
+    square = torch.randn(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE)
+    matmul_s, _ = median_time(lambda: torch.mm(square, square), PEAK_MATMUL_REPEATS)
+    peak = 2 * PEAK_MATMUL_SIZE**3 / matmul_s
+    return {
+        "read_floor_s": read_s,
+        "read_bandwidth_gb_s": args.n * args.dim * 4 / read_s / 1e9,
+        "matmul_peak_gflop_s": peak / 1e9,
+        "krum_floor_s": read_s + args.n * (args.n + 1) * args.dim / peak,
+    }
 
 
 def _status_bytes(field: str) -> int | None:
@@ -162,7 +199,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=50, help="number of client updates")
     parser.add_argument("--dim", type=int, default=1_000_000, help="parameters per update")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per rule (best kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed calls per rule and side (median kept)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-malicious", type=int, default=10, help="f for Krum and Bulyan")
     parser.add_argument("--to-keep", type=int, default=None, help="Multi-Krum keep (n - f)")
@@ -197,7 +236,6 @@ def main() -> None:
     )
     names = [n for n in NAMES if n != "bulyan" or args.n >= 4 * args.num_malicious + 3]
     updates, counts = build_round(args.n, args.dim, args.seed)
-    warm, warm_counts = build_round(args.n, 64, args.seed + 1)
 
     figures: dict[str, float] = {
         "torch_threads": torch.get_num_threads(),
@@ -205,19 +243,17 @@ def main() -> None:
     }
     for name in names:
         flock_run = flock_rule(name, args)
-        flock_run(warm, warm_counts)
-        flock_s, ours = best_time(lambda run=flock_run: run(updates, counts), args.repeats)
+        flock_s, ours = median_time(lambda run=flock_run: run(updates, counts), args.repeats)
         LOG.info("flock %s: %.4f s", name, flock_s)
 
         flower_run = flower_rule(name, args)
-        flower_repeats = 1 if name in FLOWER_SINGLE_RUN else args.repeats
 
         def flower_call(run: Callable[[list], Any] = flower_run) -> Any:
             # A fresh results list per call: aggregate_bulyan pops from it.
             return run([([u.numpy()], c) for u, c in zip(updates, counts, strict=True)])
 
-        flower_s, theirs = best_time(flower_call, flower_repeats)
-        LOG.info("flower %s: %.4f s (%d run(s))", name, flower_s, flower_repeats)
+        flower_s, theirs = median_time(flower_call, args.repeats)
+        LOG.info("flower %s: %.4f s", name, flower_s)
 
         figures[f"flock_{name}_s"] = flock_s
         figures[f"flower_{name}_s"] = flower_s
@@ -225,6 +261,12 @@ def main() -> None:
         figures[f"max_abs_diff_{name}"] = float(np.max(np.abs(ours.numpy() - theirs[0])))
 
     figures["krum_over_fedavg"] = figures["flock_krum_s"] / figures["flock_fedavg_s"]
+    figures.update(floors(updates, args))
+    if "fedavg" in names:
+        figures["flower_fedavg_over_read_floor"] = (
+            figures["flower_fedavg_s"] / figures["read_floor_s"]
+        )
+    figures["flower_krum_over_krum_floor"] = figures["flower_krum_s"] / figures["krum_floor_s"]
     figures["loadavg_1min_after_timing"] = os.getloadavg()[0]
     for name in names:
         LOG.info("peak memory of flock %s (subprocess)", name)

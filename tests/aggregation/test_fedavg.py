@@ -67,6 +67,18 @@ def test_fedavg_rejects_nan_even_in_an_update_with_zero_weight() -> None:
         fedavg(updates, [1, 0])
 
 
+def test_fedavg_returns_a_finite_mean_whose_elements_sum_past_float32() -> None:
+    # Prepare: every element is finite but their total overflows float32, so
+    # the fast finiteness test on the sum is inconclusive.
+    big = torch.full((4,), 3e38)
+
+    # Execute
+    result = fedavg([big, big.clone()], [1, 3])
+
+    # Assert
+    torch.testing.assert_close(result, big)
+
+
 @pytest.mark.parametrize(("count", "length"), [(1, 5), (2, 17), (10, 1000), (33, 257)])
 def test_fedavg_matches_flower_aggregate(count: int, length: int) -> None:
     # Prepare

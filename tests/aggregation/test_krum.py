@@ -68,6 +68,48 @@ def test_pairwise_squared_distances_span_block_boundaries(monkeypatch: pytest.Mo
     torch.testing.assert_close(distances, torch.cdist(stacked, stacked) ** 2, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("count", [1, 2, 15, 16, 17, 50])
+@pytest.mark.parametrize(("length", "block"), [(1, 4), (37, 4), (37, 37), (37, 64), (1000, 96)])
+def test_blocked_gram_distances_equal_the_direct_computation(
+    count: int, length: int, block: int
+) -> None:
+    # Prepare: lengths that blocks and thread slices do not divide, and counts
+    # on both sides of the row-panel size.
+    updates = _random_updates(count + length, count, length)
+
+    # Execute
+    distances = pairwise_squared_distances(updates, block=block)
+
+    # Assert
+    stacked = torch.stack(updates).double()
+    torch.testing.assert_close(distances, torch.cdist(stacked, stacked) ** 2, rtol=1e-5, atol=1e-4)
+    assert torch.equal(distances, distances.T)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_pairwise_squared_distances_do_not_depend_on_the_thread_count(threads: int) -> None:
+    # Prepare: the block is split into one slice per torch thread.
+    updates = _random_updates(2, 20, 1001)
+    expected = pairwise_squared_distances(updates, block=128)
+    before = torch.get_num_threads()
+
+    # Execute
+    torch.set_num_threads(threads)
+    try:
+        distances = pairwise_squared_distances(updates, block=128)
+    finally:
+        torch.set_num_threads(before)
+
+    # Assert: equal up to float32 rounding of the differently summed slices.
+    torch.testing.assert_close(distances, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_pairwise_squared_distances_of_a_single_update_are_zero() -> None:
+    distances = pairwise_squared_distances([torch.randn(300)], block=64)
+
+    assert torch.equal(distances, torch.zeros((1, 1), dtype=torch.float64))
+
+
 def test_pairwise_squared_distances_fall_back_to_float64_when_float32_overflows() -> None:
     # Squared norms of about 1e40 overflow float32 but the inputs are finite.
     updates = [torch.tensor([1e20, 0.0]), torch.tensor([0.0, 1e20]), torch.tensor([0.0, 0.0])]
