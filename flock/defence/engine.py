@@ -1,0 +1,369 @@
+"""The rounds of a simulated run: roles, proposals, settlement by a rule, aggregation."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import time
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from flock.aggregation import consensus, fedavg
+from flock.attacks import Colluding, backdoor_success_rate
+from flock.attacks.base import VoterBehaviour
+from flock.contracts.types import Outcome, Proposal, Role
+from flock.defence.config import RULES, TOKEN, resolve_variant, with_fraction
+from flock.defence.result import RunResult
+from flock.defence.world import Member, World, attacker_indices, build_world, role_seed
+from flock.flower_baselines import flower_aggregate
+from flock.models import load_flat_params
+from flock.roles import assign_roles
+from flock.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
+from flock.settlement_flock_paper import (
+    ACCEPT,
+    REJECT,
+    PaperRound,
+    PaperRules,
+    honest_vote,
+    settle_paper_round,
+)
+from flock.training import evaluate, evaluate_many
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4096)
+def _roles(
+    roster: tuple[str, ...], seed: bytes, proposers_per_round: int, max_voters: int
+) -> dict[str, Role]:
+    """The contract's role draw (its Python mirror), memoised: every defence and attacker
+    fraction of a seed draws the same roles, and one process plays many of them."""
+    return assign_roles(
+        list(roster), seed, proposers_per_round=proposers_per_round, max_voters=max_voters
+    )
+
+
+def _paper_vote(
+    behaviour: VoterBehaviour, honest: int, rng: np.random.Generator, cartel: bool
+) -> int:
+    """A voter behaviour's vote on the whole aggregate (the paper's rule has no per-proposal
+    scores): honest votes what it measured, random flips a coin, inverted votes the opposite,
+    colluding accepts when the cartel has a proposal in the aggregate and rejects otherwise."""
+    name = behaviour.name
+    if name == "honest":
+        return honest
+    if name == "random_score":
+        return ACCEPT if rng.random() < 0.5 else REJECT
+    if name == "inverted_score":
+        return -honest
+    if name == "colluding":
+        return ACCEPT if cartel else REJECT
+    raise ValueError(f"no vote of voter behaviour {name!r} under the paper's rule")
+
+
+class _Ledger:
+    """Stakes, pool and removals of a simulated run."""
+
+    def __init__(self, addresses: list[str], stake: int, pool: int) -> None:
+        self.stakes = {a: stake for a in addresses}
+        self.pool = pool
+        self.removed: set[str] = set()
+
+
+def simulate(cfg: DictConfig) -> RunResult:
+    """Play one run of the sweep as configured.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        `flock run`'s configuration (with the `experiment=defence` preset): `defence.name` is
+        one of :data:`DEFENCES`, `defence.eta` the attacker fraction (None: the attack config's
+        counts), `defence.flock_paper` the paper rule's knobs, `task` flock's rule.
+
+    Returns
+    -------
+    RunResult
+        Accuracy, stakes and slashes per round.
+    """
+    started = time.perf_counter()
+    label = str(cfg.defence.name)
+    cfg = resolve_variant(with_fraction(cfg))
+    name = str(cfg.defence.name)
+    torch.set_num_threads(int(cfg.torch_threads))
+    world = build_world(cfg)
+    addresses = [m.address for m in world.members]
+    attackers = attacker_indices(world.plan)
+    eta = cfg.defence.get("eta")
+    result = RunResult(
+        defence=label,
+        attack=str(cfg.defence.get("attack_name") or "custom"),
+        eta=None if eta is None else float(eta),
+        seed=int(cfg.seed),
+        dataset=str(cfg.dataset.name),
+        participants=len(addresses),
+        rounds=int(cfg.task.rounds),
+        attackers=attackers,
+        rule=name,
+    )
+    flock_rules = _flock_rules(cfg)
+    paper_rules = PaperRules(
+        rounds=int(cfg.task.rounds),
+        gamma=int(float(cfg.defence.flock_paper.gamma) * TOKEN),
+        tolerance_bps=int(cfg.defence.flock_paper.tolerance_bps),
+        voter_share_bps=int(cfg.defence.flock_paper.voter_share_bps),
+    )
+    stake = (
+        float(cfg.defence.flock_paper.stake) if name == "flock_paper" else float(cfg.tokens.stake)
+    )
+    ledger = _Ledger(addresses, int(stake * TOKEN), int(float(cfg.tokens.reward_pool) * TOKEN))
+    global_params = world.initial
+    # Flower's Bulyan calls gc.collect() once per reply: with the objects alive now frozen out
+    # of the collector, that costs microseconds, not 0.1 s (unfrozen, they are collected later)
+    gc.freeze()
+    try:
+        _play(cfg, world, result, ledger, flock_rules, paper_rules, global_params)
+    finally:
+        gc.unfreeze()
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _play(
+    cfg: DictConfig,
+    world: World,
+    result: RunResult,
+    ledger: _Ledger,
+    flock_rules: SettlementRules,
+    paper_rules: PaperRules,
+    global_params: torch.Tensor,
+) -> None:
+    """The rounds of :func:`simulate`."""
+    name = result.rule
+    members, store = world.members, world.store
+    addresses = [m.address for m in members]
+    index = {a: i for i, a in enumerate(addresses)}
+    min_stake = int(float(cfg.task.min_stake) * TOKEN)
+    seed = int(cfg.seed)
+    diagnose = bool(cfg.defence.get("diagnose"))
+    attackers = set(result.attackers)
+    for r in range(1, int(cfg.task.rounds) + 1):
+        roster = [a for a in addresses if a not in ledger.removed]
+        roles = _roles(
+            tuple(roster),
+            role_seed(seed, r),
+            int(cfg.task.proposers_per_round),
+            int(cfg.task.max_voters),
+        )
+        acting = [a for a in roster if name != "flock" or ledger.stakes[a] >= min_stake]
+        proposers = [a for a in acting if roles[a] == Role.PROPOSER]
+        voters = [a for a in acting if roles[a] == Role.VOTER]
+        proposals = _propose(world, [members[index[a]] for a in proposers], global_params, r)
+        vectors = [store.get(p.update_hash).vector for p in proposals]
+        bad = [members[index[p.proposer]].malicious_proposer for p in proposals]
+        result.attack_updates += sum(bad)
+        accepted: list[int] = []
+        new_params: torch.Tensor | None = None
+        slashed: list[str] = []
+        if name == "flock":
+            accepted, new_params, slashed, settled = _flock_round(
+                world, proposals, vectors, voters, global_params, ledger, flock_rules, r
+            )
+            honest = [i for i, b in enumerate(bad) if not b]
+            reasons = result.honest_slash_reasons
+            for address, reason, _ in settled.slashes:
+                if index[address] not in attackers:
+                    reasons[reason.name] = reasons.get(reason.name, 0) + 1
+            if settled.outcome == Outcome.SETTLED:
+                result.honest_proposals += len(honest)
+                result.honest_rejected += sum(i not in accepted for i in honest)
+                result.score_gaps += [settled.medians[0] - settled.medians[i + 1] for i in honest]
+            if diagnose and honest:
+                result.holdout_gaps += _holdout_gaps(world, global_params, vectors, honest)
+        elif name == "flock_paper":
+            accepted, new_params, slashed = _paper_round(
+                world, proposals, vectors, voters, global_params, ledger, paper_rules, r
+            )
+        else:
+            new_params = flower_aggregate(
+                name,
+                vectors,
+                [p.num_samples for p in proposals],
+                num_malicious=sum(bad),
+                round_=r,
+            )
+            accepted = list(range(len(proposals))) if new_params is not None else []
+        result.attack_updates_accepted += sum(bad[i] for i in accepted)
+        if new_params is None:
+            result.skipped_rounds += 1
+        else:
+            global_params = new_params
+        for a in slashed:
+            result.first_slashed.setdefault(index[a], r)
+        _record_round(result, world, global_params, ledger if name in RULES else None)
+        store.clear()
+        log.debug("%s round %d: accuracy %.4f", name, r, result.accuracy[-1])
+
+
+def _flock_rules(cfg: DictConfig) -> SettlementRules:
+    """flock's settlement rules from the `task` and `reward` groups."""
+    from flock.experiment import task_params
+
+    return SettlementRules.from_params(
+        task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
+    )
+
+
+def _propose(
+    world: World, proposers: list[Member], global_params: torch.Tensor, round_: int
+) -> list[Proposal]:
+    """Every proposer trains (or tampers) and stores its update, in roster order."""
+    committee = [m.address for m in proposers]
+    proposals: list[Proposal] = []
+
+    def published() -> list[torch.Tensor]:
+        return [world.store.get(p.update_hash).vector for p in proposals]
+
+    for m in proposers:
+        context = None
+        if m.address in world.cartel.members:
+            context = world.cartel.context(
+                round_, global_params, proposers=committee, published=published
+            )
+        digest, samples, uri = m.proposer.prepare(global_params, round_, context)
+        proposals.append(Proposal(round_, m.address, len(proposals), digest, samples, uri))
+    return proposals
+
+
+def _by_address(addresses: list[str]) -> list[str]:
+    return sorted(addresses, key=lambda a: int(a, 16))
+
+
+def _flock_round(
+    world: World,
+    proposals: list[Proposal],
+    vectors: list[torch.Tensor],
+    voters: list[str],
+    global_params: torch.Tensor,
+    ledger: _Ledger,
+    rules: SettlementRules,
+    round_: int,
+) -> tuple[list[int], torch.Tensor | None, list[str], SettlementResult]:
+    """Score, settle by flock's rule (the contract's mirror) and aggregate the accepted."""
+    by_address = {m.address: m for m in world.members}
+    ballots: dict[str, list[int]] = {}
+    missing: list[str] = []
+    for v in voters:
+        voter = by_address[v].voter
+        scores = voter.ballot(global_params, proposals).scores
+        if voter.behaviour.reveals:
+            ballots[v] = scores
+        else:
+            missing.append(v)
+    revealed = _by_address(list(ballots))
+    involved = [p.proposer for p in proposals] + voters
+    record = RoundRecord(
+        round=round_,
+        proposers=[p.proposer for p in proposals],
+        voters=revealed,
+        scores=[ballots[v] for v in revealed],
+        missing=_by_address(missing),
+        stakes={a: ledger.stakes[a] for a in involved},
+        reward_pool=ledger.pool,
+    )
+    settled = settle_round(record, rules)
+    ledger.stakes.update(settled.stakes)
+    ledger.pool = settled.reward_pool
+    slashed = [a for a, _, amount in settled.slashes]
+    accepted = [p.index for p in proposals if settled.accepted_mask >> p.index & 1]
+    if settled.outcome != Outcome.SETTLED or not accepted:
+        return [], None, slashed, settled
+    # the consensus aggregate of the accepted updates, as flock.global_model does from chain
+    counts = [proposals[i].num_samples for i in accepted]
+    scores = [settled.medians[i + 1] for i in accepted]
+    if not any(s * c for s, c in zip(scores, counts, strict=True)):
+        scores, counts = [1] * len(accepted), [max(c, 1) for c in counts]
+    aggregate = consensus([vectors[i] for i in accepted], counts, scores=scores)
+    return accepted, aggregate, slashed, settled
+
+
+def _holdout_gaps(
+    world: World, global_params: torch.Tensor, vectors: list[torch.Tensor], which: list[int]
+) -> list[float]:
+    """Holdout accuracy of the global model minus each chosen proposal's, in points."""
+    stacked = torch.stack([global_params, *(vectors[i] for i in which)])
+    accuracies = evaluate_many(world.model, stacked, world.x_holdout, world.y_holdout)
+    return [round(100 * float(accuracies[0] - a), 4) for a in accuracies[1:]]
+
+
+def _paper_round(
+    world: World,
+    proposals: list[Proposal],
+    vectors: list[torch.Tensor],
+    voters: list[str],
+    global_params: torch.Tensor,
+    ledger: _Ledger,
+    rules: PaperRules,
+    round_: int,
+) -> tuple[list[int], torch.Tensor | None, list[str]]:
+    """Every voter votes on the plain average of all proposals; settle by the paper's rule."""
+    by_address = {m.address: m for m in world.members}
+    proposer_set = {p.proposer.lower() for p in proposals}
+    votes: dict[str, int] = {}
+    missing: list[str] = []
+    for v in voters:
+        voter = by_address[v].voter
+        if not voter.behaviour.reveals:
+            missing.append(v)
+            continue
+        ballot = voter.ballot(global_params, proposals)
+        honest = (
+            honest_vote(ballot.aggregate_score, ballot.measured[0], rules.tolerance_bps)
+            if ballot.aggregate_score is not None
+            else REJECT
+        )
+        behaviour = voter.behaviour
+        cartel = isinstance(behaviour, Colluding) and bool(behaviour.cartel & proposer_set)
+        votes[v] = _paper_vote(behaviour, honest, voter.rng, cartel)
+    involved = [p.proposer for p in proposals] + voters
+    settled = settle_paper_round(
+        PaperRound(
+            round=round_,
+            proposers=[p.proposer for p in proposals],
+            votes=votes,
+            missing=missing,
+            stakes={a: ledger.stakes[a] for a in involved},
+            reward_pool=ledger.pool,
+        ),
+        rules,
+    )
+    ledger.stakes.update(settled.stakes)
+    ledger.pool = settled.reward_pool
+    ledger.removed.update(settled.removed)
+    slashed = [a for a, _, amount in settled.slashes if amount > 0]
+    if not settled.accepted or not vectors:
+        return [], None, slashed
+    # the aggregate the voters scored: the plain average of every proposal
+    return list(range(len(proposals))), fedavg(vectors, [1.0] * len(vectors)), slashed
+
+
+def _record_round(
+    result: RunResult, world: World, params: torch.Tensor, ledger: _Ledger | None
+) -> None:
+    """Append the round's holdout accuracy, backdoor success and mean stakes."""
+    load_flat_params(world.model, params)
+    result.accuracy.append(round(evaluate(world.model, world.x_holdout, world.y_holdout), 6))
+    if world.backdoor is not None:
+        rate = backdoor_success_rate(
+            world.model, world.x_holdout, world.y_holdout, **world.backdoor
+        )
+        result.backdoor.append(round(rate, 6))
+    if ledger is not None:
+        stakes = [ledger.stakes[m.address] / TOKEN for m in world.members]
+        bad = set(result.attackers)
+        honest = [s for i, s in enumerate(stakes) if i not in bad]
+        attack = [s for i, s in enumerate(stakes) if i in bad]
+        result.honest_stake.append(round(float(np.mean(honest)), 6) if honest else float("nan"))
+        result.attacker_stake.append(round(float(np.mean(attack)), 6) if attack else float("nan"))
