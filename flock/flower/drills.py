@@ -24,7 +24,14 @@ from flock.contracts import RpcChain, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.flower.common import MSG_REVEAL_VOTE, MSG_TRAIN, MSG_VOTE
 from flock.flower.coordinator import DRILL_CRASH_ENV, Coordinator
-from flock.flower.launch import Processes, deploy, flower_env, launch_alliance
+from flock.flower.launch import (
+    Processes,
+    deploy,
+    flower_env,
+    launch_alliance,
+    process_alive,
+    signal_group,
+)
 from flock.flower.relay import Reply
 
 log = logging.getLogger(__name__)
@@ -68,7 +75,7 @@ class DropoutCoordinator(Coordinator):
     def _participants(self) -> list[int]:
         summary = json.loads((self.plan.run_dir / "summary.json").read_text())
         pids = [*summary["pids"], *self.plan.restarted]
-        return [p for p in pids if _alive(p)]
+        return [p for p in pids if process_alive(p)]
 
     def _kill(self, rng: random.Random) -> None:
         alive = self._participants()
@@ -87,29 +94,19 @@ class DropoutCoordinator(Coordinator):
         for entry in self.plan.killed:
             if entry.get("restarted"):
                 continue
-            out = open(self.plan.run_dir / "logs" / f"restart-{entry['pid']}.log", "ab")  # noqa: SIM115
-            proc = subprocess.Popen(
-                entry["cmd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                env=flower_env(self.plan.run_dir, self.alliance.cfg.flower),
-            )  # fmt: skip
+            log_file = self.plan.run_dir / "logs" / f"restart-{entry['pid']}.log"
+            with open(log_file, "ab") as out:
+                proc = subprocess.Popen(
+                    entry["cmd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    env=flower_env(self.plan.run_dir, self.alliance.cfg.flower),
+                )  # fmt: skip
             entry["restarted"] = proc.pid
             self.plan.restarted.append(proc.pid)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 def _stop_groups(pids: Sequence[int]) -> None:
     for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        signal_group(pid, signal.SIGKILL)
 
 
 def dropout_drill(
@@ -210,15 +207,15 @@ def resume_drill(
             first = processes.start("coordinator", coordinator_cmd, crash_env, logs / "c1.log")
             second = first
             if crash_after_rounds is not None:
-                while _alive(first) and time.monotonic() < deadline:
+                while process_alive(first) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 restarts = 1
                 second = processes.start(
                     "coordinator-resumed", [*coordinator_cmd, "--resume"], env, logs / "c2.log"
                 )
-            while _alive(second) and time.monotonic() < deadline:
+            while process_alive(second) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            if _alive(second):
+            if process_alive(second):
                 raise TimeoutError(f"the alliance did not finish in {timeout_s}s")
             result = json.loads(result_file.read_text())
             task = TaskClient(TxSender(RpcChain(node.url, dev=True)), result["task"])
@@ -251,9 +248,10 @@ def _audit(task: TaskClient) -> dict[str, Any]:
     for e in events.RewardsCredited().get_logs(from_block=0):
         for who, amount in zip(e["args"]["participants"], e["args"]["amounts"], strict=True):
             credited[str(who)] += int(amount)
-    claims = Counter(str(e["args"]["participant"]) for e in events.Claimed().get_logs(from_block=0))
+    claims: Counter[str] = Counter()
     claimed: Counter[str] = Counter()
     for e in events.Claimed().get_logs(from_block=0):
+        claims[str(e["args"]["participant"])] += 1
         claimed[str(e["args"]["participant"])] += int(e["args"]["amount"])
     withdrawals = Counter(
         str(e["args"]["participant"]) for e in events.Withdrawn().get_logs(from_block=0)

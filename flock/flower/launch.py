@@ -258,14 +258,14 @@ class Processes:
         (children left behind included), then reap the leaders. A leader is reaped only after
         its group was killed, so its id cannot have been reused by then."""
         for _, proc in reversed(self.procs):
-            _signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         while time.monotonic() < deadline and not all(_exited(p.pid) for _, p in self.procs):
             time.sleep(0.05)
         for name, proc in reversed(self.procs):
             if not _exited(proc.pid):
                 log.warning("%s (pid %d) ignored SIGTERM; killing", name, proc.pid)
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
         self.procs.clear()
 
@@ -278,11 +278,21 @@ def _exited(pid: int) -> bool:
         return True
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Send `sig` to process group `pgid`; a group that is already gone is fine."""
     try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def wait_port(port: int, timeout: float, processes: Processes) -> None:

@@ -21,7 +21,7 @@ from flock.contracts import Outcome, Role, RpcChain, SlashReason, TaskClient, Tx
 from flock.contracts.anvil import AnvilProcess, anvil_available
 from flock.experiment import participant_signer
 from flock.flower.common import JsonFileMap
-from flock.flower.launch import app_pyproject, launch_alliance, load_config
+from flock.flower.launch import app_pyproject, launch_alliance, load_config, process_alive
 
 PARTICIPANTS = 3
 ROUNDS = 2
@@ -39,15 +39,6 @@ OVERRIDES = [
 def _have_flower() -> bool:
     bin_dir = Path(sys.executable).parent
     return all((bin_dir / b).exists() or shutil.which(b) for b in ("flower-superlink", "flwr"))
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _group_members(pgids: set[int]) -> list[int]:
@@ -156,7 +147,7 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
         pids = summary.get("pids", [])
         if extra_processes is not None:
             assert len(pids) == extra_processes + PARTICIPANTS
-        assert not [p for p in pids if _alive(p)]
+        assert not [p for p in pids if process_alive(p)]
         assert not _group_members(set(pids))
         if route == "simulation":  # Ray's workers exit shortly after ray.shutdown()
             deadline = time.monotonic() + RAY_EXIT_S
@@ -253,10 +244,10 @@ def test_ctrl_c_stops_every_process_the_launcher_started(tmp_path: Path) -> None
             pytest.fail("no round finished in time")
         started = json.loads((run_dir / "summary.json").read_text())
         children = [*started["pids"], started["anvil_pid"]]
-        assert all(_alive(p) for p in children)
+        assert all(process_alive(p) for p in children)
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 130
-        assert not [p for p in children if _alive(p)]
+        assert not [p for p in children if process_alive(p)]
         assert not _group_members(set(started["pids"]))
     finally:
         if launcher.poll() is None:
