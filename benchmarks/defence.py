@@ -40,7 +40,7 @@ log = logging.getLogger("benchmarks.defence")
 
 BASELINES = ("fedavg", "krum", "multikrum", "fedmedian", "fedtrimmedavg", "bulyan")
 ROBUST_FLOWER = BASELINES[1:]
-RULES = ("flock", "flock_wide", "flock_paper")
+RULES = ("flock", "flock_v0", "flock_paper")
 DEFENCES = (*RULES, *BASELINES)
 SIMPLE_ATTACKS = ("label_flip", "sign_flip", "gaussian_noise", "scaling", "free_rider")
 STATISTICAL_ATTACKS = ("alie", "min_max", "min_sum")
@@ -55,7 +55,7 @@ ETAS = (0.1, 0.2, 0.3, 0.4)
 SEEDS = (0, 1, 2)
 SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel")
 SMOKE_ETA = 0.3
-SETTLING = ("flock", "flock_wide", "flock_paper", "flock_mirror")
+SETTLING = ("flock", "flock_v0", "flock_paper", "flock_mirror")
 
 
 # ------------------------------------------------------------------------------------- grid
@@ -624,7 +624,7 @@ def _plot_stake(cells: dict[Key, Cell], dataset: str, eta: float, path: Path) ->
     if not attacks:
         return
     plt, fig, axes = _grid_axes(len(attacks))
-    colours = {"flock": "tab:blue", "flock_wide": "tab:green", "flock_paper": "tab:orange"}
+    colours = {"flock": "tab:blue", "flock_v0": "tab:green", "flock_paper": "tab:orange"}
     for ax, attack in zip(axes, attacks, strict=False):
         for defence, colour in colours.items():
             cell = cells.get((dataset, attack, eta, defence))
@@ -895,15 +895,17 @@ def smoke(out_dir: Path) -> list[str]:
 
 
 def diagnose(dataset: str = "digits", seed: int = 0) -> list[str]:
-    """Why flock's rule rejects honest proposals at K = 50: the clean run of `flock` and
-    `flock_wide` with `defence.diagnose`, against the size of the voters' test splits."""
+    """Why flock's rule rejected honest proposals at K = 50, and what the fix changed: the clean
+    run of `flock_v0` (fixed tolerances, no screening) and `flock` with `defence.diagnose`,
+    against the size of the voters' test splits."""
     from hydra import compose, initialize_config_dir
 
-    from flock.data import holdout_split, load_dataset, make_participant_data
+    from flock.alliance_data import alliance_data
     from flock.defence import resolve_variant, simulate
+    from flock.experiment import score_tolerances
 
     lines = []
-    for defence in ("flock", "flock_wide"):
+    for defence in ("flock_v0", "flock"):
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(
                 config_name="config",
@@ -917,29 +919,19 @@ def diagnose(dataset: str = "digits", seed: int = 0) -> list[str]:
                     f"seed={seed}",
                 ],
             )
-        if defence == "flock":
-            pool, _ = holdout_split(
-                load_dataset(dataset), holdout_fraction=float(cfg.holdout_fraction), seed=seed
-            )
-            parts = make_participant_data(
-                pool,
-                int(cfg.participants),
-                scheme=str(cfg.partition.scheme),
-                alpha=float(cfg.partition.alpha),
-                test_fraction=float(cfg.test_fraction),
-                seed=seed,
-            )
+        tolerance = score_tolerances(resolve_variant(cfg))["tolerance_bps"] / 100
+        if defence == "flock_v0":
+            parts = alliance_data(cfg).participants
             tests = statistics.median(p.num_test for p in parts)
             lines += [
                 f"test_split_samples[{dataset}]: {tests:g}",
                 f"train_split_samples[{dataset}]: {statistics.median(p.num_train for p in parts)}",
                 f"score_quantum_pts[{dataset}]: {100 / tests:.1f}",
-                f"tolerance_pts[flock]: {int(cfg.task.tolerance_bps) / 100:g}",
             ]
+        lines.append(f"tolerance_pts[{defence},{dataset}]: {tolerance:g}")
         result = simulate(cfg)
         gaps = [g / 100 for g in result.score_gaps]
         late = gaps[len(gaps) // 2 :]
-        tolerance = int(resolve_variant(cfg).task.tolerance_bps) / 100
         holdout_gap = statistics.median(result.holdout_gaps)
         lines += [
             f"honest_holdout_gap_pts[{defence},{dataset}]: {holdout_gap:.1f}",

@@ -843,9 +843,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
     }
 
-    /// @dev Accepts a proposer whose median score is within `toleranceBps` of the current global
-    /// model's and within `peerToleranceBps` of the median proposal's; slashes the others and
-    /// the voters outside the consensus band.
+    /// @dev Accepts a proposer whose median score is not 0 (the score voters give an update that
+    /// is missing, tampered, copied or out of bounds), is within `toleranceBps` of the current
+    /// global model's and within `peerToleranceBps` of the median proposal's; slashes the others
+    /// and the voters outside the consensus band.
     function _judge(
         uint256 round,
         SettleInput calldata input,
@@ -863,7 +864,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint256 peerTolerance = _config.peerToleranceBps;
         for (uint256 p = 0; p < n; ++p) {
             uint256 score = medians[p + 1];
-            if (score + tolerance >= baseline && score + peerTolerance >= peer) {
+            if (score != 0 && score + tolerance >= baseline && score + peerTolerance >= peer) {
                 acceptedMask |= uint256(1) << p;
             } else {
                 slashed += _slash(input.proposers[p], round, 2);

@@ -17,6 +17,7 @@ from eth_utils import keccak
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from flock.alliance_data import alliance_data, score_floor_bps
 from flock.attacks import Cartel, draw_attackers, plan_attacks
 from flock.chains import open_chain
 from flock.contracts import (
@@ -28,13 +29,14 @@ from flock.contracts import (
     TaskParams,
     TxSender,
 )
+from flock.contracts.commitments import MAX_SCORE
 from flock.contracts.deploy import deploy_alliance
-from flock.data import Dataset, holdout_split, load_dataset, make_participant_data
+from flock.data import Dataset
 from flock.global_model import aggregate_from_chain
 from flock.models import flatten_params, load_flat_params, num_params
 from flock.participant import ChainParticipant
 from flock.reporting import RoundRecord, write_reports
-from flock.roles import Proposer, RoleContext, TrainingSpec, Voter
+from flock.roles import Proposer, RoleContext, ScreeningRules, TrainingSpec, Voter
 from flock.rounds import RoundDriver, RoundResult
 from flock.store import UpdateStore
 from flock.training import evaluate
@@ -85,9 +87,61 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError("invalid config: " + "; ".join(errors))
 
 
-def task_params(cfg: DictConfig, *, spec_hash: bytes, initial_model_hash: bytes) -> TaskParams:
-    """The contract's TaskConfig from the `task` and `reward` config groups."""
+def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) -> dict[str, int]:
+    """The score thresholds `tolerance_bps`, `peer_tolerance_bps`, `min_deviation_bps` and
+    `wash_mad_bps` as configured, each raised to `task.score_steps` score steps of the smallest
+    private test split.
+
+    A voter's accuracy on n test samples moves in steps of 10000 / n basis points, and the
+    median over voters stays on that lattice: a tolerance below about two steps rejects honest
+    models one test sample worse than the global model (7 samples: 14.3-point steps), a voter
+    band below it slashes honest voters, and a wash threshold below it voids every round in
+    which a large minority disagrees (honest voters' own spread already reaches it). The split
+    size is `task.min_test_samples` when set (a deployment whose splits are private), else
+    `smallest_test_split`, else computed from the config's partition.
+    """
     t = cfg.task
+    configured = {
+        "tolerance_bps": int(t.tolerance_bps),
+        "peer_tolerance_bps": int(t.peer_tolerance_bps),
+        "min_deviation_bps": int(t.min_deviation_bps),
+        "wash_mad_bps": int(t.wash_mad_bps),
+    }
+    steps = float(t.get("score_steps") or 0)
+    if steps == 0:
+        return configured
+    n = t.get("min_test_samples") or smallest_test_split
+    if n is None:
+        from flock.alliance_data import alliance_data
+
+        n = alliance_data(cfg).smallest_test_split
+    floor = score_floor_bps(steps, int(n))
+    raised = {k: max(v, floor) for k, v in configured.items()}
+    if raised != configured:
+        log.info(
+            "private test splits of %d samples: score tolerances raised to %d bps (%g steps)",
+            int(n), floor, steps,
+        )  # fmt: skip
+    if floor > MAX_SCORE // 2:
+        log.warning(
+            "private test splits of %d samples are too small to judge a proposal (%g score "
+            "steps = %d bps): raise test_fraction or give participants more data",
+            int(n), steps, floor,
+        )  # fmt: skip
+    return raised
+
+
+def task_params(
+    cfg: DictConfig,
+    *,
+    spec_hash: bytes,
+    initial_model_hash: bytes,
+    smallest_test_split: int | None = None,
+) -> TaskParams:
+    """The contract's TaskConfig from the `task` and `reward` config groups (tolerances from
+    :func:`score_tolerances`)."""
+    t = cfg.task
+    tolerances = score_tolerances(cfg, smallest_test_split)
     return TaskParams(
         spec_hash=spec_hash,
         initial_model_hash=initial_model_hash,
@@ -102,11 +156,11 @@ def task_params(cfg: DictConfig, *, spec_hash: bytes, initial_model_hash: bytes)
         commit_period=int(t.commit_period),
         reveal_period=int(t.reveal_period),
         slash_bps=int(t.slash_bps),
-        tolerance_bps=int(t.tolerance_bps),
-        peer_tolerance_bps=int(t.peer_tolerance_bps),
+        tolerance_bps=tolerances["tolerance_bps"],
+        peer_tolerance_bps=tolerances["peer_tolerance_bps"],
         mad_multiplier_x100=int(t.mad_multiplier_x100),
-        min_deviation_bps=int(t.min_deviation_bps),
-        wash_mad_bps=int(t.wash_mad_bps),
+        min_deviation_bps=tolerances["min_deviation_bps"],
+        wash_mad_bps=tolerances["wash_mad_bps"],
         voter_share_bps=int(t.voter_share_bps),
         reward_rule=RewardRule[str(cfg.reward.rule).upper()],
         softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
@@ -121,6 +175,8 @@ def spec_hash_of(cfg: DictConfig) -> bytes:
         "training": OmegaConf.to_container(cfg.training, resolve=True),
         "aggregation": OmegaConf.to_container(cfg.aggregation, resolve=True),
     }
+    if cfg.get("voting") is not None:  # how voters screen updates: every voter must agree
+        spec["voting"] = OmegaConf.to_container(cfg.voting, resolve=True)
     return keccak(json.dumps(spec, sort_keys=True).encode())
 
 
@@ -174,19 +230,9 @@ def attacker_indices(cfg: DictConfig, n: int, role: str) -> set[int]:
 def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     """Deploy the task and set up N funded, staked participants with their data and roles."""
     torch.manual_seed(int(cfg.seed))
-    dataset = load_dataset(str(cfg.dataset.name))
-    pool, holdout = holdout_split(
-        dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
-    )
+    drawn = alliance_data(cfg)
+    dataset, holdout, data = drawn.dataset, drawn.holdout, drawn.participants
     n = int(cfg.participants)
-    data = make_participant_data(
-        pool,
-        n,
-        scheme=str(cfg.partition.scheme),
-        alpha=float(cfg.partition.alpha),
-        test_fraction=float(cfg.test_fraction),
-        seed=int(cfg.seed),
-    )
 
     def make_model() -> torch.nn.Module:
         return instantiate(cfg.model)
@@ -199,7 +245,12 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
     creator = participant_signer(cfg, -1)  # the task creator; index -1 by convention
     chain.fund(creator.address, int(float(cfg.chain.fund_wei)))
-    params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
+    params = task_params(
+        cfg,
+        spec_hash=spec_hash_of(cfg),
+        initial_model_hash=initial_hash,
+        smallest_test_split=drawn.smallest_test_split,
+    )
     tokens = cfg.tokens
     deployment, task = deploy_alliance(
         sender,
@@ -220,6 +271,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     signers = [participant_signer(cfg, i) for i in range(n)]
     colluders = [signers[i].address for i in sorted(plan.colluders)]
     spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
+    screening = ScreeningRules.from_config(cfg.get("voting"))
     members = []
     for i, signer in enumerate(signers):
         chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
@@ -234,7 +286,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
             Member(
                 participant=participant,
                 proposer=Proposer(ctx, spec, p_behaviour, seed=seed),
-                voter=Voter(ctx, v_behaviour, seed=seed),
+                voter=Voter(ctx, v_behaviour, seed=seed, screening=screening),
                 proposer_behaviour=plan.assignments[i].proposer,
                 voter_behaviour=plan.assignments[i].voter,
             )

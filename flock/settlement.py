@@ -363,7 +363,11 @@ def _judge(
     mask, slashed = 0, 0
     for p, proposer in enumerate(record.proposers):
         score = medians[p + 1]
-        if score + rules.tolerance_bps >= baseline and score + rules.peer_tolerance_bps >= peer:
+        if (
+            score != 0
+            and score + rules.tolerance_bps >= baseline
+            and score + rules.peer_tolerance_bps >= peer
+        ):
             mask |= 1 << p
         else:
             slashed += ledger.slash(proposer, SlashReason.REJECTED_PROPOSAL)

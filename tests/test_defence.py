@@ -46,7 +46,7 @@ def test_memory_store_round_trips_and_addresses_by_content() -> None:
     assert store.put(vector, {"round": "2"}) != digest
 
 
-@pytest.mark.parametrize("defence", ["flock", "flock_wide", "flock_paper", "krum"])
+@pytest.mark.parametrize("defence", ["flock", "flock_v0", "flock_paper", "krum"])
 def test_a_small_run_is_reproducible(defence: str) -> None:
     overrides = ["participants=10", "task.rounds=2", "task.proposers_per_round=4"]
     cfg = _cfg(f"defence.name={defence}", "attack=label_flip", "training.epochs=1", *overrides)

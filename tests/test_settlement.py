@@ -119,3 +119,13 @@ def test_rejects_a_ballot_the_contract_would_refuse() -> None:
         settle_round(_record(scores=[[8000, 8050]] * 3), RULES)
     with pytest.raises(ValueError, match="stakes unknown"):
         settle_round(_record(stakes={}), RULES)
+
+
+def test_a_zero_median_is_rejected_even_when_the_baseline_is_zero() -> None:
+    # an untrained global model can score 0; a proposal the voters refused (score 0) must not
+    # clear "baseline - tolerance" anyway, while a weak but valid one (score 1) does
+    scores = [[0, 0, 1], [0, 0, 1], [0, 0, 1]]
+    result = settle_round(_record(scores=scores), RULES)
+    assert result.outcome == Outcome.SETTLED
+    assert result.accepted_mask == 0b10
+    assert ("P0", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in result.slashes

@@ -1271,6 +1271,17 @@ contract AllianceTaskTest is Base {
         internal
         returns (address[] memory props, uint256[3] memory credit)
     {
+        return _scoredRound(rule, 8000, pScores, extraStake);
+    }
+
+    /// @dev One full round with every voter scoring the baseline `baseline` and the proposals
+    /// `pScores`; returns the proposers and their credits.
+    function _scoredRound(
+        IAllianceTask.RewardRule rule,
+        uint256 baseline,
+        uint256[3] memory pScores,
+        uint256[3] memory extraStake
+    ) internal returns (address[] memory props, uint256[3] memory credit) {
         IAllianceTask.TaskConfig memory c = _config();
         c.rewardRule = rule;
         _use(_createTask(c, POOL));
@@ -1286,7 +1297,7 @@ contract AllianceTaskTest is Base {
         _proposeAll(1, props);
         _warpToCommit(1);
         for (uint256 i = 0; i < voters.length; ++i) {
-            _commitVote(1, voters[i], _scores(8000, pScores[0], pScores[1], pScores[2]));
+            _commitVote(1, voters[i], _scores(baseline, pScores[0], pScores[1], pScores[2]));
         }
         _warpToVoteReveal(1);
         _revealAllVotesExcept(1, address(0));
@@ -1363,6 +1374,18 @@ contract AllianceTaskTest is Base {
         assertEq(credit[2], 0, "laggard credited");
         assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "laggard not slashed");
         assertGt(credit[0], 0);
+        assertGt(credit[1], 0);
+    }
+
+    function test_settle_rejectsZeroMedianEvenAtAZeroBaseline() public {
+        // an untrained global model can score 0: a proposal the voters scored 0 (missing,
+        // tampered, copied or oversized) still clears "baseline - tolerance", and is rejected
+        (address[] memory props, uint256[3] memory credit) = _scoredRound(
+            IAllianceTask.RewardRule.Geometric, 0, [uint256(0), 1, 1], [uint256(0), 0, 0]
+        );
+        assertEq(task.acceptedMask(1), 6, "mask");
+        assertEq(credit[0], 0, "zero-scored proposal credited");
+        assertEq(_stake(props[0]), MIN_STAKE - MIN_STAKE / 10, "zero-scored proposal not slashed");
         assertGt(credit[1], 0);
     }
 

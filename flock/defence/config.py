@@ -52,12 +52,13 @@ def with_fraction(cfg: DictConfig) -> DictConfig:
 
 def resolve_variant(cfg: DictConfig) -> DictConfig:
     """`cfg` with a variant's name resolved: `defence.variants.<name>` names its base rule and
-    the `task` knobs it changes. Raises ValueError for a name that is neither."""
+    the `task` and `voting` knobs it changes. Raises ValueError for a name that is neither."""
     name = str(cfg.defence.name)
     variants = cfg.defence.get("variants") or {}
     if name in variants:
         variant = variants[name]
-        cfg = cast(DictConfig, OmegaConf.merge(cfg, {"task": variant.get("task") or {}}))
+        changes = {k: variant.get(k) or {} for k in ("task", "voting")}
+        cfg = cast(DictConfig, OmegaConf.merge(cfg, changes))
         cfg.defence.name = str(variant.base)
         name = str(variant.base)
     if name not in DEFENCES:

@@ -14,12 +14,12 @@ from eth_utils import keccak
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from flock.alliance_data import alliance_data
 from flock.attacks import AttackPlan, Cartel, plan_attacks
-from flock.data import holdout_split, load_dataset, make_participant_data
 from flock.defence.config import ROLE_SEED_DOMAIN
 from flock.models import flatten_params, num_params
 from flock.participant import ChainParticipant
-from flock.roles import Proposer, RoleContext, TrainingSpec, Voter
+from flock.roles import Proposer, RoleContext, ScreeningRules, TrainingSpec, Voter
 from flock.store import BlobFormatError, BlobNotFoundError, UpdateBlob, UpdateStore
 
 
@@ -109,17 +109,9 @@ def build_world(cfg: DictConfig) -> World:
 
     seed = int(cfg.seed)
     torch.manual_seed(seed)
-    dataset = load_dataset(str(cfg.dataset.name))
-    pool, holdout = holdout_split(dataset, holdout_fraction=float(cfg.holdout_fraction), seed=seed)
+    drawn = alliance_data(cfg)
+    dataset, holdout, data = drawn.dataset, drawn.holdout, drawn.participants
     n = int(cfg.participants)
-    data = make_participant_data(
-        pool,
-        n,
-        scheme=str(cfg.partition.scheme),
-        alpha=float(cfg.partition.alpha),
-        test_fraction=float(cfg.test_fraction),
-        seed=seed,
-    )
 
     model = cast(torch.nn.Module, instantiate(cfg.model))  # initialised as `flock run` does
     initial = flatten_params(model)
@@ -132,6 +124,7 @@ def build_world(cfg: DictConfig) -> World:
     colluders = [addresses[i] for i in sorted(plan.colluders)]
     spec = TrainingSpec(**cast(dict[str, Any], OmegaConf.to_container(cfg.training)))
     store = MemoryStore()
+    screening = ScreeningRules.from_config(cfg.get("voting"))
     members = []
     for i, address in enumerate(addresses):
         participant = cast(ChainParticipant, _SimParticipant(address))
@@ -142,7 +135,12 @@ def build_world(cfg: DictConfig) -> World:
             Member(
                 address=address,
                 proposer=Proposer(ctx, spec, behaviour, seed=member_seed),
-                voter=Voter(ctx, plan.voter_behaviour(i, colluders=colluders), seed=member_seed),
+                voter=Voter(
+                    ctx,
+                    plan.voter_behaviour(i, colluders=colluders),
+                    seed=member_seed,
+                    screening=screening,
+                ),
                 malicious_proposer=plan.assignments[i].proposer != "honest",
             )
         )

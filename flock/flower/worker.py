@@ -362,7 +362,7 @@ class ParticipantWorker:
     def vote(self, values: Values) -> Values:
         """As a voter of the round (checked on chain): read the proposals from the chain, fetch
         and verify their blobs, score them on the private test split and commit (salt on disk)."""
-        from flock.roles import Voter
+        from flock.roles import ScreeningRules, Voter
 
         round_ = _round_of(values)
         self._require_role(round_, Role.VOTER)
@@ -373,7 +373,12 @@ class ParticipantWorker:
         ctx, n_params = self.role_context()
         _, global_params = global_model_params(self.task, ctx.store, n_params)
         proposals = self.task.proposals(round_)
-        voter = Voter(ctx, self.voter_behaviour(), seed=self._seed() * 100_003 + round_)
+        voter = Voter(
+            ctx,
+            self.voter_behaviour(),
+            seed=self._seed() * 100_003 + round_,
+            screening=ScreeningRules.from_config(self.alliance.cfg.get("voting")),
+        )
         started = time.perf_counter()
         ballot = voter.ballot(global_params, proposals)
         compute_s = time.perf_counter() - started
@@ -476,7 +481,7 @@ class ParticipantWorker:
 def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     import torch
 
-    from flock.data import holdout_split, load_dataset, make_participant_data
+    from flock.alliance_data import alliance_data
     from flock.models import num_params
     from flock.roles import RoleContext
 
@@ -484,18 +489,7 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     cfg = worker.alliance.cfg
     threads = OmegaConf.select(cfg, "flower.torch_threads", default=cfg.torch_threads)
     torch.set_num_threads(int(threads))
-    dataset = load_dataset(str(cfg.dataset.name))
-    pool, _ = holdout_split(
-        dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
-    )
-    parts = make_participant_data(
-        pool,
-        int(cfg.participants),
-        scheme=str(cfg.partition.scheme),
-        alpha=float(cfg.partition.alpha),
-        test_fraction=float(cfg.test_fraction),
-        seed=int(cfg.seed),
-    )
+    parts = alliance_data(cfg).participants
     # the first optimizer imports torch's compiler stack (seconds): pay it before any request
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=float(cfg.training.lr))
     n_params = num_params(worker.alliance.make_model())

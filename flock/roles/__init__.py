@@ -3,12 +3,14 @@
 from flock.roles.assignment import assign_roles, committee_sizes, role_for, shuffled_index
 from flock.roles.base import RoleContext
 from flock.roles.proposer import Proposer, TrainingSpec, Update
-from flock.roles.voter import Ballot, Voter, accuracy_to_score
+from flock.roles.screening import ScreeningRules, screen_updates
+from flock.roles.voter import Ballot, Voter, accuracy_to_score, valid_model_score
 
 __all__ = [
     "Ballot",
     "Proposer",
     "RoleContext",
+    "ScreeningRules",
     "TrainingSpec",
     "Update",
     "Voter",
@@ -16,5 +18,7 @@ __all__ = [
     "assign_roles",
     "committee_sizes",
     "role_for",
+    "screen_updates",
     "shuffled_index",
+    "valid_model_score",
 ]

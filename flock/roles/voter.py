@@ -13,6 +13,7 @@ from flock.behaviours import VoterBehaviour
 from flock.contracts.commitments import MAX_SCORE
 from flock.contracts.types import Proposal
 from flock.roles.base import RoleContext
+from flock.roles.screening import ScreeningRules, screen_updates
 from flock.store import StoreError
 from flock.training import evaluate_many
 
@@ -34,17 +35,33 @@ def accuracy_to_score(accuracy: float) -> int:
     return int(round(min(max(accuracy, 0.0), 1.0) * MAX_SCORE))
 
 
+def valid_model_score(accuracy: float) -> int:
+    """The score of a model that passed every check: its accuracy in basis points, at least 1.
+    Score 0 is reserved for an update a voter refuses (the contract never accepts it)."""
+    return max(1, accuracy_to_score(accuracy))
+
+
 class Voter:
     """Scores the current global model (baseline) and every proposal on the private test split.
 
-    A proposal whose blob is missing, does not hash to the on-chain hash, is malformed, or
-    names another author or round than its on-chain record scores 0.
+    A proposal whose blob is missing, does not hash to the on-chain hash, is malformed, names
+    another author or round than its on-chain record, or fails update screening (an update
+    norm far from the round's median, or a copy of an earlier proposal:
+    :mod:`flock.roles.screening`) scores 0; every other model scores at least 1.
     """
 
-    def __init__(self, ctx: RoleContext, behaviour: VoterBehaviour, *, seed: int) -> None:
+    def __init__(
+        self,
+        ctx: RoleContext,
+        behaviour: VoterBehaviour,
+        *,
+        seed: int,
+        screening: ScreeningRules | None = None,
+    ) -> None:
         self.ctx = ctx
         self.behaviour = behaviour
         self.rng = np.random.default_rng(seed)
+        self.screening = screening if screening is not None else ScreeningRules()
 
     def _fetch(self, proposal: Proposal) -> torch.Tensor:
         blob = self.ctx.store.get(proposal.update_hash, expected_numel=self.ctx.num_params)
@@ -69,6 +86,9 @@ class Voter:
             except StoreError as exc:
                 rejected[proposal.index] = str(exc)
                 log.warning("%s rejects proposal %d: %s", self.ctx.address, proposal.index, exc)
+        for position, reason in screen_updates(global_params, vectors, self.screening).items():
+            rejected[valid[position]] = reason
+            log.info("%s scores proposal %d 0: %s", self.ctx.address, valid[position], reason)
         candidates = [global_params, *vectors]
         if vectors:
             candidates.append(fedavg(vectors, [1.0] * len(vectors)))
@@ -76,9 +96,11 @@ class Voter:
         stacked = torch.stack(candidates)
         accuracies = evaluate_many(model, stacked, self.ctx.data.x_test, self.ctx.data.y_test)
         measured_by_index = {
-            idx: accuracy_to_score(float(a)) for idx, a in zip(valid, accuracies[1:], strict=False)
+            idx: valid_model_score(float(a))
+            for idx, a in zip(valid, accuracies[1:], strict=False)
+            if idx not in rejected
         }
-        measured = [accuracy_to_score(float(accuracies[0]))] + [
+        measured = [valid_model_score(float(accuracies[0]))] + [
             measured_by_index.get(p.index, 0) for p in proposals
         ]
         aggregate = accuracy_to_score(float(accuracies[-1])) if vectors else None

@@ -1,0 +1,102 @@
+"""Update screening: the checks a voter runs on a round's updates before scoring them.
+
+Accuracy on a handful of private test samples cannot see every bad update: a model-replacement
+backdoor scores like an honest model, a free rider that resubmits the global model scores
+exactly the baseline, and a copied update scores like its original. What these share is the
+geometry of the update (the proposal minus the current global model): its norm is far above
+the round's typical norm (a boosted update), near zero (no work), or next to an earlier
+proposal's (a copy). A voter scores such a proposal 0, the score the contract never accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class ScreeningRules:
+    """Bounds relative to the round's median update norm; a ratio of 0 turns its check off.
+
+    Parameters
+    ----------
+    max_norm_ratio : float
+        An update whose norm exceeds this multiple of the median update norm is out of bounds
+        (model replacement needs a large norm; honest updates of one round stay close).
+    min_norm_ratio : float
+        An update whose norm is below this fraction of the median norm carries no work (the
+        global model resubmitted).
+    duplicate_ratio : float
+        A proposal within this fraction of the median norm of an earlier proposal (lower index:
+        published first) is a copy of it.
+    """
+
+    max_norm_ratio: float = 10.0
+    min_norm_ratio: float = 0.01
+    duplicate_ratio: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("max_norm_ratio", "min_norm_ratio", "duplicate_ratio"):
+            value = getattr(self, name)
+            if not value >= 0:
+                raise ValueError(f"screening {name} must be >= 0, got {value}")
+        if self.max_norm_ratio and self.max_norm_ratio <= self.min_norm_ratio:
+            raise ValueError(
+                f"screening max_norm_ratio ({self.max_norm_ratio}) must exceed min_norm_ratio "
+                f"({self.min_norm_ratio})"
+            )
+
+    @classmethod
+    def from_config(cls, voting: Mapping[str, Any] | None) -> ScreeningRules:
+        """The rules of the config's `voting` section (missing keys keep their defaults)."""
+        if not voting:
+            return cls()
+        known = {"max_norm_ratio", "min_norm_ratio", "duplicate_ratio"}
+        return cls(**{k: float(v) for k, v in voting.items() if k in known})
+
+
+def screen_updates(
+    global_params: torch.Tensor, proposals: Sequence[torch.Tensor], rules: ScreeningRules
+) -> dict[int, str]:
+    """Which proposals (positions in `proposals`, publication order) fail screening, and why.
+
+    Parameters
+    ----------
+    global_params : torch.Tensor
+        The current global model, flat.
+    proposals : sequence of torch.Tensor
+        The round's verified proposals (full flat parameter vectors), in publication order.
+    rules : ScreeningRules
+        The bounds.
+
+    Returns
+    -------
+    dict of int to str
+        Position -> reason, for each proposal to score 0. Empty when fewer than two proposals
+        (no round median to compare with) or the median update norm is 0.
+    """
+    if len(proposals) < 2:
+        return {}
+    updates = torch.stack(list(proposals)) - global_params
+    norms = torch.linalg.vector_norm(updates, dim=1)
+    median = float(norms.median())  # the lower median for an even count
+    if median == 0:
+        return {}
+    failed: dict[int, str] = {}
+    for i, norm in enumerate(norms.tolist()):
+        if rules.max_norm_ratio and norm > rules.max_norm_ratio * median:
+            failed[i] = f"update norm {norm:.4g} > {rules.max_norm_ratio:g} x median {median:.4g}"
+        elif norm < rules.min_norm_ratio * median:
+            failed[i] = f"update norm {norm:.4g} < {rules.min_norm_ratio:g} x median {median:.4g}"
+    if rules.duplicate_ratio:
+        # exact pairwise differences (no Gram-matrix shortcut: a copy must measure ~0)
+        distances = torch.cdist(updates, updates, compute_mode="donot_use_mm_for_euclid_dist")
+        limit = rules.duplicate_ratio * median
+        for i in range(1, len(proposals)):
+            close = (distances[i, :i] <= limit).nonzero()
+            if len(close) and i not in failed:
+                failed[i] = f"copy of proposal at position {int(close[0, 0])}"
+    return failed

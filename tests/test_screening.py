@@ -1,0 +1,110 @@
+"""Update screening: what a voter refuses to score before looking at accuracy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flock.roles import ScreeningRules, screen_updates
+
+RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.01, duplicate_ratio=0.01)
+
+
+def _round(n: int, d: int = 50, seed: int = 0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A global model and `n` honest proposals: global + an update of norm 0.5 to 2."""
+    g = torch.Generator().manual_seed(seed)
+    global_params = torch.randn(d, generator=g)
+    proposals = []
+    for i in range(n):
+        update = torch.randn(d, generator=g)
+        update *= (0.5 + 1.5 * i / max(n - 1, 1)) / update.norm()
+        proposals.append(global_params + update)
+    return global_params, proposals
+
+
+def test_honest_updates_of_varied_norms_pass() -> None:
+    global_params, proposals = _round(8)
+    assert screen_updates(global_params, proposals, RULES) == {}
+
+
+def test_a_boosted_update_is_out_of_bounds() -> None:
+    # model replacement scales its update by n / eta (x20 here)
+    global_params, proposals = _round(8)
+    proposals[3] = global_params + 20 * (proposals[3] - global_params)
+    failed = screen_updates(global_params, proposals, RULES)
+    assert list(failed) == [3]
+    assert "> 10 x median" in failed[3]
+
+
+def test_the_global_model_resubmitted_carries_no_work() -> None:
+    global_params, proposals = _round(6)
+    proposals[0] = global_params.clone()
+    failed = screen_updates(global_params, proposals, RULES)
+    assert list(failed) == [0]
+    assert "< 0.01 x median" in failed[0]
+
+
+def test_a_copy_is_refused_and_its_original_is_not() -> None:
+    global_params, proposals = _round(6)
+    proposals.append(proposals[2].clone())  # published after the original
+    proposals.append(proposals[4] + 1e-6)  # a copy with a trace of noise
+    failed = screen_updates(global_params, proposals, RULES)
+    assert sorted(failed) == [6, 7]
+    assert failed[6] == "copy of proposal at position 2"
+    assert failed[7] == "copy of proposal at position 4"
+
+
+def test_no_median_no_screening() -> None:
+    global_params, proposals = _round(1)
+    assert screen_updates(global_params, proposals, RULES) == {}
+    assert screen_updates(global_params, [global_params, global_params.clone()], RULES) == {}
+
+
+def test_a_ratio_of_zero_turns_its_check_off() -> None:
+    global_params, proposals = _round(6)
+    proposals[0] = global_params + 50 * (proposals[0] - global_params)
+    proposals.append(proposals[1].clone())
+    off = ScreeningRules(max_norm_ratio=0, min_norm_ratio=0, duplicate_ratio=0)
+    assert screen_updates(global_params, proposals, off) == {}
+
+
+def test_rules_come_from_the_voting_config_and_refuse_nonsense() -> None:
+    assert ScreeningRules.from_config(None) == ScreeningRules()
+    assert ScreeningRules.from_config({"max_norm_ratio": 4}).max_norm_ratio == 4.0
+    with pytest.raises(ValueError, match="min_norm_ratio must be >= 0"):
+        ScreeningRules(min_norm_ratio=-1)
+    with pytest.raises(ValueError, match="must exceed min_norm_ratio"):
+        ScreeningRules(max_norm_ratio=0.5, min_norm_ratio=0.6)
+
+
+def test_a_voter_scores_screened_proposals_0_and_every_valid_model_at_least_1() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from flock.contracts.types import Proposal
+    from flock.defence.world import build_world
+
+    config_dir = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "configs")
+    with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+experiment=defence", "attack=none"])
+    world = build_world(cfg)
+    voter = world.members[0].voter
+    global_params = world.initial
+    g = torch.Generator().manual_seed(1)
+    honest = [global_params + 0.01 * torch.randn(len(global_params), generator=g) for _ in range(4)]
+    vectors = [
+        *honest,
+        global_params + 20 * (honest[0] - global_params),  # boosted
+        honest[1].clone(),  # copied
+        2 * global_params - honest[2],  # sign-flipped: in bounds, judged by accuracy
+    ]
+    proposals = []
+    for i, (vector, who) in enumerate(zip(vectors, world.members[1:], strict=False)):
+        digest = world.store.put(vector, {"proposer": who.address, "round": "1"})
+        proposals.append(Proposal(1, who.address, i, digest, 10, ""))
+
+    ballot = voter.ballot(global_params, proposals)
+
+    assert ballot.measured[5] == 0 and ballot.measured[6] == 0  # positions 4, 5
+    assert "10 x median" in ballot.rejected_blobs[4]
+    assert ballot.rejected_blobs[5] == "copy of proposal at position 1"
+    assert all(s >= 1 for s in ballot.measured[:5]) and ballot.measured[7] >= 1
