@@ -42,14 +42,14 @@ pytestmark = [
 
 
 class TamperingCoordinator(Coordinator):
-    """Rewrites round 2's proposal blob in the store (same name, other weights) before the
-    voters fetch it. (Round 2: in round 1 the baseline is an untrained model, whose score is
-    within the tolerance of 0.)"""
+    """Rewrites round 1's proposal blob in the store (same name, other weights) before the
+    voters fetch it. (Round 1 is the hard case: the baseline is an untrained model whose score
+    is within the tolerance of 0, so only the rule "a median of 0 is never accepted" stops it.)"""
 
     tampered: dict[int, bytes] = {}
 
     def after_training(self, round_: int, replies: list[Reply]) -> None:
-        if round_ != 2:
+        if round_ != 1:
             return
         for reply in replies:
             digest = bytes.fromhex(str(reply.values["update_hash"]))
@@ -92,19 +92,19 @@ def test_voters_catch_an_update_the_coordinator_altered(tmp_path: Path) -> None:
         result = _run(tmp_path, node.url, TamperingCoordinator)["result"]
         assert result["error"] is None
         task = TaskClient(TxSender(RpcChain(node.url, dev=True)), result["task"])
-        round2 = result["rounds"][1]
-        assert result["rounds"][0]["accepted"] and result["rounds"][0]["rejected_blobs"] == 0
+        round1, round2 = result["rounds"]
         (forged,) = TamperingCoordinator.tampered.values()
         # every voter's hash check refused the altered blob ...
-        assert round2["rejected_blobs"] == len(round2["voters"]) > 0
+        assert round1["rejected_blobs"] == len(round1["voters"]) > 0
         # ... so the proposal was scored 0 and rejected by the contract, and the tampered
-        # weights never entered a global model
-        (proposal,) = task.proposals(2)
+        # weights never entered a global model; round 2, untouched, goes on from the initial one
+        (proposal,) = task.proposals(1)
         assert proposal.update_hash == forged
-        assert round2["accepted"] == []
-        assert task.round_info(2).accepted_mask == 0
-        assert not any(task.aggregate_of(2))
-        assert task.global_model()[0] == task.aggregate_of(1)
+        assert round1["accepted"] == []
+        assert task.round_info(1).accepted_mask == 0
+        assert not any(task.aggregate_of(1))
+        assert round2["accepted"] and round2["rejected_blobs"] == 0
+        assert task.global_model()[0] == task.aggregate_of(2)
 
 
 def test_skipping_a_participant_does_not_change_roles(tmp_path: Path) -> None:
