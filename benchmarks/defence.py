@@ -538,8 +538,9 @@ def write_report(
         "20 proposers and 30 voters per round (the contract's role draw), IID splits, MLP, "
         "10 local epochs; every figure is the median over the seeds. flock's rule is settled by "
         "its Python mirror of `AllianceTask.settle` (differential-tested identical to the "
-        "contract; `--smoke` plays it on the contract itself); `flock_wide` is the same rule "
-        "with the task's tolerances widened (config only, see the notes); `flock_paper` is the "
+        "contract; `--smoke` plays it on the contract itself); `flock_v0` is the same contract "
+        "and code with score-step tolerances and update screening turned off by config (the "
+        "rule the previous grid measured); `flock_paper` is the "
         "FLock paper's rule (`flock/settlement_flock_paper.py`, Python only); the baselines "
         "aggregate every proposer's update with the real Flower strategy, configured with the "
         "round's true number of malicious proposers.",
@@ -702,8 +703,15 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
     def get(attack: str, eta: float | None, defence: str, dataset: str = "digits") -> Cell | None:
         return cell_for(cells, (dataset, attack, eta, defence))[0]
 
-    def fig(attack: str, eta: float | None, defence: str, field: str, digits: int = 1) -> str:
-        cell = get(attack, eta, defence)
+    def fig(
+        attack: str,
+        eta: float | None,
+        defence: str,
+        field: str,
+        digits: int = 1,
+        dataset: str = "digits",
+    ) -> str:
+        cell = get(attack, eta, defence, dataset)
         return "n/a" if cell is None else _fmt(float(getattr(cell, field)), digits)
 
     def worst_honest(defence: str, dataset: str = "digits") -> int:
@@ -715,6 +723,14 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
             ),
             default=0,
         )
+
+    def worst(defence: str, field: str, attacks: Sequence[str], digits: int = 1) -> str:
+        values = [
+            float(getattr(c, field))
+            for (d, a, e, name), c in cells.items()
+            if d == "digits" and name == defence and a in attacks
+        ]
+        return _fmt(max(values), digits) if values else "n/a"
 
     def d(key: str) -> str:
         return diag.get(key, "n/a")
@@ -730,41 +746,34 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
     reached = sum(1 for _, c in at_bound if c.rounds_to_90 <= c.exposed_90)
     return f"""## What the figures say
 
-**1. Honest participants slashed (goal: 0 at eta <= 0.3): missed by flock's shipped knobs.**
-flock slashed up to {worst_honest("flock")} of the honest participants in a digits run at
-eta <= 0.3, {fig("none", None, "flock", "honest_slashed_max", 0)} of 50 in the clean run.
-`python benchmarks/defence.py --diagnose` shows why: a participant's private test split holds
-{d("test_split_samples[digits]")} samples (K = 50, 25 % of ~29), so a voter's score moves in
-steps of {d("score_quantum_pts[digits]")} points and the median of the voters' scores stays on
-that lattice. An honest local model (trained on {d("train_split_samples[digits]")} samples) is
-truly {d("honest_holdout_gap_pts[flock,digits]")} points below the global model on the public
-holdout, but the consensus scores put it {d("honest_score_gap_pts[flock,digits]")} points
-below (median; {d("honest_score_gap_late_mode_pts[flock,digits]")} points, one test sample, is
-the most common gap in the second half of training), more than the 10-point `tolerance_bps`:
-{d("honest_rejected_pct[flock,digits]")} % of honest proposals were rejected and slashed
-({d("honest_slashes[flock,rejected_proposal,digits]")} `REJECTED_PROPOSAL` slashes in the clean
-run, {d("honest_slashes[flock,vote_outside_consensus,digits]")} voter slash). The rule compares
-one local model with the aggregate it started from, on a score too coarse to tell "slightly
-worse" from "one sample worse". `flock_wide`, the same contract and rule with the tolerance, the
-peer tolerance and the voter band floor at 30 points (about two score steps), rejected
-{d("honest_rejected_pct[flock_wide,digits]")} % of honest proposals and slashed at most
-{worst_honest("flock_wide")} honest participants in any digits run at eta <= 0.3, while still
-keeping out the update attacks (label flip at eta 0.3: {
-        fig("label_flip", 0.3, "flock_wide", "accepted_attack_pct", 0)
-    } % of the flippers' updates aggregated). On breast cancer
-({d("test_split_samples[breast_cancer]")} test samples each, steps of
-{
-        d("score_quantum_pts[breast_cancer]")
-    } points) no tolerance helps: honest *voters* whose two test samples are hard score 0 on
-every item and fall outside the band
-({d("honest_slashes[flock,vote_outside_consensus,breast_cancer]")} `VOTE_OUTSIDE_CONSENSUS`
-slashes in the clean run). Proposed fixes (none is in the contract): (a) tie `tolerance_bps`,
-`peer_tolerance_bps` and `min_deviation_bps` to the smallest test split (the training spec can
-declare it; require at least two score steps, 2 x 10000 / n); (b) score with a finer statistic
-than accuracy on a handful of samples: the test loss, or a trimmed mean of the voters' scores
-instead of their median; (c) judge a proposal by its marginal effect (the aggregate with and
-without it) instead of its standalone accuracy against the aggregate; (d) larger private test
-splits when per-participant data is small.
+`flock` is the rule as shipped now; `flock_v0` is the same contract and code with the two
+changes of this grid turned off by config (`task.score_steps=0`, every `voting` ratio 0): the
+rule as the previous grid measured it.
+
+**1. Honest participants slashed (goal: 0 at eta <= 0.3).** flock slashed at most
+{worst_honest("flock")} honest participants in any digits run at eta <= 0.3
+({fig("none", None, "flock", "honest_slashed_max", 0)} in the clean run); flock_v0 slashed up
+to {worst_honest("flock_v0")} ({fig("none", None, "flock_v0", "honest_slashed_max", 0)} of 50 in
+the clean run). `python benchmarks/defence.py --diagnose` shows why v0 failed: a participant's
+private test split holds {d("test_split_samples[digits]")} samples (K = 50, 25 % of ~29), so a
+voter's score moves in steps of {d("score_quantum_pts[digits]")} points and the median of the
+voters' scores stays on that lattice. An honest local model (trained on
+{d("train_split_samples[digits]")} samples) is truly {d("honest_holdout_gap_pts[flock_v0,digits]")}
+points below the global model on the public holdout, but the consensus scores put it
+{d("honest_score_gap_pts[flock_v0,digits]")} points below (median;
+{d("honest_score_gap_late_mode_pts[flock_v0,digits]")} points, one test sample, is the most
+common gap late in training), beyond v0's {d("tolerance_pts[flock_v0,digits]")}-point
+tolerance: {d("honest_rejected_pct[flock_v0,digits]")} % of honest proposals were rejected.
+flock now raises `tolerance_bps`, `peer_tolerance_bps` and `min_deviation_bps` to two score
+steps of the smallest private test split ({d("tolerance_pts[flock,digits]")} points here;
+`task.score_steps`): {d("honest_rejected_pct[flock,digits]")} % of honest proposals rejected in
+the clean run. On breast cancer ({d("test_split_samples[breast_cancer]")} test samples each,
+steps of {d("score_quantum_pts[breast_cancer]")} points) two steps cap the tolerances at 100
+points, so a proposal is rejected only when the voters refuse it (score 0) and no honest voter
+is outside the band; flock warns that such splits cannot judge a proposal. There flock slashed
+at most {worst_honest("flock", "breast_cancer")} honest participants (flock_v0:
+{worst_honest("flock_v0", "breast_cancer")}). What remains is the coarse score itself; finer
+statistics (test loss, more test samples) would let the tolerances shrink again.
 
 **2. >= 90 % of attackers slashed within 5 rounds: bounded by the role draw.** An attacker can
 only be caught in a round that gives it the role it misbehaves in. With 20 proposers among 50,
@@ -776,52 +785,58 @@ backdoor and lazy voters (it slashes an attacker at its first malicious act ther
 the goal against the attackers that had the role, or raise `proposers_per_round` (the contract
 caps it at 32).
 
-**3. Attacks the scores do not see.** ALIE and min-sum updates score like honest ones: flock
-aggregated {fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE updates at
-eta 0.2 and slashed few of those attackers, but they barely hurt
-({fig("alie", 0.2, "flock", "final_acc")} % against {fig("none", None, "flock", "final_acc")} %
-clean).
-Min-max pushes further and is partly rejected (eta 0.2: {
+**3. Free riders and copies are refused; statistical attacks pass.** A voter now scores 0 an
+update below 0.1 % of the median norm of the round's updates that moved (the global model
+resubmitted) or within 1 % of an earlier proposal (a copy), and the contract never accepts a
+median of 0: flock
+aggregated {fig("free_rider", 0.3, "flock", "accepted_attack_pct", 0)} % of the free riders'
+proposals at eta 0.3 (flock_v0: {fig("free_rider", 0.3, "flock_v0", "accepted_attack_pct", 0)} %).
+ALIE and min-sum updates stay inside the honest spread by construction and score like honest
+ones: flock aggregated {fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE
+updates at eta 0.2, yet they barely hurt ({fig("alie", 0.2, "flock", "final_acc")} % against
+{fig("none", None, "flock", "final_acc")} % clean); min-max: {
         fig("min_max", 0.2, "flock", "accepted_attack_pct", 0)
-    } % aggregated). Free riders resubmit the global model, score exactly
-the baseline, and are accepted and paid ({
-        fig("free_rider", 0.3, "flock_wide", "accepted_attack_pct", 0)
-    } % aggregated under flock_wide at eta 0.3). Fix: voters score 0 an
-update whose distance to the global model is (near) zero or that duplicates another proposal;
-the contract can refuse a proposal whose hash equals the current global model's at no cost.
+    } % aggregated, {fig("min_max", 0.2, "flock", "final_acc")} % final.
 
-**4. Backdoor (goal <= 5 % over 20 rounds): missed by every settling rule.** In round 1 the
-global model is untrained (about 10 %), so every proposal clears the baseline test and the
-peer median is low: the backdoor update, boosted x n / eta = x20, is accepted and replaces the
-model (success peaks at {fig("backdoor", 0.3, "flock", "backdoor_max")} % in the first rounds at
-eta 0.3).
-From round 2 on flock rejects the boosted updates ({
-        fig("backdoor", 0.3, "flock", "accepted_attack_pct", 0)
-    } % of them aggregated over the run) and the backdoor fades to
-{fig("backdoor", 0.3, "flock", "backdoor_final")} % by round 20 (eta 0.1:
-{fig("backdoor", 0.1, "flock", "backdoor_final")} %). With the wide tolerance at eta 0.4 the
-boosted updates pass every round and the model is lost ({
-        fig("backdoor", 0.4, "flock_wide", "final_acc")
-    } %). MultiKrum keeps the backdoor at {
+**4. Backdoor (goal <= 5 % over 20 rounds).** Model replacement boosts the update x n / eta =
+x20; honest voters now score 0 an update above 10x the round's median norm, so the boosted
+update is refused from round 1 on (where v0 accepted it because an untrained global model
+scores about 0 and every proposal clears the baseline). Highest backdoor success in any round,
+median of seeds: flock {worst("flock", "backdoor_max", ["backdoor"])} % over eta 0.1 to 0.4
+(flock_v0 {worst("flock_v0", "backdoor_max", ["backdoor"])} %, MultiKrum at eta 0.3 {
         fig("backdoor", 0.3, "multikrum", "backdoor_max")
-    } % (eta 0.3). Fix: bound the norm of every accepted update (clip to the
-round's median update norm before the consensus average: model replacement needs a large
-norm), or have voters score 0 a proposal whose update norm is far above the median proposal's.
+    } %). The bound is relative: an attacker who scales by less than 10x gets through screening
+and is judged by accuracy; clipping every accepted update to the median norm in the consensus
+aggregate would close that (not built).
 
-**5. Colluding voters at eta = 0.4: a liveness veto.** When 40 % of the participants score their
-cartel's proposals 100 and everything else 0, most items' MAD exceeds `wash_mad_bps` and the
-round is voided as a wash: no update and no slash. flock ends at
-{fig("colluding_cartel", 0.4, "flock", "final_acc")} % ({
-        fig("colluding_cartel", 0.4, "flock", "skipped", 0)
-    } of 20 rounds void). Fix: measure dispersion on the central majority of the
-scores (e.g. the MAD of the middle 60 %), or settle on the median when a majority of the voters
-lies inside the band and slash the rest.
+**5. Colluding voters at eta = 0.4: a cartel majority.** A cartel of 40 % votes its own
+label-flipped proposals 100 and everything else 0. With 7-sample scores, the honest voters' own
+spread plus that minority pushed most items' MAD over v0's 20-point `wash_mad_bps`, so v0
+voided most rounds as washes ({fig("colluding_cartel", 0.4, "flock_v0", "skipped", 0)} of 20
+void, final {fig("colluding_cartel", 0.4, "flock_v0", "final_acc")} %). The wash threshold is
+now floored at two score steps too ({fig("colluding_cartel", 0.4, "flock", "skipped", 0)} of 20
+void): the honest majority settles the other rounds and slashes the cartel's voters. But in a
+round where few cartel members drew the proposer role, the cartel holds most of the 30 voter
+seats (hypergeometric, about 4 % of rounds at eta 0.4): its updates are accepted, the honest
+ones rejected, honest voters slashed, and the model is set back (final
+{fig("colluding_cartel", 0.4, "flock", "final_acc")} %, median of seeds). No median-of-voters rule
+survives a voter majority, and a contract cannot tell an honest-majority round from a
+cartel-majority round by counting alone. flock keeps {
+        fig("colluding_cartel", 0.3, "flock", "final_acc")
+    } % at eta 0.3. Fixes to explore: have honest members refuse to build on an aggregate that
+scores below the baseline on their own test split (the aggregate challenge exists on chain, its
+resolution is not automated), and draw proposers so that a cartel's voter share cannot swing.
 
-**6. Random voters under the wide band.** The 30-point voter band that spares honest 7-sample
-voters also lets uniform random scorers hide: flock_wide slashed
-{fig("random_score", 0.3, "flock_wide", "slashed_by_5_pct", 0)} % of them by round 5 at eta 0.3
-(flock: {fig("random_score", 0.3, "flock", "slashed_by_5_pct", 0)} %). Finer scores (fix 1b,
-1d) remove the trade-off.
+**6. Random voters are outvoted, seldom slashed.** With 30 % of the voters scoring uniformly at
+random, each item's MAD grows and the 3-MAD band covers most of the score range, so a random
+scorer is rarely outside it on most items: flock slashed {
+        fig("random_score", 0.3, "flock", "slashed_by_5_pct", 0)
+    } % of them by round 5 at eta 0.3. (flock_v0's {
+        fig("random_score", 0.3, "flock_v0", "slashed_by_5_pct", 0)
+    } % came mostly from slashing them as *proposers*: v0 rejected 45 % of honest proposals.) The
+median ignores them (accuracy {fig("random_score", 0.3, "flock", "final_acc")} %) and voter
+rewards follow closeness to the median, so they earn little. Fix: a band built from the central
+majority of the scores (e.g. the MAD of the middle 60 %), which a minority cannot widen.
 
 **7. The FLock paper's rule.** A vote on the whole aggregate cannot separate attackers from
 honest proposers: accepted rounds aggregate every attacker's update (label flip, eta 0.3:
@@ -839,6 +854,9 @@ FedTrimmedAvg and MultiKrum collapse under ALIE at eta 0.4 ({
     }, {fig("alie", 0.4, "fedtrimmedavg", "final_acc")},
 {fig("alie", 0.4, "multikrum", "final_acc")} %), where flock keeps
 {fig("alie", 0.4, "flock", "final_acc")} %.
+
+The baseline runs are those of the previous grid (commit 185b55d): they hold no vote and screen
+nothing, so nothing changed for them.
 """
 
 

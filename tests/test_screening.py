@@ -7,7 +7,7 @@ import torch
 
 from flock.roles import ScreeningRules, screen_updates
 
-RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.01, duplicate_ratio=0.01)
+RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.001, duplicate_ratio=0.01)
 
 
 def _round(n: int, d: int = 50, seed: int = 0) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -41,7 +41,7 @@ def test_the_global_model_resubmitted_carries_no_work() -> None:
     proposals[0] = global_params.clone()
     failed = screen_updates(global_params, proposals, RULES)
     assert list(failed) == [0]
-    assert "< 0.01 x median" in failed[0]
+    assert "< 0.001 x median" in failed[0]
 
 
 def test_a_copy_is_refused_and_its_original_is_not() -> None:
@@ -52,6 +52,14 @@ def test_a_copy_is_refused_and_its_original_is_not() -> None:
     assert sorted(failed) == [6, 7]
     assert failed[6] == "copy of proposal at position 2"
     assert failed[7] == "copy of proposal at position 4"
+
+
+def test_resubmitted_global_models_do_not_drag_the_reference_norm_down() -> None:
+    # 4 free riders among 7: the median of all norms would be 0 and every honest update
+    # "oversized"; the reference is the median of the updates that moved
+    global_params, proposals = _round(3)
+    proposals += [global_params.clone() for _ in range(4)]
+    assert sorted(screen_updates(global_params, proposals, RULES)) == [3, 4, 5, 6]
 
 
 def test_no_median_no_screening() -> None:

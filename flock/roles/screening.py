@@ -28,14 +28,15 @@ class ScreeningRules:
         (model replacement needs a large norm; honest updates of one round stay close).
     min_norm_ratio : float
         An update whose norm is below this fraction of the median norm carries no work (the
-        global model resubmitted).
+        global model resubmitted). Keep it small: on tiny private splits an honest model can
+        already fit its data and barely move.
     duplicate_ratio : float
         A proposal within this fraction of the median norm of an earlier proposal (lower index:
         published first) is a copy of it.
     """
 
     max_norm_ratio: float = 10.0
-    min_norm_ratio: float = 0.01
+    min_norm_ratio: float = 0.001
     duplicate_ratio: float = 0.01
 
     def __post_init__(self) -> None:
@@ -76,15 +77,19 @@ def screen_updates(
     -------
     dict of int to str
         Position -> reason, for each proposal to score 0. Empty when fewer than two proposals
-        (no round median to compare with) or the median update norm is 0.
+        (no round median to compare with) or no update moved. The reference norm is the
+        median over the updates of non-zero norm.
     """
     if len(proposals) < 2:
         return {}
     updates = torch.stack(list(proposals)) - global_params
     norms = torch.linalg.vector_norm(updates, dim=1)
-    median = float(norms.median())  # the lower median for an even count
-    if median == 0:
+    # the reference is the median of the updates that moved at all: resubmitted global models
+    # (norm 0) must not drag it down and make honest updates look oversized
+    moved = norms[norms > 0]
+    if len(moved) == 0:
         return {}
+    median = float(torch.quantile(moved.to(torch.float64), 0.5))
     failed: dict[int, str] = {}
     for i, norm in enumerate(norms.tolist()):
         if rules.max_norm_ratio and norm > rules.max_norm_ratio * median:
