@@ -22,11 +22,13 @@ def _cfg(*overrides: str):
 @pytest.fixture(scope="module")
 def attacked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     run_dir = tmp_path_factory.mktemp("run")
-    # One attacker among 3 proposers per round: the median proposal is always honest, so the
-    # peer rule rejects the attacker whenever it is drawn, whatever the seed draws. The
-    # baseline tolerance is wide (25 points) because a local model trained on ~100 samples can
-    # score more than 10 points below the aggregate it started from: with the default 10 points
-    # an honest proposer was occasionally rejected here (seen in CI).
+    # One attacker among 3 proposers per round: the median proposal is honest, so the peer
+    # rule (30 points) rejects the label flipper (0-3 % accurate) whenever it is drawn, as long
+    # as honest models clear 33 %. Five local epochs make sure they do from round 1 on: with two,
+    # round-1 models scored 28-60 % and a flipper passed once in CI. The baseline tolerance is
+    # wide (25 points) because a local model trained on ~100 samples can score more than 10
+    # points below the aggregate it started from: with the default 10 points an honest proposer
+    # was occasionally rejected here (seen in CI).
     cfg = _cfg(
         "participants=6",
         "task.rounds=6",
@@ -35,7 +37,7 @@ def attacked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
         "task.tolerance_bps=2500",
         "attack=label_flip",
         "attack.proposer.count=1",
-        "training.epochs=2",
+        "training.epochs=5",
     )
     return run(cfg, run_dir), run_dir
 
