@@ -77,6 +77,9 @@ class FlowerSettings:
     grid_poll_s: float = 0.1
     #: CPUs Ray reserves per simulated participant (simulation route).
     simulation_cpus_per_node: float = 1.0
+    #: Tries to start Ray's head node (simulation route): its GCS server must come up within
+    #: Ray's fixed 30 s, which a loaded machine occasionally misses.
+    simulation_ray_start_attempts: int = 3
 
 
 ROUTES = ("grpc", "superlink", "simulation")
@@ -585,7 +588,10 @@ def _run_simulation(
     server_app = make_server_app(
         settings, message_timeout=float(fl.message_timeout_s), poll_s=float(fl.grid_poll_s)
     )
+    init_args: dict[str, Any] = {"include_dashboard": False, "num_cpus": os.cpu_count() or 1}
+    saved.setdefault("PYTHONPATH", os.environ.get("PYTHONPATH"))
     try:
+        _start_ray(init_args, attempts=int(fl.simulation_ray_start_attempts))
         run_simulation(
             server_app=server_app,
             client_app=client_app,
@@ -595,8 +601,8 @@ def _run_simulation(
                     "num_cpus": float(fl.simulation_cpus_per_node),
                     "num_gpus": 0.0,
                 },
-                "init_args": {"include_dashboard": False, "num_cpus": os.cpu_count() or 1},
-            },
+                "init_args": init_args,
+            },  # type: ignore[dict-item]  # Flower's ConfigRecord type; the values are plain
         )
     finally:
         import ray
@@ -610,6 +616,27 @@ def _run_simulation(
                 os.environ[k] = v
     result = json.loads(Path(settings.result_file).read_text())
     summary["status"] = "finished:failed" if result.get("error") else "finished:completed"
+
+
+def _start_ray(init_args: dict[str, Any], *, attempts: int) -> None:
+    """Start Ray's head node as Flower's Ray backend would (it then finds Ray running), trying
+    again when the head's GCS server missed Ray's start-up deadline."""
+    import ray
+
+    # as flwr's RayBackend.init_ray: actors import flock through the driver's sys.path
+    pythonpath = os.pathsep.join(sys.path)
+    if os.environ.get("PYTHONPATH"):
+        pythonpath = f"{pythonpath}{os.pathsep}{os.environ['PYTHONPATH']}"
+    os.environ["PYTHONPATH"] = pythonpath
+    for attempt in range(1, max(attempts, 1) + 1):
+        try:
+            ray.init(runtime_env={"env_vars": {"PYTHONPATH": pythonpath}}, **init_args)
+            return
+        except RuntimeError as exc:
+            if "Timed out waiting for file" not in str(exc) or attempt >= attempts:
+                raise
+            log.warning("Ray's head node did not start (try %d of %d): %s", attempt, attempts, exc)
+            ray.shutdown()
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
