@@ -55,7 +55,6 @@ ETAS = (0.1, 0.2, 0.3, 0.4)
 SEEDS = (0, 1, 2)
 SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel")
 SMOKE_ETA = 0.3
-SETTLING = ("flock", "flock_v0", "flock_paper", "flock_mirror")
 
 
 # ------------------------------------------------------------------------------------- grid
@@ -596,6 +595,23 @@ def _grid_axes(count: int):  # type: ignore[no-untyped-def]
     return plt, fig, list(axes.flat)
 
 
+def _label_axes(ax, title: str, top: float, ylabel: str) -> None:  # type: ignore[no-untyped-def]
+    """One panel's title, y range from 0 to `top`, axis labels and grid."""
+    ax.set_title(title, fontsize=9)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("round", fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _save_figure(plt, fig, title: str, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Title, lay out, write and close a figure."""
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def _plot_accuracy(cells: dict[Key, Cell], dataset: str, eta: float, path: Path) -> None:
     attacks = [a for a in ATTACKS if any(k[:3] == (dataset, a, eta) for k in cells)]
     if not attacks:
@@ -608,16 +624,9 @@ def _plot_accuracy(cells: dict[Key, Cell], dataset: str, eta: float, path: Path)
                 style = "-" if defence in RULES else "--"
                 rounds = range(1, len(cell.accuracy) + 1)
                 ax.plot(rounds, cell.accuracy, style, label=defence, linewidth=1.2)
-        ax.set_title(f"{attack}, eta {eta:g}", fontsize=9)
-        ax.set_ylim(0, 100)
-        ax.set_xlabel("round", fontsize=8)
-        ax.set_ylabel("holdout accuracy %", fontsize=8)
-        ax.grid(alpha=0.3)
+        _label_axes(ax, f"{attack}, eta {eta:g}", 100, "holdout accuracy %")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{dataset}: accuracy per round per defence (median of seeds)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save_figure(plt, fig, f"{dataset}: accuracy per round per defence (median of seeds)", path)
 
 
 def _plot_stake(cells: dict[Key, Cell], dataset: str, eta: float, path: Path) -> None:
@@ -641,16 +650,10 @@ def _plot_stake(cells: dict[Key, Cell], dataset: str, eta: float, path: Path) ->
                     color=colour,
                     label=f"{defence} attackers",
                 )
-        ax.set_title(f"{attack}, eta {eta:g}", fontsize=9)
-        ax.set_ylim(0, 70)
-        ax.set_xlabel("round", fontsize=8)
-        ax.set_ylabel("mean stake (tokens)", fontsize=8)
-        ax.grid(alpha=0.3)
+        _label_axes(ax, f"{attack}, eta {eta:g}", 70, "mean stake (tokens)")
     axes[0].legend(fontsize=6)
-    fig.suptitle(f"{dataset}: stake of honest participants vs attackers (median of seeds)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    title = f"{dataset}: stake of honest participants vs attackers (median of seeds)"
+    _save_figure(plt, fig, title, path)
 
 
 def _committee(preset: str) -> tuple[int, int]:

@@ -54,17 +54,12 @@ def chain_run(cfg: DictConfig, run_dir: Path) -> RunResult:
         n=len(addresses),
         seed=int(cfg.seed),
     )
-    eta = cfg.defence.get("eta")
-    result = RunResult(
+    result = RunResult.for_run(
+        cfg,
         defence=label,
-        attack=str(cfg.defence.get("attack_name") or "custom"),
-        eta=None if eta is None else float(eta),
-        seed=int(cfg.seed),
-        dataset=str(cfg.dataset.name),
-        participants=len(addresses),
-        rounds=int(cfg.task.rounds),
-        attackers=attacker_indices(plan),
         rule="flock",
+        participants=len(addresses),
+        attackers=attacker_indices(plan),
         on_chain=True,
     )
     bad = set(result.attackers)

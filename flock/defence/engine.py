@@ -95,20 +95,14 @@ def simulate(cfg: DictConfig) -> RunResult:
     torch.set_num_threads(int(cfg.torch_threads))
     world = build_world(cfg)
     addresses = [m.address for m in world.members]
-    attackers = attacker_indices(world.plan)
-    eta = cfg.defence.get("eta")
-    result = RunResult(
+    result = RunResult.for_run(
+        cfg,
         defence=label,
-        attack=str(cfg.defence.get("attack_name") or "custom"),
-        eta=None if eta is None else float(eta),
-        seed=int(cfg.seed),
-        dataset=str(cfg.dataset.name),
-        participants=len(addresses),
-        rounds=int(cfg.task.rounds),
-        attackers=attackers,
         rule=name,
+        participants=len(addresses),
+        attackers=attacker_indices(world.plan),
     )
-    flock_rules = _flock_rules(cfg)
+    flock_rules = _flock_rules(cfg, world.smallest_test_split)
     paper_rules = PaperRules(
         rounds=int(cfg.task.rounds),
         gamma=int(float(cfg.defence.flock_paper.gamma) * TOKEN),
@@ -207,12 +201,18 @@ def _play(
         log.debug("%s round %d: accuracy %.4f", name, r, result.accuracy[-1])
 
 
-def _flock_rules(cfg: DictConfig) -> SettlementRules:
-    """flock's settlement rules from the `task` and `reward` groups."""
+def _flock_rules(cfg: DictConfig, smallest_test_split: int) -> SettlementRules:
+    """flock's settlement rules from the `task` and `reward` groups (score thresholds from the
+    world's smallest private test split, without drawing the data again)."""
     from flock.experiment import task_params
 
     return SettlementRules.from_params(
-        task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
+        task_params(
+            cfg,
+            spec_hash=bytes(32),
+            initial_model_hash=bytes(32),
+            smallest_test_split=smallest_test_split,
+        )
     )
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from omegaconf import DictConfig
 
 from flock.defence.config import RULES
 
@@ -67,6 +68,32 @@ class RunResult:
     score_gaps: list[int] = field(default_factory=list)
     holdout_gaps: list[float] = field(default_factory=list)
     honest_slash_reasons: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_run(
+        cls,
+        cfg: DictConfig,
+        *,
+        defence: str,
+        rule: str,
+        participants: int,
+        attackers: list[int],
+        on_chain: bool = False,
+    ) -> RunResult:
+        """An empty result labelled from the run's config (attack, eta, seed, dataset, rounds)."""
+        eta = cfg.defence.get("eta")
+        return cls(
+            defence=defence,
+            attack=str(cfg.defence.get("attack_name") or "custom"),
+            eta=None if eta is None else float(eta),
+            seed=int(cfg.seed),
+            dataset=str(cfg.dataset.name),
+            participants=participants,
+            rounds=int(cfg.task.rounds),
+            attackers=attackers,
+            rule=rule,
+            on_chain=on_chain,
+        )
 
     @property
     def settles(self) -> bool:

@@ -101,6 +101,7 @@ class World:
     x_holdout: torch.Tensor
     y_holdout: torch.Tensor
     backdoor: dict[str, Any] | None
+    smallest_test_split: int
 
 
 def build_world(cfg: DictConfig) -> World:
@@ -156,6 +157,7 @@ def build_world(cfg: DictConfig) -> World:
         x_holdout=x_holdout,
         y_holdout=torch.as_tensor(holdout.labels),
         backdoor=_backdoor_params(plan),
+        smallest_test_split=drawn.smallest_test_split,
     )
 
 
