@@ -112,8 +112,6 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
         return configured
     n = t.get("min_test_samples") or smallest_test_split
     if n is None:
-        from flock.alliance_data import alliance_data
-
         n = alliance_data(cfg).smallest_test_split
     floor = score_floor_bps(steps, int(n))
     raised = {k: max(v, floor) for k, v in configured.items()}
