@@ -11,9 +11,21 @@ import {Stats} from "./Stats.sol";
 import {RewardMath} from "./RewardMath.sol";
 
 /// @title AllianceTask
-/// @notice One federated-learning task: stake, per-round on-chain randomness for roles,
+/// @notice One federated-learning task: stake, per-round commit-reveal randomness for roles,
 /// proposals by hash, commit-reveal votes per proposer, settlement by median consensus,
-/// pull-style rewards and slashing. Every loop is bounded by one round's committee caps.
+/// pull-style rewards and slashing, and the global model adopted only by a voter majority's
+/// attestation. Every loop is bounded by one round's committee caps.
+/// @dev The global model. Round r's proposers train from the aggregate of round r-1's accepted
+/// updates (every member recomputes it: it is a deterministic function of on-chain data and
+/// content-addressed blobs). Round r's voters commit, with their scores, the hash of the base
+/// model they recomputed (their attestation). Settling round r adopts that aggregate as the
+/// global model when a strict majority of r's revealed voters attested one non-zero hash and
+/// slashes the voters who attested another; with no majority the aggregate is void for good,
+/// round r (built on it) is void, and the alliance continues from the last adopted model.
+/// With fewer revealed voters than `minVoters` nothing is decided and the aggregate stays
+/// pending for the next round. After the last round a closing round (voters only, no
+/// proposals) attests the last aggregate. When no aggregate is pending, voters attest the
+/// adopted global model and are slashed for any other hash.
 contract AllianceTask is IAllianceTask, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -24,7 +36,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Scores are accuracies in basis points.
     uint256 public constant MAX_SCORE = 10_000;
     /// @notice Domain separator of the round seed.
-    bytes32 public constant SEED_DOMAIN = keccak256("flock.AllianceTask.seed.v1");
+    bytes32 public constant SEED_DOMAIN = keccak256("flock.AllianceTask.seed.v2");
+    /// @notice The score a voter reveals for a proposal whose blob it could not fetch (missing,
+    /// not served, or bytes that do not hash to the on-chain hash); counts as 0 in consensus.
+    uint256 public constant UNAVAILABLE = 0xFFFF;
+    /// @notice Largest reward pool and largest total stake (so every credit fits 112 bits:
+    /// a credit is at most pool + every slashed stake < 2^111).
+    uint256 public constant MAX_AMOUNT = 2 ** 110;
 
     /// @dev One slot per participant: stake, credited rewards and 1-based join index.
     struct Account {
@@ -56,6 +74,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         address[] proposers; // in proposal index order
         address[] voters; // the voters who revealed, ascending by address
         bytes[] scores; // per voter, the revealed score bytes
+        bytes32[] attestations; // per voter, the revealed base-model hash
         bytes32[] salts; // per voter, the revealed salt
         address[] missing; // voters who committed and did not reveal, ascending by address
         bytes hints; // per item 4 x uint16: lower/upper middle score, lower/upper middle deviation
@@ -70,6 +89,12 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         Outcome outcome;
     }
 
+    /// @dev Stake added during a round; excluded from that round's stake-rule weight.
+    struct TopUp {
+        uint112 amount;
+        uint32 round;
+    }
+
     IERC20 public token;
     address public factory;
     address public creator;
@@ -82,12 +107,14 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     uint32 private _participantCount;
     uint32 private _currentRound;
     uint64 private _endedAt;
+    uint32 private _modelRound; // round whose aggregate is the global model (0: the initial model)
+    uint32 private _pendingRound; // round whose aggregate awaits attestation (0: none)
 
     uint256 public rewardPool;
     uint256 public totalStaked;
     uint256 public totalClaimable;
+    /// @notice Hash of the adopted global model (the initial model until an aggregate is adopted).
     bytes32 public globalModelHash;
-    uint256 public globalModelRound;
 
     /// @dev Running XOR of every revealed secret (randomness reveals and vote salts).
     bytes32 private _entropy;
@@ -98,10 +125,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     mapping(address => Seat[2]) private _seats;
 
     mapping(uint256 => RoundInfo) private _rounds;
-    /// @dev By round parity: pre-seed material until RoundInfo.seedFinal, then the seed.
+    /// @dev By round parity: the round seed, fixed when the round opens.
     mapping(uint256 => bytes32) private _seeds;
     mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes; // by round parity
-    mapping(uint256 => bytes32) private _aggregates;
+    mapping(address => TopUp) private _topUps;
 
     /// @dev The implementation behind the factory's clones can never be initialised itself.
     constructor() {
@@ -120,6 +147,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         factory = msg.sender;
         creator = creator_;
         _config = config_;
+        globalModelHash = config_.initialModelHash;
         enrolEnd = block.timestamp + config_.enrolPeriod;
         emit Initialized(address(token_), creator_, config_.specHash);
     }
@@ -132,6 +160,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (_funded) revert TaskAlreadyFunded();
         uint256 balance = token.balanceOf(address(this));
         if (balance < expected) revert TokenTransferShort(expected, balance);
+        if (balance > MAX_AMOUNT) revert AmountTooLarge(balance);
         _funded = true;
         rewardPool = balance;
         emit PoolFunded(balance);
@@ -140,7 +169,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Stake `amount` and join; optionally commit randomness for `seedRound`.
     /// @param amount Stake, at least the task minimum; pulled with `transferFrom`.
     /// @param seedRound Round the commitment is for (ignored when `seedCommit` is zero).
-    /// @param seedCommit keccak256(abi.encodePacked(secret, msg.sender, seedRound)), or zero.
+    /// @param seedCommit keccak256(abi.encodePacked(bytes32 secret, address msg.sender,
+    /// uint256 seedRound)) (the round widened to 32 bytes), or zero.
     function join(uint256 amount, uint32 seedRound, bytes32 seedCommit) external nonReentrant {
         if (_ended) revert PhaseClosed(Phase.Task, block.timestamp, 0, _endedAt);
         if (_accounts[msg.sender].index1 != 0) revert ParticipantAlreadyJoined(msg.sender);
@@ -154,25 +184,37 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         _participantCount = count;
         _participantAt[count] = msg.sender;
         _accounts[msg.sender] = Account(_toUint112(amount), 0, count);
-        totalStaked += amount;
+        _addStaked(amount);
         if (seedCommit != bytes32(0)) _commitSeed(msg.sender, seedRound, seedCommit);
         _pull(amount);
         emit Joined(msg.sender, amount);
     }
 
-    /// @notice Adds stake (e.g. to regain eligibility after a slash).
+    /// @notice Adds stake (e.g. to regain eligibility after a slash). Stake added while a round
+    /// is open does not count toward that round's stake-rule reward weight (the stake is
+    /// snapshotted when the round opens), only toward later rounds'.
     function stakeMore(uint256 amount) external nonReentrant {
         _requireParticipant(msg.sender);
         if (_ended) revert PhaseClosed(Phase.Task, block.timestamp, 0, _endedAt);
         if (amount == 0) revert StakeBelowMinimum(0, 1);
         Account storage account = _accounts[msg.sender];
         account.stake = _toUint112(uint256(account.stake) + amount);
-        totalStaked += amount;
+        _addStaked(amount);
+        TopUp storage topUp = _topUps[msg.sender];
+        uint32 current = _currentRound;
+        if (topUp.round != current) {
+            topUp.round = current;
+            topUp.amount = 0;
+        }
+        topUp.amount = _toUint112(uint256(topUp.amount) + amount);
         _pull(amount);
         emit StakeAdded(msg.sender, amount, account.stake);
     }
 
-    /// @notice Leaves during enrolment with a full refund (the last joiner takes the freed index).
+    /// @notice Leaves during enrolment, refunded the stake less a leave fee of `slashBps` that
+    /// goes to the reward pool (so filling the task and leaving at the last moment, to keep
+    /// others from committing round-1 randomness, is not free). The last joiner takes the
+    /// freed index.
     function leave() external nonReentrant {
         _requireParticipant(msg.sender);
         if (_currentRound != 0 || block.timestamp >= enrolEnd) {
@@ -191,8 +233,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         delete _seedCommits[msg.sender];
         _participantCount = last - 1;
         totalStaked -= amount;
-        token.safeTransfer(msg.sender, amount);
-        emit Left(msg.sender, amount);
+        uint256 fee = (amount * _config.slashBps) / MAX_SCORE;
+        rewardPool += fee;
+        token.safeTransfer(msg.sender, amount - fee);
+        emit Left(msg.sender, amount - fee, fee);
     }
 
     // ================================================================ randomness
@@ -219,13 +263,6 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         _openRound(1);
     }
 
-    /// @notice Fixes the seed of the open round (anyone; the round's first proposal does it too).
-    /// Must happen within 256 blocks of the round's opening, else the seed expires.
-    function finalizeSeed(uint256 round) external {
-        _requireOpen(round);
-        _seed(round);
-    }
-
     /// @notice Slashes `participant` for a randomness commitment whose reveal window has passed.
     function slashMissedSeedReveal(address participant) external {
         if (!_resolveStaleSeed(participant)) revert SeedCommitMissing(participant, 0);
@@ -233,15 +270,24 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     // ================================================================ proposals and votes
 
-    /// @notice A proposer of `round` submits the hash of its update blob and where it is stored.
-    /// @param numSamples Training samples behind the update (an aggregation weight).
-    function propose(uint256 round, bytes32 updateHash, uint64 numSamples, string calldata uri)
+    /// @notice A proposer of `round` submits the hash of its update blob, the hash of the base
+    /// model it trained from, and where the blob is stored. The proposer must serve the blob
+    /// until the round settles: a proposal most voters could not fetch is rejected and slashed.
+    /// @param baseHash The model this update was trained from: the aggregate of the round's
+    /// `baseRound` as the proposer recomputed it. Voters refuse (score 0) a proposal whose base
+    /// differs from their own recomputation.
+    /// @param numSamples Training samples behind the update (its aggregation weight), in
+    /// [1, maxSamples]; voters refuse a claim implausible for the task's data.
+    function propose(uint256 round, bytes32 updateHash, bytes32 baseHash, uint64 numSamples, string calldata uri)
         external
     {
         RoundInfo storage info = _requireOpen(round);
-        uint256 closes = info.start + _config.proposePeriod;
+        uint256 closes = _proposeEnd(round, info.start);
         if (block.timestamp >= closes) revert PhaseClosed(Phase.Propose, block.timestamp, info.start, closes);
         if (updateHash == bytes32(0)) revert ProposalEmpty();
+        if (numSamples == 0 || numSamples > _config.maxSamples) {
+            revert ProposalSamplesOutOfRange(numSamples, _config.maxSamples);
+        }
         Seat storage seat = _requireRole(msg.sender, round, Role.Proposer);
         if (seat.proposalIndex1 != 0) revert ProposalDuplicate(msg.sender, round);
         uint256 index = info.numProposals;
@@ -251,15 +297,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             seat.proposalIndex1 = uint16(index + 1);
         }
         _proposalHashes[round % 2][index] = updateHash;
-        emit Proposed(round, msg.sender, index, updateHash, numSamples, uri);
+        emit Proposed(round, msg.sender, index, updateHash, baseHash, numSamples, uri);
     }
 
-    /// @notice A voter of `round` commits keccak256(abi.encodePacked(scores, salt, voter, round)).
-    /// The salt doubles as the voter's randomness contribution: its reveal enters the seed of
-    /// the rounds that open after it, so a vote commit is also a randomness commit.
+    /// @notice A voter of `round` commits keccak256(abi.encodePacked(bytes scores, bytes32
+    /// attestation, bytes32 salt, address voter, uint256 round)), where `attestation` is the
+    /// hash of the round's base model as the voter recomputed it. The salt doubles as the
+    /// voter's randomness contribution: its reveal enters the seed of the next round, so a vote
+    /// commit is also a randomness commit.
     function commitVote(uint256 round, bytes32 commit) external {
         RoundInfo storage info = _requireOpen(round);
-        uint256 opens = info.start + _config.proposePeriod;
+        uint256 opens = _proposeEnd(round, info.start);
         uint256 closes = opens + _config.commitPeriod;
         if (block.timestamp < opens || block.timestamp >= closes) {
             revert PhaseClosed(Phase.VoteCommit, block.timestamp, opens, closes);
@@ -275,10 +323,11 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         emit VoteCommitted(round, msg.sender);
     }
 
-    /// @notice Reveals the committed scores (2 bytes big-endian per item: the current global
-    /// model first, then each proposal in index order) and the salt, which is mixed into the
-    /// randomness of the next round.
-    function revealVote(uint256 round, bytes calldata scores, bytes32 salt) external {
+    /// @notice Reveals the committed scores (2 bytes big-endian per item: the round's base model
+    /// first, then each proposal in index order; 0xFFFF for a blob the voter could not fetch),
+    /// the attestation (hash of the base model the voter recomputed) and the salt, which is
+    /// mixed into the randomness of the next round.
+    function revealVote(uint256 round, bytes calldata scores, bytes32 attestation, bytes32 salt) external {
         RoundInfo storage info = _requireOpen(round);
         (uint256 opens, uint256 closes) = _voteRevealWindow(round);
         if (block.timestamp < opens || block.timestamp >= closes) {
@@ -288,7 +337,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (seat.round != round || !seat.voteCommitted) revert VoteNotCommitted(msg.sender, round);
         if (seat.voteRevealed) revert VoteAlreadyRevealed(msg.sender, round);
         _checkScores(scores, info.numProposals);
-        if (bytes24(keccak256(abi.encodePacked(scores, salt, msg.sender, round))) != seat.voteCommit) {
+        if (bytes24(keccak256(abi.encodePacked(scores, attestation, salt, msg.sender, round))) != seat.voteCommit) {
             revert VoteRevealMismatch(msg.sender, round);
         }
         seat.voteRevealed = true;
@@ -296,14 +345,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             // bounded by numVoteCommits
             ++info.numVoteReveals;
         }
-        emit VoteRevealed(round, msg.sender, scores, salt);
+        emit VoteRevealed(round, msg.sender, scores, attestation, salt);
     }
 
     // ================================================================ settlement
 
     /// @notice Settles `round` after its reveal deadline (anyone): slashes missing reveals,
-    /// takes the median score per item, accepts or rejects each proposer, slashes rejected
-    /// proposers and voters outside the consensus band, credits rewards, opens the next round.
+    /// adopts or voids the pending aggregate by the voters' attestations (slashing attesters of
+    /// another hash), takes the median score per item, accepts or rejects each proposer,
+    /// slashes rejected proposers and voters outside the consensus band, credits rewards, and
+    /// opens the next round (or the closing round, or ends the task).
     function settle(uint256 round, SettleInput calldata input) external {
         _requireCurrent(round);
         RoundInfo storage info = _rounds[round];
@@ -319,53 +370,43 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         _entropy = mixed;
 
         Tally memory tally;
-        tally.poolShare = rewardPool / (_config.rounds - round + 1);
+        uint256 rounds = _config.rounds;
+        if (round <= rounds) tally.poolShare = rewardPool / (rounds - round + 1);
         for (uint256 i = 0; i < input.missing.length; ++i) {
             tally.slashed += _slash(input.missing[i], round, 1);
         }
         uint256 reveals = info.numVoteReveals;
-        if (info.numProposals == 0) {
-            tally.outcome = Outcome.Empty;
-        } else if (reveals == 0 || reveals < _config.minVoters) {
+        bool quorum = reveals != 0 && reveals >= _config.minVoters;
+        uint256 deviants;
+        bool baseVoid;
+        if (quorum) {
+            uint256 slashedAttesters;
+            (deviants, baseVoid, slashedAttesters) = _attest(round, input);
+            tally.slashed += slashedAttesters;
+        }
+        if (baseVoid || (info.numProposals != 0 && !quorum)) {
             tally.outcome = Outcome.Void;
+        } else if (info.numProposals == 0) {
+            tally.outcome = Outcome.Empty;
         } else {
-            _settleConsensus(round, input, tally);
+            _settleConsensus(round, input, tally, deviants);
         }
         info.outcome = tally.outcome;
         info.acceptedMask = uint32(tally.acceptedMask); // at most MAX_PROPOSERS = 32 bits
+        if (tally.acceptedMask != 0) {
+            _pendingRound = uint32(round);
+        } else if (quorum) {
+            _pendingRound = 0; // adopted or voided by this round's attestations
+        } // else: nothing decided, the pending aggregate (if any) waits for the next round
         emit RoundSettled(round, tally.outcome, tally.acceptedMask, tally.credited, tally.slashed);
 
-        if (round < _config.rounds) {
+        if (round < rounds || (round == rounds && _pendingRound != 0)) {
             _openRound(round + 1);
         } else {
             _ended = true;
             _endedAt = uint64(block.timestamp);
             emit TaskEnded(block.timestamp);
         }
-    }
-
-    /// @notice Posts the hash of the aggregate of `round`'s accepted updates (first poster wins).
-    function postAggregate(uint256 round, bytes32 modelHash) external {
-        _requireParticipant(msg.sender);
-        _requireAggregateWindow(round);
-        if (_aggregates[round] != bytes32(0)) revert AggregateAlreadyPosted(round, _aggregates[round]);
-        _aggregates[round] = modelHash;
-        if (round > globalModelRound) {
-            globalModelHash = modelHash;
-            globalModelRound = round;
-        }
-        emit AggregatePosted(round, msg.sender, modelHash);
-    }
-
-    /// @notice Disputes the posted aggregate of `round` with the hash the caller recomputed.
-    function challengeAggregate(uint256 round, bytes32 claimedHash) external {
-        _requireParticipant(msg.sender);
-        _requireAggregateWindow(round);
-        bytes32 posted = _aggregates[round];
-        if (posted == bytes32(0)) revert AggregateNotPosted(round);
-        if (posted == claimedHash) revert AggregateChallengeSameHash(round, claimedHash);
-        _rounds[round].aggregateDisputed = true;
-        emit AggregateChallenged(round, msg.sender, posted, claimedHash);
     }
 
     // ================================================================ payouts (pull)
@@ -422,7 +463,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return _rounds[round];
     }
 
-    /// @notice Deadlines of `round`: end of proposals, of vote commits, of vote reveals.
+    /// @notice Deadlines of `round`: end of proposals, of vote commits, of vote reveals (the
+    /// closing round has no propose period: its proposeEnd is its start).
     function deadlines(uint256 round)
         external
         view
@@ -430,9 +472,42 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     {
         uint256 start_ = _rounds[round].start;
         if (start_ == 0) return (0, 0, 0);
-        proposeEnd = start_ + _config.proposePeriod;
+        proposeEnd = _proposeEnd(round, start_);
         commitEnd = proposeEnd + _config.commitPeriod;
         revealEnd = commitEnd + _config.revealPeriod;
+    }
+
+    /// @notice Where the task stands now: the current round (0 before the start), the phase
+    /// open at this block's timestamp, and when it closes (0: it closes when someone calls
+    /// `start()` or `settle`, or never for `Task`, the ended task).
+    function phase() external view returns (uint256 round, Phase current, uint256 closesAt) {
+        round = _currentRound;
+        if (_ended) return (round, Phase.Task, 0);
+        uint256 t = block.timestamp;
+        if (round == 0) {
+            if (t < enrolEnd) return (0, Phase.Enrolment, enrolEnd);
+            uint256 opensAt = enrolEnd + _config.revealPeriod;
+            if (t < opensAt) return (0, Phase.SeedReveal, opensAt);
+            return (0, Phase.Start, 0);
+        }
+        uint256 proposeEnd = _proposeEnd(round, _rounds[round].start);
+        if (t < proposeEnd) return (round, Phase.Propose, proposeEnd);
+        uint256 commitEnd = proposeEnd + _config.commitPeriod;
+        if (t < commitEnd) return (round, Phase.VoteCommit, commitEnd);
+        uint256 revealEnd = commitEnd + _config.revealPeriod;
+        if (t < revealEnd) return (round, Phase.VoteReveal, revealEnd);
+        return (round, Phase.Settle, 0);
+    }
+
+    /// @notice The round whose aggregate is the adopted global model (0: the initial model).
+    function globalModelRound() external view returns (uint256) {
+        return _modelRound;
+    }
+
+    /// @notice The round whose aggregate awaits the attestation of the current round's voters
+    /// (0: none; then the current round trains from `globalModelHash`).
+    function pendingAggregateRound() external view returns (uint256) {
+        return _pendingRound;
     }
 
     /// @notice Window in which randomness for `round` is revealed (max values while unknown).
@@ -440,18 +515,18 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return _seedRevealWindow(round);
     }
 
-    /// @notice The seed of an opened round (readable from the block after it was fixed).
+    /// @notice The seed of the current or the previous round (fixed when the round opened).
     function seedOf(uint256 round) public view returns (bytes32) {
         if (round == 0 || round > _currentRound || round + 1 < _currentRound) {
             revert RoundMismatch(round, _currentRound);
         }
-        if (_rounds[round].seedFinal) return _seeds[round % 2];
-        return _computeSeed(round);
+        return _seeds[round % 2];
     }
 
-    /// @notice Proposers and voters drawn in `round` (committee sizes).
+    /// @notice Proposers and voters drawn in `round` (committee sizes; the closing round after
+    /// the last has no proposers).
     function committeeOf(uint256 round) external view returns (uint256 proposers, uint256 voters) {
-        return _committee(_rounds[round].rosterSize);
+        return _committee(round, _rounds[round].rosterSize);
     }
 
     /// @notice Role of `participant` in the current or the previous round.
@@ -478,11 +553,6 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Bit i set when proposal i of `round` was accepted.
     function acceptedMask(uint256 round) external view returns (uint256) {
         return _rounds[round].acceptedMask;
-    }
-
-    /// @notice Posted aggregate hash of `round` (zero if none).
-    function aggregateOf(uint256 round) external view returns (bytes32) {
-        return _aggregates[round];
     }
 
     /// @notice Stake and credited, unclaimed rewards of `participant`.
@@ -522,50 +592,47 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     // ================================================================ internals: rounds
 
+    /// @dev The seed is fixed here, from the secrets revealed so far (randomness reveals and
+    /// vote salts, all committed before and revealed in windows that closed before this
+    /// block): nothing the block's builder chooses (prevrandao, blockhash, timestamp) enters
+    /// it. The residual bias: a member who committed may withhold its reveal after seeing the
+    /// others', at the cost of its slash.
     function _openRound(uint256 round) private {
         RoundInfo storage info = _rounds[round];
         info.start = uint48(block.timestamp);
-        info.seedBlock = uint48(block.number);
+        info.startBlock = uint48(block.number);
         info.rosterSize = _participantCount; // later joiners have no role in this round
-        _seeds[round % 2] = keccak256(
-            abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy, block.prevrandao)
-        );
-        _currentRound = uint32(round);
-        emit RoundOpened(round, block.timestamp, block.number);
-    }
-
-    function _computeSeed(uint256 round) private view returns (bytes32) {
-        RoundInfo storage info = _rounds[round];
-        if (info.start == 0) revert SeedNotReady(round, type(uint256).max);
-        if (block.number <= info.seedBlock) revert SeedNotReady(round, uint256(info.seedBlock) + 1);
-        // blockhash is only available for 256 blocks: a seed nobody fixed by then has expired
-        // (the round gets no roles and settles empty) instead of silently changing value.
-        if (block.number > uint256(info.seedBlock) + 256) revert SeedExpired(round);
-        return keccak256(abi.encode(_seeds[round % 2], blockhash(info.seedBlock)));
-    }
-
-    /// @dev Fixes the seed on first use in a transaction (a proposal, a vote commit, or
-    /// `finalizeSeed`); from then on it no longer depends on the blockhash window.
-    function _seed(uint256 round) private returns (bytes32 seed) {
-        RoundInfo storage info = _rounds[round];
-        if (info.seedFinal) return _seeds[round % 2];
-        seed = _computeSeed(round);
+        uint32 baseRound = _pendingRound != 0 ? _pendingRound : _modelRound;
+        info.baseRound = baseRound;
+        bytes32 seed = keccak256(abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy));
         _seeds[round % 2] = seed;
-        info.seedFinal = true;
+        _currentRound = uint32(round);
+        emit RoundOpened(round, block.timestamp, block.number, seed, baseRound);
     }
 
-    function _committee(uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
+    function _seed(uint256 round) private view returns (bytes32) {
+        return _seeds[round % 2];
+    }
+
+    /// @dev Rounds 1..rounds draw proposers and voters; the closing round (rounds + 1) only voters.
+    function _committee(uint256 round, uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
         if (rosterSize < 2) return (0, 0);
+        if (round > _config.rounds) return (0, _min(_config.maxVoters, rosterSize));
         proposers = _min(_config.proposersPerRound, rosterSize - 1);
         voters = _min(_config.maxVoters, rosterSize - proposers);
+    }
+
+    /// @dev The closing round has no propose period.
+    function _proposeEnd(uint256 round, uint256 start_) private view returns (uint256) {
+        return round > _config.rounds ? start_ : start_ + _config.proposePeriod;
     }
 
     function _roleOf(address participant, uint256 round, bytes32 seed) private view returns (Role) {
         uint256 index1 = _accounts[participant].index1;
         uint256 n = _rounds[round].rosterSize;
         if (index1 == 0 || index1 > n) return Role.None;
-        (uint256 proposers, uint256 voters) = _committee(n);
-        if (proposers == 0) return Role.Idle;
+        (uint256 proposers, uint256 voters) = _committee(round, n);
+        if (proposers + voters == 0) return Role.Idle;
         uint256 position = Shuffle.shuffledIndex(index1 - 1, n, seed);
         if (position < proposers) return Role.Proposer;
         if (position < proposers + voters) return Role.Voter;
@@ -606,7 +673,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _voteRevealWindow(uint256 round) private view returns (uint256 opens, uint256 closes) {
-        opens = uint256(_rounds[round].start) + _config.proposePeriod + _config.commitPeriod;
+        opens = _proposeEnd(round, _rounds[round].start) + _config.commitPeriod;
         closes = opens + _config.revealPeriod;
     }
 
@@ -616,15 +683,6 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             return (type(uint256).max, type(uint256).max);
         }
         return _voteRevealWindow(round - 1);
-    }
-
-    function _requireAggregateWindow(uint256 round) private view {
-        if (_rounds[round].outcome != Outcome.Settled || _rounds[round].acceptedMask == 0) {
-            revert AggregateNotExpected(round);
-        }
-        uint256 from = round < _config.rounds ? _rounds[round + 1].start : _endedAt;
-        uint256 closes = from + _config.proposePeriod;
-        if (block.timestamp >= closes) revert PhaseClosed(Phase.Aggregate, block.timestamp, from, closes);
     }
 
     // ================================================================ internals: randomness
@@ -684,7 +742,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (scores.length != 2 * items) revert VoteScoresLength(scores.length, 2 * items);
         for (uint256 i = 0; i < items; ++i) {
             uint256 score = _scoreAt(scores, i);
-            if (score > MAX_SCORE) revert VoteScoreOutOfRange(i, score);
+            if (score > MAX_SCORE && score != UNAVAILABLE) revert VoteScoreOutOfRange(i, score);
         }
     }
 
@@ -708,12 +766,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (input.voters.length != reveals || input.scores.length != reveals || input.salts.length != reveals) {
             revert SettlementInputInvalid(SettleField.Voters, 0);
         }
+        if (input.attestations.length != reveals) revert SettlementInputInvalid(SettleField.Attestations, 0);
         for (uint256 v = 0; v < reveals; ++v) {
             address voter = input.voters[v];
             if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid(SettleField.VotersOrder, v);
             Seat storage seat = _seats[voter][parity];
             if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid(SettleField.Voters, v);
-            if (bytes24(keccak256(abi.encodePacked(input.scores[v], input.salts[v], voter, round)))
+            if (bytes24(keccak256(abi.encodePacked(input.scores[v], input.attestations[v], input.salts[v], voter, round)))
                     != seat.voteCommit) {
                 revert SettlementInputInvalid(SettleField.Scores, v);
             }
@@ -794,15 +853,72 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return 2 * outliers > voters || 2 * dispersed > mads.length;
     }
 
+    /// @dev Adopts or voids the pending aggregate by a strict majority of the revealed
+    /// attestations (a zero hash never wins) and slashes the voters who attested another hash
+    /// than the adopted one (bit v of `deviants`). With no aggregate pending, the expected
+    /// attestation is the adopted global model. With no majority nobody is provably wrong:
+    /// no attester is slashed, the aggregate is void (`baseVoid`).
+    function _attest(uint256 round, SettleInput calldata input)
+        private
+        returns (uint256 deviants, bool baseVoid, uint256 slashed)
+    {
+        uint256 reveals = input.attestations.length;
+        uint256 pending = _pendingRound;
+        bytes32 expected;
+        if (pending == 0) {
+            expected = globalModelHash;
+        } else {
+            (bytes32 winner, uint256 votes) = _majority(input.attestations);
+            if (winner == bytes32(0) || 2 * votes <= reveals) {
+                emit AggregateVoided(pending, round, votes, reveals);
+                return (0, true, 0);
+            }
+            expected = winner;
+            globalModelHash = winner;
+            _modelRound = uint32(pending);
+            emit AggregateAdopted(pending, winner, round, votes, reveals);
+        }
+        for (uint256 v = 0; v < reveals; ++v) {
+            if (input.attestations[v] != expected) {
+                deviants |= uint256(1) << v; // v < MAX_VOTERS = 64
+                slashed += _slash(input.voters[v], round, 5);
+            }
+        }
+    }
+
+    /// @dev Boyer-Moore majority vote: the only hash that can hold a strict majority, and its count.
+    function _majority(bytes32[] calldata values) private pure returns (bytes32 candidate, uint256 votes) {
+        uint256 lead = 0;
+        for (uint256 i = 0; i < values.length; ++i) {
+            if (lead == 0) {
+                candidate = values[i];
+                lead = 1;
+            } else if (values[i] == candidate) {
+                ++lead;
+            } else {
+                --lead;
+            }
+        }
+        for (uint256 i = 0; i < values.length; ++i) {
+            if (values[i] == candidate) ++votes;
+        }
+    }
+
     /// @dev Settlement of a round with proposals and enough revealed voters; updates `tally`.
-    function _settleConsensus(uint256 round, SettleInput calldata input, Tally memory tally) private {
+    /// Voters in `deviants` (already slashed for their attestation) earn nothing.
+    function _settleConsensus(uint256 round, SettleInput calldata input, Tally memory tally, uint256 deviants)
+        private
+    {
         (uint256[] memory medians, uint256[] memory voterWeights, bool wash) = _score(input);
         if (wash) {
             tally.outcome = Outcome.Void;
             return;
         }
         uint256 judged;
-        (tally.acceptedMask, judged) = _judge(round, input, medians, voterWeights);
+        (tally.acceptedMask, judged) = _judge(round, input, medians, voterWeights, deviants);
+        for (uint256 v = 0; deviants != 0 && v < voterWeights.length; ++v) {
+            if (deviants & (uint256(1) << v) != 0) voterWeights[v] = 0;
+        }
         tally.slashed += judged;
         tally.credited = _distribute(
             round, input, medians, voterWeights, tally.acceptedMask, tally.poolShare + tally.slashed
@@ -844,14 +960,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     /// @dev Accepts a proposer whose median score is not 0 (the score voters give an update that
-    /// is missing, tampered, copied or out of bounds), is within `toleranceBps` of the current
-    /// global model's and within `peerToleranceBps` of the median proposal's; slashes the others
-    /// and the voters outside the consensus band.
+    /// is tampered, copied, out of bounds, built on another base or claiming an implausible
+    /// sample count; an unavailable blob, 0xFFFF, counts as 0), is within `toleranceBps` of the
+    /// base model's and within `peerToleranceBps` of the median proposal's; slashes the others
+    /// (reason 6 when most voters could not fetch the blob, else 2) and the voters outside the
+    /// consensus band (except `deviants`, slashed for their attestation already).
     function _judge(
         uint256 round,
         SettleInput calldata input,
         uint256[] memory medians,
-        uint256[] memory voterWeights
+        uint256[] memory voterWeights,
+        uint256 deviants
     ) private returns (uint256 acceptedMask, uint256 slashed) {
         uint256 n = input.proposers.length;
         uint256[] memory proposals = new uint256[](n);
@@ -867,11 +986,33 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             if (score != 0 && score + tolerance >= baseline && score + peerTolerance >= peer) {
                 acceptedMask |= uint256(1) << p;
             } else {
-                slashed += _slash(input.proposers[p], round, 2);
+                uint8 reason = score == 0 && _mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
+                slashed += _slash(input.proposers[p], round, reason);
             }
         }
         for (uint256 v = 0; v < input.voters.length; ++v) {
-            if (voterWeights[v] == 0) slashed += _slash(input.voters[v], round, 3);
+            if (voterWeights[v] == 0 && deviants & (uint256(1) << v) == 0) {
+                slashed += _slash(input.voters[v], round, 3);
+            }
+        }
+    }
+
+    /// @dev Whether a strict majority of the revealed voters marked `item` unavailable.
+    function _mostlyUnavailable(bytes[] calldata scores, uint256 item) private pure returns (bool) {
+        uint256 marks = 0;
+        for (uint256 v = 0; v < scores.length; ++v) {
+            if (_scoreAt(scores[v], item) == UNAVAILABLE) ++marks;
+        }
+        return 2 * marks > scores.length;
+    }
+
+    /// @dev Stake when `round` opened: stake added during the round does not count.
+    function _stakeAtOpen(address participant, uint256 round) private view returns (uint256 stake) {
+        stake = _accounts[participant].stake;
+        TopUp storage topUp = _topUps[participant];
+        if (topUp.round == round) {
+            uint256 added = topUp.amount;
+            stake = stake > added ? stake - added : 0;
         }
     }
 
@@ -893,7 +1034,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             if (mask & (uint256(1) << p) == 0) continue;
             RewardRule rule = _config.rewardRule;
             if (rule == RewardRule.Stake) {
-                weights[p] = _accounts[proposers[p]].stake;
+                weights[p] = _stakeAtOpen(proposers[p], round);
             } else if (rule == RewardRule.Geometric) {
                 uint256 rank = 0;
                 for (uint256 q = 0; q < n; ++q) {
@@ -962,6 +1103,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     // ================================================================ internals: helpers
 
+    /// @dev Books `amount` of new stake; the total stays within MAX_AMOUNT.
+    function _addStaked(uint256 amount) private {
+        uint256 total = totalStaked + amount;
+        if (total > MAX_AMOUNT) revert AmountTooLarge(total);
+        totalStaked = total;
+    }
+
     /// @dev Pulls exactly `amount` from the caller; tokens that deliver less are refused.
     function _pull(uint256 amount) private {
         uint256 before = token.balanceOf(address(this));
@@ -977,7 +1125,12 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             revert TaskInvalidConfig(ConfigField.ProposersPerRound);
         }
         if (c.maxVoters == 0 || c.maxVoters > MAX_VOTERS) revert TaskInvalidConfig(ConfigField.MaxVoters);
-        if (c.minVoters > c.maxVoters) revert TaskInvalidConfig(ConfigField.MinVoters);
+        // minVoters must be reachable by a full roster's committee, else every round is void
+        uint256 fullProposers = _min(c.proposersPerRound, c.maxParticipants - 1);
+        if (c.minVoters > c.maxVoters || c.minVoters > c.maxParticipants - fullProposers) {
+            revert TaskInvalidConfig(ConfigField.MinVoters);
+        }
+        if (c.maxSamples == 0) revert TaskInvalidConfig(ConfigField.MaxSamples);
         if (c.rounds == 0) revert TaskInvalidConfig(ConfigField.Rounds);
         if (c.enrolPeriod == 0 || c.proposePeriod == 0 || c.commitPeriod == 0 || c.revealPeriod == 0) {
             revert TaskInvalidConfig(ConfigField.Period);

@@ -11,7 +11,7 @@ interface IAllianceTask {
         Softmax
     }
 
-    /// @notice A participant's role in one round.
+    /// @notice A participant's role in one round (ABI values: None 0, Proposer 1, Voter 2, Idle 3).
     enum Role {
         None,
         Proposer,
@@ -19,7 +19,10 @@ interface IAllianceTask {
         Idle
     }
 
-    /// @notice How a round ended.
+    /// @notice How a round ended (ABI values: Pending 0, Settled 1, Void 2, Empty 3).
+    /// Settled: scored and judged. Void: too few revealed voters, a wash, or the round's base
+    /// model (the previous aggregate) found no attesting majority; nothing judged or paid.
+    /// Empty: no proposals (the closing round after the last one is always Empty).
     enum Outcome {
         Pending,
         Settled,
@@ -27,7 +30,9 @@ interface IAllianceTask {
         Empty
     }
 
-    /// @notice Time windows named by `PhaseClosed`.
+    /// @notice Time windows named by `PhaseClosed` and returned by `phase()` (ABI values:
+    /// Task 0 (ended), Enrolment 1, Start 2 (waiting for `start()`), SeedCommit 3,
+    /// SeedReveal 4, Propose 5, VoteCommit 6, VoteReveal 7, Settle 8 (waiting for `settle`)).
     enum Phase {
         Task,
         Enrolment,
@@ -37,8 +42,7 @@ interface IAllianceTask {
         Propose,
         VoteCommit,
         VoteReveal,
-        Settle,
-        Aggregate
+        Settle
     }
 
     /// @notice Configuration fields named by `TaskInvalidConfig`.
@@ -54,7 +58,8 @@ interface IAllianceTask {
         VoterShareBps,
         ToleranceBps,
         SoftmaxTemperatureBps,
-        ConsensusBand
+        ConsensusBand,
+        MaxSamples
     }
 
     /// @notice Parts of the settlement input named by `SettlementInputInvalid`.
@@ -65,7 +70,8 @@ interface IAllianceTask {
         Scores,
         Missing,
         MissingOrder,
-        Hints
+        Hints,
+        Attestations
     }
 
     /// @notice Everything a task is created with; immutable afterwards.
@@ -77,6 +83,7 @@ interface IAllianceTask {
         uint32 proposePeriod; // seconds
         uint32 commitPeriod; // seconds
         uint32 revealPeriod; // seconds
+        uint32 maxSamples; // largest sample count a proposal may claim (its aggregation weight)
         // the rest
         bytes32 specHash; // hash of the off-chain training spec (model, epochs, lr, data schema)
         bytes32 initialModelHash; // hash of the initial global model blob
@@ -98,15 +105,14 @@ interface IAllianceTask {
     /// @notice Per-round public state.
     struct RoundInfo {
         uint48 start; // timestamp the round opened; 0 if not yet open
-        uint48 seedBlock; // block whose prevrandao and hash enter the seed
+        uint48 startBlock; // block the round opened in (its events start there)
         uint32 rosterSize; // participants (by join index) who hold a role in this round
         uint16 numProposals;
         uint16 numVoteCommits;
         uint16 numVoteReveals;
         Outcome outcome;
-        bool aggregateDisputed;
-        bool seedFinal; // the seed slot holds the final seed (else the pre-seed material)
         uint32 acceptedMask; // bit i set when proposal i was accepted
+        uint32 baseRound; // the round whose aggregate this round trains from (0: the initial model)
     }
 
     // ---------------------------------------------------------------- errors
@@ -134,10 +140,6 @@ interface IAllianceTask {
     error PhaseClosed(Phase phase, uint256 nowTs, uint256 opensAt, uint256 closesAt);
     /// @notice The round given is not the round this call is for.
     error RoundMismatch(uint256 given, uint256 expected);
-    /// @notice The round's seed cannot be read before the block after it was fixed.
-    error SeedNotReady(uint256 round, uint256 readyAtBlock);
-    /// @notice The seed of `round` was not fixed within 256 blocks of its opening.
-    error SeedExpired(uint256 round);
     /// @notice A randomness commitment for `round` is still pending for the caller.
     error SeedCommitPending(address participant, uint256 round);
     /// @notice The caller has no randomness commitment for `round`.
@@ -152,6 +154,11 @@ interface IAllianceTask {
     error ProposalDuplicate(address participant, uint256 round);
     /// @notice An update hash of zero is not a proposal.
     error ProposalEmpty();
+    /// @notice A proposal must claim between 1 and the task's `maxSamples` training samples.
+    error ProposalSamplesOutOfRange(uint256 numSamples, uint256 maxSamples);
+    /// @notice A proposal names a base model other than the adopted global model it must
+    /// train from (checked when no aggregate is pending).
+    error ProposalBaseMismatch(bytes32 baseHash, bytes32 expected);
     /// @notice The caller already committed a vote in this round.
     error VoteDuplicate(address participant, uint256 round);
     /// @notice The caller did not commit a vote in this round.
@@ -160,7 +167,7 @@ interface IAllianceTask {
     error VoteAlreadyRevealed(address participant, uint256 round);
     /// @notice A score vector must hold `expected` bytes (2 per item: baseline, then each proposal).
     error VoteScoresLength(uint256 given, uint256 expected);
-    /// @notice A score above 10000 basis points.
+    /// @notice A score above 10000 basis points that is not the "unavailable" mark 0xFFFF.
     error VoteScoreOutOfRange(uint256 item, uint256 score);
     /// @notice Revealed scores and salt do not match the commitment.
     error VoteRevealMismatch(address participant, uint256 round);
@@ -168,14 +175,6 @@ interface IAllianceTask {
     error RoundAlreadySettled(uint256 round);
     /// @notice Settlement input does not match the round's record (`what` says which part).
     error SettlementInputInvalid(SettleField what, uint256 index);
-    /// @notice The round has no accepted update, so there is no aggregate to post.
-    error AggregateNotExpected(uint256 round);
-    /// @notice An aggregate was already posted for the round.
-    error AggregateAlreadyPosted(uint256 round, bytes32 modelHash);
-    /// @notice No aggregate was posted for the round yet.
-    error AggregateNotPosted(uint256 round);
-    /// @notice A challenge must claim a hash different from the posted one.
-    error AggregateChallengeSameHash(uint256 round, bytes32 modelHash);
     /// @notice The task has not ended yet.
     error TaskNotEnded();
     /// @notice Nothing to pay out.
@@ -194,31 +193,39 @@ interface IAllianceTask {
     event Joined(address indexed participant, uint256 amount);
     /// @notice A participant added stake.
     event StakeAdded(address indexed participant, uint256 amount, uint256 stake);
-    /// @notice A participant left during enrolment and was refunded.
-    event Left(address indexed participant, uint256 amount);
+    /// @notice A participant left during enrolment: `refunded` paid back, `fee` (slashBps of
+    /// the stake) added to the reward pool.
+    event Left(address indexed participant, uint256 refunded, uint256 fee);
     /// @notice A participant committed randomness for `round`.
     event SeedCommitted(address indexed participant, uint256 indexed round);
     /// @notice A participant revealed the randomness it committed for `round`.
     event SeedRevealed(address indexed participant, uint256 indexed round);
     /// @notice A participant committed randomness and never revealed it.
     event SeedRevealMissed(address indexed participant, uint256 indexed round, uint256 slashed);
-    /// @notice Round `round` opened; its seed is fixed by block `seedBlock`.
-    event RoundOpened(uint256 indexed round, uint256 start, uint256 seedBlock);
-    /// @notice A proposer submitted an update.
+    /// @notice Round `round` opened in block `startBlock` with role seed `seed`; it trains
+    /// from the aggregate of `baseRound` (0: the initial model).
+    event RoundOpened(uint256 indexed round, uint256 start, uint256 startBlock, bytes32 seed, uint256 baseRound);
+    /// @notice A proposer submitted an update trained from the model `baseHash`.
     event Proposed(
         uint256 indexed round,
         address indexed proposer,
         uint256 index,
         bytes32 updateHash,
+        bytes32 baseHash,
         uint64 numSamples,
         string uri
     );
     /// @notice A voter committed its scores.
     event VoteCommitted(uint256 indexed round, address indexed voter);
-    /// @notice A voter revealed its scores (2 bytes per item, big-endian; baseline first).
-    event VoteRevealed(uint256 indexed round, address indexed voter, bytes scores, bytes32 salt);
+    /// @notice A voter revealed its scores (2 bytes per item, big-endian; baseline first;
+    /// 0xFFFF = could not fetch the blob), the hash of the base model it recomputed
+    /// (`attestation`) and its salt.
+    event VoteRevealed(
+        uint256 indexed round, address indexed voter, bytes scores, bytes32 attestation, bytes32 salt
+    );
     /// @notice Stake was slashed; `reason` is 1 missing vote reveal, 2 rejected proposal,
-    /// 3 vote outside consensus, 4 missing seed reveal.
+    /// 3 vote outside consensus, 4 missing seed reveal, 5 attested another base model than
+    /// the adopted one, 6 proposal most voters could not fetch.
     event Slashed(address indexed participant, uint256 indexed round, uint8 reason, uint256 amount);
     /// @notice Rewards were credited to `participants` (zero amounts: nothing credited); each
     /// claims with `claim()`.
@@ -231,11 +238,16 @@ interface IAllianceTask {
         uint256 credited,
         uint256 slashed
     );
-    /// @notice An aggregate of round `round`'s accepted updates was posted.
-    event AggregatePosted(uint256 indexed round, address indexed poster, bytes32 modelHash);
-    /// @notice A participant claims a different aggregate for round `round`.
-    event AggregateChallenged(
-        uint256 indexed round, address indexed challenger, bytes32 posted, bytes32 claimed
+    /// @notice The aggregate of round `round`'s accepted updates became the global model:
+    /// `votes` of the `reveals` voters of round `attestedIn` attested `modelHash`.
+    event AggregateAdopted(
+        uint256 indexed round, bytes32 modelHash, uint256 indexed attestedIn, uint256 votes, uint256 reveals
+    );
+    /// @notice No strict majority of round `attestedIn`'s revealed voters attested one non-zero
+    /// hash for round `round`'s aggregate (`candidateVotes` of `reveals` for the Boyer-Moore
+    /// candidate): it is void for good, the alliance continues from the last adopted model.
+    event AggregateVoided(
+        uint256 indexed round, uint256 indexed attestedIn, uint256 candidateVotes, uint256 reveals
     );
     /// @notice The task's last round settled.
     event TaskEnded(uint256 timestamp);

@@ -7,7 +7,8 @@ pragma solidity 0.8.37;
 /// assembly: every index stays below items * voters by the loop bounds, and scores are 16-bit
 /// values, so no arithmetic can overflow.
 library ScoreMatrix {
-    /// @notice Unpacks each voter's 2-byte big-endian scores into a row-major matrix.
+    /// @notice Unpacks each voter's 2-byte big-endian scores into a row-major matrix; the
+    /// "unavailable" mark 0xFFFF becomes 0 (a blob the voter could not fetch is refused).
     /// @dev Every `scores[v]` holds exactly 2 * items bytes (checked at reveal and bound by the
     /// commitment the caller verified).
     function load(bytes[] calldata scores, uint256 items) internal pure returns (uint256[] memory cells) {
@@ -20,7 +21,8 @@ library ScoreMatrix {
                 let dst := add(add(cells, 0x20), shl(5, v))
                 let stride := shl(5, voters)
                 for { let i := 0 } lt(i, items) { i := add(i, 1) } {
-                    mstore(add(dst, mul(i, stride)), shr(240, calldataload(add(src, shl(1, i)))))
+                    let x := shr(240, calldataload(add(src, shl(1, i))))
+                    mstore(add(dst, mul(i, stride)), mul(x, iszero(eq(x, 0xffff))))
                 }
             }
         }

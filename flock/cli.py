@@ -32,6 +32,7 @@ def run_app(cfg: DictConfig) -> float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     summary = run(cfg, run_dir)
     print(f"final_accuracy: {summary['final_accuracy']:.4f}")
+    print(f"adopted_aggregate_mismatches: {summary['adopted_aggregate_mismatches']}")
     print(f"run_dir: {run_dir}")
     return summary["final_accuracy"]
 

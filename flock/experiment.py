@@ -32,7 +32,7 @@ from flock.contracts import (
 from flock.contracts.commitments import MAX_SCORE
 from flock.contracts.deploy import deploy_alliance
 from flock.data import Dataset
-from flock.global_model import aggregate_from_chain
+from flock.global_model import BaseModel, base_model
 from flock.models import flatten_params, load_flat_params, num_params
 from flock.participant import ChainParticipant
 from flock.reporting import RoundRecord, write_reports
@@ -153,6 +153,7 @@ def task_params(
         propose_period=int(t.propose_period),
         commit_period=int(t.commit_period),
         reveal_period=int(t.reveal_period),
+        max_samples=int(t.max_samples),
         slash_bps=int(t.slash_bps),
         tolerance_bps=tolerances["tolerance_bps"],
         peer_tolerance_bps=tolerances["peer_tolerance_bps"],
@@ -202,13 +203,24 @@ class Alliance:
     members: list[Member]
     driver: RoundDriver
     store: UpdateStore
-    aggregate_poster: ChainParticipant
-    global_params: torch.Tensor
+    #: The initial model and its hash (round 1's base).
+    initial: tuple[torch.Tensor, bytes]
     holdout: Dataset
     make_model: Callable[[], torch.nn.Module]
+    aggregation: Any
+    num_params: int
     records: list[RoundRecord] = field(default_factory=list)
     #: Colluders who pool their honest updates each round (empty without attacks).
     cartel: Cartel = field(default_factory=lambda: Cartel({}))
+    #: Rounds whose adopted aggregate differed from the honest recomputation.
+    adopted_mismatches: list[int] = field(default_factory=list)
+    #: Rounds whose aggregate found no attesting majority (void).
+    voided_aggregates: list[int] = field(default_factory=list)
+
+    def base(self) -> BaseModel:
+        """The current round's base model as an honest member computes it (the pending
+        aggregate recomputed from the chain, else the adopted model)."""
+        return base_model(self.aggregation, self.task, self.store, self.num_params)
 
 
 def participant_signer(cfg: DictConfig, index: int) -> Signer:
@@ -297,10 +309,11 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         members=members,
         driver=driver,
         store=store,
-        aggregate_poster=members[0].participant,
-        global_params=initial,
+        initial=(initial, initial_hash),
         holdout=holdout,
         make_model=make_model,
+        aggregation=cfg.aggregation,
+        num_params=num_params(model),
         cartel=Cartel(
             {members[i].address: members[i].proposer.honest_vector for i in plan.colluders}
         ),
@@ -308,21 +321,33 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     return alliance
 
 
-def aggregate_round(cfg: DictConfig, alliance: Alliance, result: RoundResult) -> bytes | None:
-    """Aggregate the accepted updates deterministically, store it and post its hash on chain."""
-    built = aggregate_from_chain(cfg.aggregation, alliance.task, alliance.store, result.round)
-    if built is None:
-        return None
-    digest, aggregate = built
-    alliance.task.post_aggregate(alliance.aggregate_poster.signer, result.round, digest)
-    alliance.global_params = aggregate
-    return digest
+def check_adoption(alliance: Alliance, round_: int, honest: BaseModel) -> None:
+    """After `round_` settled: compare the aggregate its voters' attestations adopted (if any)
+    with the honest recomputation `honest` (the round's base), and record a mismatch or a void."""
+    adopted = alliance.task.adopted_aggregate(round_)
+    if adopted is not None:
+        if adopted.round != honest.round or adopted.model_hash != honest.model_hash:
+            alliance.adopted_mismatches.append(adopted.round)
+            log.error(
+                "round %d adopted %s for round %d; the honest recomputation is %s (round %d)",
+                round_, adopted.model_hash.hex()[:12], adopted.round,
+                honest.model_hash.hex()[:12], honest.round,
+            )  # fmt: skip
+        else:
+            log.info(
+                "round %d's aggregate adopted by %d of %d voters of round %d",
+                adopted.round, adopted.votes, adopted.reveals, round_,
+            )  # fmt: skip
+    voided = alliance.task.voided_aggregate(round_)
+    if voided is not None:
+        alliance.voided_aggregates.append(voided)
+        log.warning("round %d's aggregate found no attesting majority: void", voided)
 
 
-def global_accuracy(alliance: Alliance) -> float:
-    """Accuracy of the current global model on the public holdout (reporting only)."""
+def model_accuracy(alliance: Alliance, params: torch.Tensor) -> float:
+    """Accuracy of flat parameters `params` on the public holdout (reporting only)."""
     model = alliance.make_model()
-    load_flat_params(model, alliance.global_params)
+    load_flat_params(model, params)
     holdout = alliance.holdout
     x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
     return evaluate(model, x, torch.as_tensor(holdout.labels))
@@ -333,47 +358,64 @@ def published_updates(alliance: Alliance, round_: int) -> list[torch.Tensor]:
     return [alliance.store.get(q.update_hash).vector for q in alliance.task.proposals(round_)]
 
 
+def play_round(cfg: DictConfig, alliance: Alliance, r: int) -> RoundResult:
+    """Play round `r` (a closing round has voters only): every member trains from and attests
+    the honest base (the pending aggregate recomputed from the chain, or the adopted model)."""
+    members = {m.address: m for m in alliance.members}
+    base = alliance.base()
+    committee = (  # the round's proposers, for the attacks that need n and m
+        [a for a, role in alliance.driver.roles(r).items() if role == Role.PROPOSER]
+        if alliance.cartel.members
+        else []
+    )
+    max_samples = alliance.task.params.max_samples
+
+    def propose(p: ChainParticipant, round_: int) -> tuple[bytes, int, str, bytes]:
+        context = None
+        if p.address in alliance.cartel.members:  # its attack sees the cartel's updates
+            context = alliance.cartel.context(
+                round_,
+                base.params,
+                proposers=committee,
+                published=partial(published_updates, alliance, round_),
+            )
+        return members[p.address].proposer.prepare(
+            base.params,
+            round_,
+            context,
+            base_hash=base.model_hash,
+            initial=alliance.initial,
+            max_samples=max_samples,
+        )
+
+    def score(p: ChainParticipant, round_: int, proposals: list) -> tuple[list[int], bytes]:
+        ballot = members[p.address].voter.ballot(
+            base.params, proposals, base_hash=base.model_hash, round_=round_
+        )
+        return ballot.scores, ballot.attestation
+
+    def reveal(p: ChainParticipant, round_: int) -> bool:
+        return members[p.address].voter.behaviour.reveals  # a lazy voter never reveals
+
+    result = alliance.driver.play_round(r, propose, score, reveal)
+    check_adoption(alliance, r, base)
+    return result
+
+
 def play(cfg: DictConfig, alliance: Alliance) -> None:
-    """Start the task and play every round, recording metrics and logging progress."""
+    """Start the task and play every round, then the closing round that attests the last
+    aggregate, recording metrics (the accuracy of the model the next round trains from) and
+    logging progress."""
     members = {m.address: m for m in alliance.members}
     alliance.driver.start()
     rounds = int(cfg.task.rounds)
-    for r in range(1, rounds + 1):
+    r = 1
+    while True:
         started = time.perf_counter()
-        global_now = alliance.global_params
-        committee = (  # the round's proposers, for the attacks that need n and m
-            [a for a, role in alliance.driver.roles(r).items() if role == Role.PROPOSER]
-            if alliance.cartel.members
-            else []
-        )
-
-        def propose(
-            p: ChainParticipant,
-            round_: int,
-            global_now: torch.Tensor = global_now,
-            committee: list[str] = committee,
-        ) -> tuple[bytes, int, str]:
-            context = None
-            if p.address in alliance.cartel.members:  # its attack sees the cartel's updates
-                context = alliance.cartel.context(
-                    round_,
-                    global_now,
-                    proposers=committee,
-                    published=partial(published_updates, alliance, round_),
-                )
-            return members[p.address].proposer.prepare(global_now, round_, context)
-
-        def score(
-            p: ChainParticipant, round_: int, proposals: list, global_now: torch.Tensor = global_now
-        ) -> list[int]:
-            return members[p.address].voter.ballot(global_now, proposals).scores
-
-        def reveal(p: ChainParticipant, round_: int) -> bool:
-            return members[p.address].voter.behaviour.reveals  # a lazy voter never reveals
-
-        result = alliance.driver.play_round(r, propose, score, reveal)
-        digest = aggregate_round(cfg, alliance, result)
-        accuracy = global_accuracy(alliance)
+        result = play_round(cfg, alliance, r)
+        after = alliance.base()  # what the next round trains from (or the final model)
+        accuracy = model_accuracy(alliance, after.params)
+        digest = after.model_hash if after.round == r else None
         record = RoundRecord.from_round(
             result, alliance.task, members, accuracy, digest, time.perf_counter() - started
         )
@@ -389,6 +431,20 @@ def play(cfg: DictConfig, alliance: Alliance) -> None:
             len(record.slashes),
             record.seconds,
         )
+        _, ended, _ = alliance.task.status()
+        if ended:
+            break
+        r += 1
+        if r > rounds:
+            log.info("closing round %d: voters attest the last aggregate", r)
+
+
+def adopted_model_accuracy(alliance: Alliance) -> tuple[float, int]:
+    """Accuracy of the global model the chain adopted (read from the store by its on-chain
+    hash), and the round whose aggregate it is (0: the initial model)."""
+    digest, round_ = alliance.task.global_model()
+    params = alliance.store.get(digest, expected_numel=alliance.num_params).vector
+    return model_accuracy(alliance, params), round_
 
 
 def settle_accounts(alliance: Alliance) -> dict[str, dict[str, float]]:
@@ -418,11 +474,15 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, run_dir)
         play(cfg, alliance)
+        final_accuracy, final_round = adopted_model_accuracy(alliance)
         final = settle_accounts(alliance)
         totals = alliance.task.totals()
     summary = {
-        "final_accuracy": alliance.records[-1].accuracy if alliance.records else None,
-        "rounds": len(alliance.records),
+        "final_accuracy": final_accuracy,
+        "final_model_round": final_round,
+        "adopted_aggregate_mismatches": len(alliance.adopted_mismatches),
+        "voided_aggregates": len(alliance.voided_aggregates),
+        "rounds": int(cfg.task.rounds),
         "participants": len(alliance.members),
         "task": alliance.task.address,
         "chain": str(cfg.chain.kind),

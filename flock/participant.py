@@ -26,6 +26,8 @@ class PendingVote:
 
     scores: bytes
     salt: bytes
+    #: Hash of the round's base model as this participant recomputed it.
+    attestation: bytes = bytes(32)
 
 
 @dataclass
@@ -67,23 +69,28 @@ class ChainParticipant:
         del self.seed_secrets[round_]
         return receipt
 
-    def propose(self, round_: int, update_hash: bytes, num_samples: int, uri: str) -> TxReceipt:
-        """Submit an update hash as a proposer of `round_`."""
-        return self.task.propose(self.signer, round_, update_hash, num_samples, uri)
+    def propose(
+        self, round_: int, update_hash: bytes, num_samples: int, uri: str, base_hash: bytes
+    ) -> TxReceipt:
+        """Submit an update hash, trained from the model `base_hash`, as a proposer of `round_`."""
+        return self.task.propose(self.signer, round_, update_hash, num_samples, uri, base_hash)
 
-    def commit_vote(self, round_: int, scores: Sequence[int]) -> TxReceipt:
-        """Commit scores (baseline first, then each proposal) for `round_`; the random salt is
-        also this participant's randomness contribution to later rounds."""
+    def commit_vote(self, round_: int, scores: Sequence[int], attestation: bytes) -> TxReceipt:
+        """Commit scores (base model first, then each proposal) and the attestation (hash of
+        the round's base model as recomputed here) for `round_`; the random salt is also this
+        participant's randomness contribution to later rounds."""
         packed = encode_scores(scores)
         salt = self.new_secret()
-        self.votes[round_] = PendingVote(scores=packed, salt=salt)
+        self.votes[round_] = PendingVote(scores=packed, salt=salt, attestation=attestation)
         return self.task.commit_vote(
-            self.signer, round_, vote_commit(packed, salt, self.address, round_)
+            self.signer, round_, vote_commit(packed, attestation, salt, self.address, round_)
         )
 
     def reveal_vote(self, round_: int) -> TxReceipt:
         """Reveal the vote committed in `round_`."""
         vote = self.votes[round_]
-        receipt = self.task.reveal_vote(self.signer, round_, vote.scores, vote.salt)
+        receipt = self.task.reveal_vote(
+            self.signer, round_, vote.scores, vote.attestation, vote.salt
+        )
         del self.votes[round_]
         return receipt

@@ -10,21 +10,19 @@ from web3.types import TxReceipt
 
 from flock.contracts.chain import Chain
 from flock.contracts.clients import TaskClient
-from flock.contracts.errors import ERRORS
 from flock.contracts.tx import Signer
 from flock.contracts.types import Proposal, Role, Settlement
 from flock.participant import ChainParticipant
 
 log = logging.getLogger(__name__)
 
-#: A proposer's work: (update hash, sample count, uri), or None to stay silent.
-ProposeFn = Callable[[ChainParticipant, int], tuple[bytes, int, str] | None]
-#: A voter's work: scores (baseline first, then each proposal), or None to not vote.
-ScoreFn = Callable[[ChainParticipant, int, list[Proposal]], Sequence[int] | None]
+#: A proposer's work: (update hash, sample count, uri, base model hash), or None to stay silent.
+ProposeFn = Callable[[ChainParticipant, int], tuple[bytes, int, str, bytes] | None]
+#: A voter's work: (scores: base model first, then each proposal; attestation: the hash of the
+#: round's base model as the voter recomputed it), or None to not vote.
+ScoreFn = Callable[[ChainParticipant, int, list[Proposal]], tuple[Sequence[int], bytes] | None]
 #: Whether a voter reveals its committed vote (False models a lazy voter).
 RevealFn = Callable[[ChainParticipant, int], bool]
-
-SeedNotReady = ERRORS["SeedNotReady"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +66,6 @@ class RoundDriver:
         if timestamp > now:
             self.chain.advance_time(timestamp - now)
 
-    def _ensure_seed(self, round_: int) -> bytes:
-        try:
-            return self.task.seed_of(round_)
-        except SeedNotReady:
-            self.chain.mine()
-            return self.task.seed_of(round_)
-
     def join_all(self, stake: int) -> None:
         """Every participant stakes `stake` and commits randomness for round 1."""
         for p in self.participants:
@@ -92,7 +83,6 @@ class RoundDriver:
 
     def roles(self, round_: int) -> dict[str, Role]:
         """Role of every local participant in `round_` (read from the contract)."""
-        self._ensure_seed(round_)
         return {p.address: self.task.role_of(round_, p.address) for p in self.participants}
 
     def play_round(
@@ -119,9 +109,11 @@ class RoundDriver:
         proposals = self.task.proposals(round_)
         committed: list[ChainParticipant] = []
         for p in by_role[Role.VOTER]:
-            scores = score(p, round_, proposals)
-            if scores is not None:
-                self._record(round_, p.address, "commitVote", p.commit_vote(round_, scores))
+            vote = score(p, round_, proposals)
+            if vote is not None:
+                scores, attestation = vote
+                receipt = p.commit_vote(round_, scores, attestation)
+                self._record(round_, p.address, "commitVote", receipt)
                 committed.append(p)
         self._advance_to(commit_end)
 

@@ -10,10 +10,10 @@ the same operands in the same order, so the results are equal to the wei.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flock.consensus import integer_median
-from flock.contracts.commitments import MAX_SCORE
+from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
 from flock.contracts.types import Outcome, RewardRule, SlashReason, TaskParams
 
 #: RewardMath.ONE: 18-decimal fixed point.
@@ -113,6 +113,15 @@ class RoundRecord:
         Stake of every proposer and voter (revealed or missing) before settlement.
     reward_pool : int
         The task's reward pool before settlement.
+    attestations : sequence of bytes
+        Per revealed voter, the base-model hash it attested (empty: every voter attested
+        `global_model_hash`, as when no aggregate is pending).
+    pending_round : int
+        The round whose aggregate awaits attestation (0: none).
+    global_model_hash : bytes
+        The adopted global model before settlement.
+    top_ups : mapping of str to int
+        Stake each proposer added while this round was open (excluded from stake weights).
     """
 
     round: int
@@ -122,6 +131,10 @@ class RoundRecord:
     missing: Sequence[str]
     stakes: Mapping[str, int]
     reward_pool: int
+    attestations: Sequence[bytes] = ()
+    pending_round: int = 0
+    global_model_hash: bytes = bytes(32)
+    top_ups: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,14 @@ class SettlementResult:
         Stakes after settlement (the record's stakes minus the slashes).
     reward_pool : int
         The reward pool after settlement.
+    adopted : bytes or None
+        The aggregate hash adopted as the global model (None: none adopted).
+    base_void : bool
+        The pending aggregate found no strict majority and is void (the round is VOID).
+    deviants : tuple of str
+        Revealed voters who attested another hash than the adopted one (slashed).
+    pending_after : int
+        The round whose aggregate is pending after settlement (0: none).
     """
 
     outcome: Outcome
@@ -164,6 +185,10 @@ class SettlementResult:
     slashed: int
     stakes: dict[str, int]
     reward_pool: int
+    adopted: bytes | None = None
+    base_void: bool = False
+    deviants: tuple[str, ...] = ()
+    pending_after: int = 0
 
 
 @dataclass
@@ -276,36 +301,59 @@ def proposer_weights(
     return weights
 
 
+def majority(values: Sequence[bytes]) -> tuple[bytes, int]:
+    """AllianceTask._majority: the Boyer-Moore candidate (the only value that can hold a strict
+    majority) and its count."""
+    candidate, lead = b"", 0
+    for value in values:
+        if lead == 0:
+            candidate, lead = value, 1
+        elif value == candidate:
+            lead += 1
+        else:
+            lead -= 1
+    return candidate, sum(value == candidate for value in values)
+
+
 def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResult:
     """Settle one round exactly as AllianceTask.settle does (after its input checks).
 
     Parameters
     ----------
     record : RoundRecord
-        The round's proposers, revealed ballots, missing voters, stakes and reward pool.
+        The round's proposers, revealed ballots and attestations, missing voters, stakes,
+        reward pool and the pending aggregate.
     rules : SettlementRules
         The task's settlement configuration.
 
     Returns
     -------
     SettlementResult
-        Outcome, accepted mask, slashes and credits in event order, and the state after.
+        Outcome, accepted mask, slashes and credits in event order, the adopted aggregate and
+        the state after.
 
     Raises
     ------
     ValueError
-        If a ballot has the wrong length or a score is outside [0, MAX_SCORE] (the contract
-        refuses such a reveal), or a stake is unknown.
+        If a ballot has the wrong length or a score is outside [0, MAX_SCORE] and not the
+        UNAVAILABLE mark (the contract refuses such a reveal), or a stake is unknown.
     """
     items = len(record.proposers) + 1
     if len(record.scores) != len(record.voters):
         raise ValueError("one ballot per revealed voter is needed")
+    attestations = list(record.attestations) or [record.global_model_hash] * len(record.voters)
+    if len(attestations) != len(record.voters):
+        raise ValueError("one attestation per revealed voter is needed")
     unknown = {*record.proposers, *record.voters, *record.missing} - set(record.stakes)
     if unknown:
         raise ValueError(f"stakes unknown for {sorted(unknown)}")
     for ballot in record.scores:
-        if len(ballot) != items or any(not 0 <= s <= MAX_SCORE for s in ballot):
-            raise ValueError(f"a ballot needs {items} scores in [0, {MAX_SCORE}]")
+        if len(ballot) != items or any(
+            not (0 <= s <= MAX_SCORE or s == UNAVAILABLE) for s in ballot
+        ):
+            raise ValueError(f"a ballot needs {items} scores in [0, {MAX_SCORE}] or {UNAVAILABLE}")
+    raw_scores = [list(b) for b in record.scores]
+    scores = [[0 if s == UNAVAILABLE else s for s in b] for b in raw_scores]
     ledger = _Ledger(
         stakes=dict(record.stakes),
         pool=record.reward_pool,
@@ -313,27 +361,57 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
         slashes=[],
         rewards=[],
     )
-    pool_share = record.reward_pool // (rules.rounds - record.round + 1)
+    pool_share = (
+        record.reward_pool // (rules.rounds - record.round + 1)
+        if record.round <= rules.rounds
+        else 0
+    )
     slashed = sum(ledger.slash(v, SlashReason.MISSING_VOTE_REVEAL) for v in record.missing)
     reveals = len(record.voters)
+    quorum = reveals > 0 and reveals >= rules.min_voters
+    adopted: bytes | None = None
+    base_void = False
+    deviants: set[int] = set()
+    if quorum:
+        expected = record.global_model_hash
+        if record.pending_round:
+            winner, votes = majority(attestations)
+            if winner == bytes(32) or 2 * votes <= reveals:
+                base_void = True
+            else:
+                expected = adopted = winner
+        if not base_void:
+            for v, voter in enumerate(record.voters):
+                if attestations[v] != expected:
+                    deviants.add(v)
+                    slashed += ledger.slash(voter, SlashReason.WRONG_ATTESTATION)
     outcome, mask, wash, credited = Outcome.VOID, 0, False, 0
     medians: tuple[int, ...] = ()
     mads: tuple[int, ...] = ()
     outliers: tuple[str, ...] = ()
-    if not record.proposers:
+    if base_void or (record.proposers and not quorum):
+        outcome = Outcome.VOID
+    elif not record.proposers:
         outcome = Outcome.EMPTY
-    elif reveals > 0 and reveals >= rules.min_voters:
-        med, mad = consensus_statistics(record.scores, items)
-        weights = voter_weights(record.scores, med, mad, rules)
+    else:
+        med, mad = consensus_statistics(scores, items)
+        weights = voter_weights(scores, med, mad, rules)
         outliers = tuple(v for v, w in zip(record.voters, weights, strict=True) if w == 0)
         medians, mads = tuple(med), tuple(mad)
         wash = is_wash(mad, len(outliers), reveals, rules.wash_mad_bps)
         if not wash:
             outcome = Outcome.SETTLED
-            mask, judged = _judge(record, med, weights, rules, ledger)
+            mask, judged = _judge(record, raw_scores, med, weights, deviants, rules, ledger)
             slashed += judged
+            weights = [0 if v in deviants else w for v, w in enumerate(weights)]
             credited = _distribute(record, med, weights, mask, pool_share + slashed, rules, ledger)
             ledger.pool -= credited
+    if mask:
+        pending_after = record.round
+    elif quorum:
+        pending_after = 0
+    else:
+        pending_after = record.pending_round
     return SettlementResult(
         outcome=outcome,
         accepted_mask=mask,
@@ -347,17 +425,25 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
         slashed=slashed,
         stakes=ledger.stakes,
         reward_pool=ledger.pool,
+        adopted=adopted,
+        base_void=base_void,
+        deviants=tuple(record.voters[v] for v in sorted(deviants)),
+        pending_after=pending_after,
     )
 
 
 def _judge(
     record: RoundRecord,
+    raw_scores: Sequence[Sequence[int]],
     medians: Sequence[int],
     weights: Sequence[int],
+    deviants: set[int],
     rules: SettlementRules,
     ledger: _Ledger,
 ) -> tuple[int, int]:
-    """AllianceTask._judge: accept within both tolerances, slash the rest and the outliers."""
+    """AllianceTask._judge: accept within both tolerances, slash the rest (reason
+    UNAVAILABLE_PROPOSAL when most voters could not fetch the blob) and the outliers that were
+    not slashed for their attestation already."""
     peer = integer_median(medians[1:])
     baseline = medians[0]
     mask, slashed = 0, 0
@@ -370,9 +456,14 @@ def _judge(
         ):
             mask |= 1 << p
         else:
-            slashed += ledger.slash(proposer, SlashReason.REJECTED_PROPOSAL)
-    for voter, weight in zip(record.voters, weights, strict=True):
-        if weight == 0:
+            marks = sum(ballot[p + 1] == UNAVAILABLE for ballot in raw_scores)
+            unavailable = score == 0 and 2 * marks > len(raw_scores)
+            reason = SlashReason.REJECTED_PROPOSAL
+            if unavailable:
+                reason = SlashReason.UNAVAILABLE_PROPOSAL
+            slashed += ledger.slash(proposer, reason)
+    for v, (voter, weight) in enumerate(zip(record.voters, weights, strict=True)):
+        if weight == 0 and v not in deviants:
             slashed += ledger.slash(voter, SlashReason.VOTE_OUTSIDE_CONSENSUS)
     return mask, slashed
 
@@ -386,11 +477,12 @@ def _distribute(
     rules: SettlementRules,
     ledger: _Ledger,
 ) -> int:
-    """AllianceTask._distribute: the voters' share by agreement, the rest by the reward rule."""
+    """AllianceTask._distribute: the voters' share by agreement, the rest by the reward rule
+    (stake weights as of the round's opening: top-ups during the round excluded)."""
     voter_budget = (budget * rules.voter_share_bps) // MAX_SCORE
     credited = 0
     if mask:
-        stakes = [ledger.stakes[p] for p in record.proposers]
+        stakes = [max(ledger.stakes[p] - record.top_ups.get(p, 0), 0) for p in record.proposers]
         p_weights = proposer_weights(medians, mask, stakes, rules)
         credited = ledger.credit(record.proposers, p_weights, budget - voter_budget)
     return credited + ledger.credit(record.voters, weights, voter_budget)

@@ -3,6 +3,7 @@
 from flock.attacks.base import ProposerBehaviour, TamperContext, VoterBehaviour
 from flock.attacks.data import Backdoor, LabelFlip, apply_trigger, backdoor_success_rate
 from flock.attacks.plan import AttackPlan, Cartel, draw_attackers, plan_attacks
+from flock.attacks.protocol import AggregatePoster, StaleBase, WeightInflation, Withholding
 from flock.attacks.registry import (
     PROPOSER_BEHAVIOURS,
     VOTER_BEHAVIOURS,
@@ -15,6 +16,7 @@ from flock.attacks.votes import Colluding, InvertedScore, Lazy, RandomScore
 
 __all__ = [
     "ALIE",
+    "AggregatePoster",
     "AttackPlan",
     "Backdoor",
     "Cartel",
@@ -31,9 +33,12 @@ __all__ = [
     "RandomScore",
     "Scaling",
     "SignFlip",
+    "StaleBase",
     "TamperContext",
     "VOTER_BEHAVIOURS",
     "VoterBehaviour",
+    "WeightInflation",
+    "Withholding",
     "alie_z",
     "apply_trigger",
     "backdoor_success_rate",

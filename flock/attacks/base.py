@@ -61,13 +61,23 @@ class TamperContext:
 class ProposerBehaviour:
     """How a participant acts when it proposes. The honest base changes nothing.
 
-    Two hooks: :meth:`training_data` (data poisoning, before training) and :meth:`tamper`
-    (model poisoning, after training). `trains = False` skips local training altogether
-    (the update handed to :meth:`tamper` is then the global model itself).
+    Hooks: :meth:`training_data` (data poisoning, before training), :meth:`tamper` (model
+    poisoning, after training), :meth:`claimed_samples` (the sample count it claims on chain)
+    and `stale` (train from, and name, the initial model instead of the round's base).
+    `trains = False` skips local training altogether (the update handed to :meth:`tamper` is
+    then the base model itself); `publishes = False` proposes the blob's hash without ever
+    putting the blob in the store (withholding).
     """
 
     name = "honest"
     trains = True
+    publishes = True
+    stale = False
+
+    def claimed_samples(self, num_train: int, max_samples: int) -> int:
+        """The sample count claimed on chain (its aggregation weight), given the true count
+        and the task's on-chain cap."""
+        return num_train
 
     def training_data(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The data the proposer actually trains on."""
@@ -98,10 +108,27 @@ class ProposerBehaviour:
 
 class VoterBehaviour:
     """How a participant acts when it votes. The honest base reports its measured scores and
-    reveals them; `reveals = False` commits and then never reveals (a lazy voter)."""
+    its own recomputation of the base model's hash, and reveals them; `reveals = False`
+    commits and then never reveals (a lazy voter)."""
 
     name = "honest"
     reveals = True
+
+    def attestation(
+        self, honest_hash: bytes, *, round: int, poison: Callable[[int], bytes]
+    ) -> bytes:
+        """The base-model hash the voter attests, given its honest recomputation.
+
+        Parameters
+        ----------
+        honest_hash : bytes
+            The hash of the base model as this voter recomputed it.
+        round : int
+            The round being voted in.
+        poison : callable
+            Stores a poisoned model for a seed and returns its hash (for attacks).
+        """
+        return honest_hash
 
     def scores(
         self,

@@ -7,6 +7,7 @@ from typing import Any
 
 from flock.attacks.base import ProposerBehaviour, VoterBehaviour
 from flock.attacks.data import Backdoor, LabelFlip
+from flock.attacks.protocol import AggregatePoster, StaleBase, WeightInflation, Withholding
 from flock.attacks.statistical import ALIE, MinMax, MinSum
 from flock.attacks.update import FreeRider, GaussianNoise, Scaling, SignFlip
 from flock.attacks.votes import Colluding, InvertedScore, Lazy, RandomScore
@@ -24,10 +25,14 @@ PROPOSER_BEHAVIOURS: dict[str, type[ProposerBehaviour]] = {
         MinSum,
         FreeRider,
         Backdoor,
+        WeightInflation,
+        StaleBase,
+        Withholding,
     )
 }
 VOTER_BEHAVIOURS: dict[str, type[VoterBehaviour]] = {
-    cls.name: cls for cls in (VoterBehaviour, RandomScore, InvertedScore, Colluding, Lazy)
+    cls.name: cls
+    for cls in (VoterBehaviour, RandomScore, InvertedScore, Colluding, Lazy, AggregatePoster)
 }
 
 

@@ -36,7 +36,8 @@ class InvertedScore(VoterBehaviour):
         rng: np.random.Generator,
         proposals: Sequence[Proposal] = (),
     ) -> list[int]:
-        return [MAX_SCORE - int(v) for v in measured]
+        # the "unavailable" mark (above MAX_SCORE) is kept: it is not a score to invert
+        return [int(v) if v > MAX_SCORE else MAX_SCORE - int(v) for v in measured]
 
 
 class Colluding(VoterBehaviour):

@@ -15,6 +15,7 @@ from flock.contracts.errors import (
 from flock.contracts.tx import Signer, TxSender
 from flock.contracts.types import (
     Outcome,
+    Phase,
     Proposal,
     RewardRule,
     Role,
@@ -35,6 +36,7 @@ __all__ = [
     "EmbeddedChain",
     "FactoryClient",
     "Outcome",
+    "Phase",
     "Proposal",
     "RewardRule",
     "Role",

@@ -23,7 +23,11 @@ SETTINGS = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
     "viaIR": True,
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {
+        "*": {
+            "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "userdoc", "devdoc"]
+        }
+    },
 }
 
 
@@ -75,6 +79,9 @@ def compile_sources() -> dict[str, dict]:
                     "abi": data["abi"],
                     "bytecode": "0x" + data["evm"]["bytecode"]["object"],
                     "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                    # the NatSpec, for integrators who read the artifact instead of the source
+                    "userdoc": data.get("userdoc", {}),
+                    "devdoc": data.get("devdoc", {}),
                 }
     missing = set(CONTRACTS) - set(artifacts)
     if missing:

@@ -17,7 +17,9 @@ from flock.contracts.commitments import as_bytes32, decode_scores
 from flock.contracts.errors import ChainMismatchError
 from flock.contracts.tx import Signer, TxSender, as_chain_error
 from flock.contracts.types import (
+    AdoptedAggregate,
     Outcome,
+    Phase,
     Proposal,
     Role,
     RoundInfo,
@@ -128,18 +130,38 @@ class TaskClient:
         return self._send(signer, "start")
 
     def propose(
-        self, signer: Signer, round_: int, update_hash: bytes, num_samples: int, uri: str
+        self,
+        signer: Signer,
+        round_: int,
+        update_hash: bytes,
+        num_samples: int,
+        uri: str,
+        base_hash: bytes,
     ) -> TxReceipt:
-        """Submit the hash of an update blob as a proposer of `round_`."""
-        return self._send(signer, "propose", round_, as_bytes32(update_hash), num_samples, uri)
+        """Submit the hash of an update blob trained from the model `base_hash` as a proposer
+        of `round_`."""
+        return self._send(
+            signer,
+            "propose",
+            round_,
+            as_bytes32(update_hash),
+            as_bytes32(base_hash),
+            num_samples,
+            uri,
+        )
 
     def commit_vote(self, signer: Signer, round_: int, commit: bytes) -> TxReceipt:
         """Commit a vote as a voter of `round_`."""
         return self._send(signer, "commitVote", round_, as_bytes32(commit))
 
-    def reveal_vote(self, signer: Signer, round_: int, scores: bytes, salt: bytes) -> TxReceipt:
-        """Reveal scores and salt (the salt also feeds the next rounds' randomness)."""
-        return self._send(signer, "revealVote", round_, scores, as_bytes32(salt))
+    def reveal_vote(
+        self, signer: Signer, round_: int, scores: bytes, attestation: bytes, salt: bytes
+    ) -> TxReceipt:
+        """Reveal scores, the base-model attestation and the salt (the salt also feeds the next
+        round's randomness)."""
+        return self._send(
+            signer, "revealVote", round_, scores, as_bytes32(attestation), as_bytes32(salt)
+        )
 
     def settle(self, signer: Signer, round_: int) -> Settlement:
         """Settle `round_` from the chain's own record (events and commitments)."""
@@ -154,20 +176,13 @@ class TaskClient:
             [p.proposer for p in proposals],
             [r.voter for r in reveals],
             [r.scores for r in reveals],
+            [r.attestation for r in reveals],
             [r.salt for r in reveals],
             missing,
             settlement_hints([decode_scores(r.scores) for r in reveals]),
         )
         receipt = self._send(signer, "settle", round_, settle_input)
         return self._settlement_from(receipt)
-
-    def post_aggregate(self, signer: Signer, round_: int, model_hash: bytes) -> TxReceipt:
-        """Post the hash of `round_`'s aggregate (first poster wins)."""
-        return self._send(signer, "postAggregate", round_, as_bytes32(model_hash))
-
-    def challenge_aggregate(self, signer: Signer, round_: int, claimed: bytes) -> TxReceipt:
-        """Dispute the posted aggregate of `round_` with the hash `claimed`."""
-        return self._send(signer, "challengeAggregate", round_, as_bytes32(claimed))
 
     def claim(self, signer: Signer) -> TxReceipt:
         """Pull credited rewards."""
@@ -208,6 +223,17 @@ class TaskClient:
         values[6] = Outcome(values[6])
         return RoundInfo(*values)
 
+    def phase(self) -> tuple[int, Phase, int]:
+        """(current round, the phase open now, when it closes; 0: on the next call to `start`
+        or `settle`, or never once the task ended)."""
+        round_, phase, closes = self._view("phase")
+        return int(round_), Phase(phase), int(closes)
+
+    def pending_aggregate_round(self) -> int:
+        """The round whose aggregate the current round's voters attest (0: none; the current
+        round then trains from the adopted global model)."""
+        return int(self._view("pendingAggregateRound"))
+
     def deadlines(self, round_: int) -> tuple[int, int, int]:
         """(propose end, vote-commit end, vote-reveal end) of `round_`."""
         a, b, c = self._view("deadlines", round_)
@@ -244,17 +270,9 @@ class TaskClient:
         """Bit i set when proposal i of `round_` was accepted."""
         return int(self._view("acceptedMask", round_))
 
-    def aggregate_of(self, round_: int) -> bytes:
-        """Posted aggregate hash of `round_` (zero bytes if none)."""
-        return bytes(self._view("aggregateOf", round_))
-
     def global_model(self) -> tuple[bytes, int]:
-        """(hash, round) of the latest posted global model; round 0 means the initial model."""
-        fns = self.contract.functions
-        model_round = int(fns.globalModelRound().call())
-        if model_round == 0:
-            return self.params.initial_model_hash, 0
-        return bytes(fns.globalModelHash().call()), model_round
+        """(hash, round) of the adopted global model; round 0 means the initial model."""
+        return bytes(self._view("globalModelHash")), int(self._view("globalModelRound"))
 
     def account_of(self, participant: str) -> tuple[int, int]:
         """(stake, claimable) of `participant`."""
@@ -285,11 +303,11 @@ class TaskClient:
 
     # ------------------------------------------------------------------ events
     def round_start_block(self, round_: int) -> int:
-        """First block that can hold `round_`'s events (its seed block; fixed once the round
-        opened, so read once; 0 while it has not). The cache assumes the chain does not
+        """First block that can hold `round_`'s events (the block it opened in; fixed once the
+        round opened, so read once; 0 while it has not). The cache assumes the chain does not
         rewind: after a snapshot revert or a reorg deeper than the round, use a new client."""
         if round_ not in self._start_blocks:
-            block = max(int(self.round_info(round_).seed_block), 0)
+            block = max(int(self.round_info(round_).start_block), 0)
             if not block:
                 return 0
             self._start_blocks[round_] = block
@@ -314,6 +332,7 @@ class TaskClient:
                 update_hash=bytes(e["args"]["updateHash"]),
                 num_samples=int(e["args"]["numSamples"]),
                 uri=str(e["args"]["uri"]),
+                base_hash=bytes(e["args"]["baseHash"]),
             )
             for e in events
         ]
@@ -330,9 +349,36 @@ class TaskClient:
                 voter=e["args"]["voter"],
                 scores=bytes(e["args"]["scores"]),
                 salt=bytes(e["args"]["salt"]),
+                attestation=bytes(e["args"]["attestation"]),
             )
             for e in self._logs("VoteRevealed", round_)
         ]
+
+    def adopted_aggregate(self, attested_in: int) -> AdoptedAggregate | None:
+        """The aggregate adopted by round `attested_in`'s settlement (None: none was)."""
+        for e in self._logs_by("AggregateAdopted", "attestedIn", attested_in):
+            args = e["args"]
+            return AdoptedAggregate(
+                round=int(args["round"]),
+                model_hash=bytes(args["modelHash"]),
+                attested_in=attested_in,
+                votes=int(args["votes"]),
+                reveals=int(args["reveals"]),
+            )
+        return None
+
+    def voided_aggregate(self, attested_in: int) -> int | None:
+        """The round whose aggregate round `attested_in`'s settlement voided (None: none)."""
+        for e in self._logs_by("AggregateVoided", "attestedIn", attested_in):
+            return int(e["args"]["round"])
+        return None
+
+    def _logs_by(self, event: str, key: str, round_: int) -> list[Any]:
+        return list(
+            getattr(self.contract.events, event)().get_logs(
+                from_block=self.round_start_block(round_), argument_filters={key: round_}
+            )
+        )
 
     def revealed_scores(self, round_: int) -> dict[str, tuple[int, ...]]:
         """Revealed scores of `round_` by voter."""

@@ -9,6 +9,9 @@ from eth_utils import keccak, to_bytes, to_canonical_address
 
 #: Scores are accuracies in basis points.
 MAX_SCORE = 10_000
+#: The score of a proposal whose blob the voter could not fetch (AllianceTask.UNAVAILABLE);
+#: consensus counts it as 0 (refused), settlement tells it apart in the slash reason.
+UNAVAILABLE = 0xFFFF
 
 
 def random_secret() -> bytes:
@@ -28,12 +31,14 @@ def encode_scores(scores: Sequence[int]) -> bytes:
     Raises
     ------
     ValueError
-        If a score is not an integer in [0, 10000].
+        If a score is not an integer in [0, 10000] or the mark UNAVAILABLE (0xFFFF).
     """
     out = bytearray()
     for i, score in enumerate(scores):
-        if not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
-            raise ValueError(f"score {i} must be an int in [0, {MAX_SCORE}], got {score!r}")
+        if not isinstance(score, int) or not (0 <= score <= MAX_SCORE or score == UNAVAILABLE):
+            raise ValueError(
+                f"score {i} must be an int in [0, {MAX_SCORE}] or {UNAVAILABLE}, got {score!r}"
+            )
         out += score.to_bytes(2, "big")
     return bytes(out)
 
@@ -45,10 +50,14 @@ def decode_scores(data: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
 
 
-def vote_commit(scores: bytes, salt: bytes, voter: str, round_: int) -> bytes:
-    """keccak256(abi.encodePacked(scores, salt, voter, uint256 round))."""
+def vote_commit(scores: bytes, attestation: bytes, salt: bytes, voter: str, round_: int) -> bytes:
+    """keccak256(abi.encodePacked(scores, attestation, salt, voter, uint256 round)): scores as
+    packed bytes, the 32-byte attestation and salt, the 20-byte address, the round as 32 bytes."""
     _require32(salt, "salt")
-    return keccak(scores + salt + to_canonical_address(voter) + round_.to_bytes(32, "big"))
+    _require32(attestation, "attestation")
+    return keccak(
+        scores + attestation + salt + to_canonical_address(voter) + round_.to_bytes(32, "big")
+    )
 
 
 def as_bytes32(value: bytes | str) -> bytes:

@@ -39,6 +39,22 @@ class SlashReason(IntEnum):
     REJECTED_PROPOSAL = 2
     VOTE_OUTSIDE_CONSENSUS = 3
     MISSING_SEED_REVEAL = 4
+    WRONG_ATTESTATION = 5
+    UNAVAILABLE_PROPOSAL = 6
+
+
+class Phase(IntEnum):
+    """The window a task is in (AllianceTask.Phase, as `phase()` returns it)."""
+
+    TASK = 0
+    ENROLMENT = 1
+    START = 2
+    SEED_COMMIT = 3
+    SEED_REVEAL = 4
+    PROPOSE = 5
+    VOTE_COMMIT = 6
+    VOTE_REVEAL = 7
+    SETTLE = 8
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class TaskParams:
     propose_period: int
     commit_period: int
     reveal_period: int
+    #: Largest sample count a proposal may claim (its aggregation weight is bounded by it).
+    max_samples: int
     spec_hash: bytes
     initial_model_hash: bytes
     max_participants: int
@@ -75,7 +93,7 @@ class TaskParams:
     def from_tuple(cls, values: tuple) -> TaskParams:
         """Build from the tuple `config()` returns."""
         fields = list(values)
-        fields[19] = RewardRule(fields[19])
+        fields[20] = RewardRule(fields[20])
         return cls(*fields)
 
 
@@ -84,15 +102,27 @@ class RoundInfo:
     """AllianceTask.RoundInfo."""
 
     start: int
-    seed_block: int
+    start_block: int
     roster_size: int
     num_proposals: int
     num_vote_commits: int
     num_vote_reveals: int
     outcome: Outcome
-    aggregate_disputed: bool
-    seed_final: bool
     accepted_mask: int
+    #: The round whose aggregate this round trains from (0: the initial model).
+    base_round: int
+
+
+@dataclass(frozen=True)
+class AdoptedAggregate:
+    """An `AggregateAdopted` event: round `round`'s aggregate became the global model when
+    round `attested_in` settled, with `votes` of its `reveals` voters attesting it."""
+
+    round: int
+    model_hash: bytes
+    attested_in: int
+    votes: int
+    reveals: int
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,8 @@ class Proposal:
     update_hash: bytes
     num_samples: int
     uri: str
+    #: The model the proposer says it trained from (voters refuse another base than theirs).
+    base_hash: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -115,6 +147,8 @@ class VoteReveal:
     voter: str
     scores: bytes
     salt: bytes
+    #: Hash of the round's base model as the voter recomputed it.
+    attestation: bytes = bytes(32)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
 from flock.flower.common import (
-    MSG_AGGREGATE,
     MSG_IDENTIFY,
     MSG_JOIN,
     MSG_REVEAL_SEED,
@@ -35,7 +34,6 @@ MESSAGE_TYPES = (
     MSG_TRAIN,
     MSG_VOTE,
     MSG_REVEAL_VOTE,
-    MSG_AGGREGATE,
     MSG_SETTLE_ACCOUNT,
 )
 

@@ -33,7 +33,6 @@ MSG_REVEAL_SEED = "query.reveal_seed"
 MSG_TRAIN = "train"
 MSG_VOTE = "evaluate.vote"
 MSG_REVEAL_VOTE = "evaluate.reveal"
-MSG_AGGREGATE = "query.aggregate"
 MSG_SETTLE_ACCOUNT = "query.settle_account"
 #: Name of the ConfigRecord carried by every message and reply.
 RECORD = "flock"

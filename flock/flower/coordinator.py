@@ -21,11 +21,9 @@ from typing import Any
 import torch
 
 from flock.contracts import Outcome, Role, RpcChain, Signer, TaskClient
-from flock.contracts.errors import ERRORS
 from flock.contracts.types import RoundInfo
 from flock.data import holdout_split, load_dataset
 from flock.flower.common import (
-    MSG_AGGREGATE,
     MSG_IDENTIFY,
     MSG_JOIN,
     MSG_REVEAL_SEED,
@@ -43,8 +41,6 @@ from flock.roles.assignment import assign_roles
 from flock.training import evaluate
 
 log = logging.getLogger(__name__)
-
-SeedNotReady = ERRORS["SeedNotReady"]
 
 #: Fault drills only: "<round>:<message type>" at which the coordinator kills itself (SIGKILL,
 #: like a machine losing power) right before sending that batch. Unset in normal runs.
@@ -70,11 +66,16 @@ class RoundTiming:
     vote_s: float = 0.0
     reveal_s: float = 0.0
     settle_s: float = 0.0
-    aggregate_s: float = 0.0
     train_compute_s: float = 0.0
     vote_compute_s: float = 0.0
-    aggregate_poster: str = ""
+    #: The aggregate this round's attestations adopted: its round, hash and votes.
+    adopted_round: int = 0
+    adopted_hash: str = ""
+    adopted_votes: int = 0
+    #: Whether that hash equals the coordinator's own recomputation (None: nothing adopted).
     aggregate_matches: bool | None = None
+    #: The round whose aggregate this round's attestations voided (0: none).
+    voided_round: int = 0
     #: Proposal blobs the voters refused (hash, size or format check failed), summed.
     rejected_blobs: int = 0
     total_s: float = 0.0
@@ -93,7 +94,7 @@ class Coordinator:
         The public alliance description.
     signer : Signer
         The coordinator's own key: it only advances dev-chain time, starts the task and
-        settles (anyone may); aggregates are posted by participants (the contract requires it).
+        settles (anyone may); the global model is adopted by the voters' attestations.
     chain_poll_s : float
         How often to look at the chain while waiting for a deadline (non-dev chains).
     """
@@ -160,30 +161,19 @@ class Coordinator:
         while self.chain.now() < timestamp:
             time.sleep(self.chain_poll_s)
 
-    def ensure_seed(self, round_: int) -> bytes:
-        """`round_`'s seed, once its seed block is mined (a dev chain mines one; on any other
-        chain the coordinator waits for the next block)."""
-        while True:
-            try:
-                return self.task.seed_of(round_)
-            except SeedNotReady:
-                if self.alliance.dev_chain:
-                    self.chain.mine()
-                else:
-                    time.sleep(self.chain_poll_s)
-
     def roles(self, round_: int, info: RoundInfo) -> dict[str, Role]:
         """Every participant's role in `round_`, drawn from the chain's seed and roster with
         the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): one
         call instead of one per participant. Participants check their own role on chain."""
-        seed = self.ensure_seed(round_)
+        seed = self.task.seed_of(round_)  # fixed when the round opened
         while len(self.roster) < info.roster_size:  # join order never changes
             self.roster.append(self.task.participant_at(len(self.roster)))
         params = self.task.params
+        closing = round_ > params.rounds  # the closing round has voters only
         drawn = assign_roles(
             self.roster[: info.roster_size],
             seed,
-            proposers_per_round=params.proposers_per_round,
+            proposers_per_round=0 if closing else params.proposers_per_round,
             max_voters=params.max_voters,
         )
         return {a: drawn.get(a, Role.NONE) for a in self.node_of}
@@ -216,23 +206,21 @@ class Coordinator:
             self.task.start(self.signer)
         log.info("task %s started with %d participants", self.task.address, self.task.status()[2])
 
-    def settled_timing(self, round_: int) -> RoundTiming:
-        """What the chain says of a round settled before this coordinator started."""
-        info = self.task.round_info(round_)
-        accepted = [i for i in range(info.num_proposals) if info.accepted_mask >> i & 1]
+    def recompute(self, round_: int) -> None:
+        """Recompute settled `round_`'s aggregate (to check what its attesters adopt)."""
         mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
-        if mine is not None:  # recomputed, to check what gets posted
+        if mine is not None:
             self.expected[round_] = mine[0]
-        return RoundTiming(round=round_, outcome=info.outcome.name, accepted=accepted)
 
-    def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
+    def play_round(self, round_: int) -> RoundTiming:
         """One round, phase by phase, each phase closed by its on-chain deadline.
 
-        The previous round's aggregate is posted in this round's propose period (the contract's
-        aggregate window): the proposers do it before training, the coordinator only checks.
-        Every step is safe to repeat (a restarted coordinator replays the round it died in):
-        a phase whose deadline passed is skipped, participants answer a repeated request from
-        the chain, and a settled round is not settled again.
+        The previous round's aggregate is recomputed by every member: proposers train from it,
+        voters attest its hash with their vote, and this round's settlement adopts it if a
+        strict majority agrees; the coordinator only reports what the chain adopted. Every
+        step is safe to repeat (a restarted coordinator replays the round it died in): a phase
+        whose deadline passed is skipped, participants answer a repeated request from the
+        chain, and a settled round is not settled again.
         """
         timing = RoundTiming(round=round_)
         errors_before = len(self.errors)
@@ -243,28 +231,27 @@ class Coordinator:
         timing.proposers = [a for a, role in roles.items() if role.name == "PROPOSER"]
         timing.voters = [a for a, role in roles.items() if role.name == "VOTER"]
         params = self.task.params  # the deadlines as AllianceTask.deadlines computes them
-        propose_end = info.start + params.propose_period
+        propose_end = info.start + (0 if round_ > params.rounds else params.propose_period)
         commit_end = propose_end + params.commit_period
         reveal_end = commit_end + params.reveal_period
-        pending = previous.round if previous is not None and previous.accepted else 0
-        expected = self.expected.get(pending) or self.task.global_model()[0]
+        pending = self.task.pending_aggregate_round()
+        if pending and pending not in self.expected:
+            self.recompute(pending)
+        expected = self.expected.get(pending) if pending else self.task.global_model()[0]
         group = str(round_)
         now = self.chain.now()
 
         t = time.perf_counter()
-        if now < propose_end:
+        if now < propose_end and timing.proposers:
             trained = self.send(
                 MSG_TRAIN,
                 [self.node_of[a] for a in timing.proposers if a in self.node_of],
                 group,
                 round=round_,
-                global_hash=expected.hex(),
-                aggregate_round=pending,
+                global_hash=expected.hex() if expected else "",
             )
             self.after_training(round_, trained)
             timing.train_compute_s = self.max_compute(trained)
-        if previous is not None and pending:
-            self.confirm_aggregate(previous)
         timing.train_s = time.perf_counter() - t
         self.advance_to(propose_end)
 
@@ -301,37 +288,31 @@ class Coordinator:
             timing.outcome = info.outcome.name
             mask = info.accepted_mask
         timing.accepted = [i for i in range(info.num_proposals) if mask >> i & 1]
-        mine = aggregate_from_chain(self.alliance.cfg.aggregation, self.task, self.store, round_)
-        if mine is not None:
-            self.expected[round_] = mine[0]
+        self.recompute(round_)
+        self.record_adoption(timing)
         timing.settle_s = time.perf_counter() - t
         timing.errors = self.errors[errors_before:]
         timing.total_s = time.perf_counter() - started
         return timing
 
-    def confirm_aggregate(self, timing: RoundTiming) -> None:
-        """Make sure round `timing.round`'s aggregate is posted (asking participants, in address
-        order, when the proposers did not: only a participant may post) and matches the
-        coordinator's own recomputation."""
-        round_ = timing.round
-        t = time.perf_counter()
-        for address in sorted(self.node_of):
-            if any(self.task.aggregate_of(round_)):
-                break
-            log.info("asking %s to post round %d's aggregate", address, round_)
-            self.send(MSG_AGGREGATE, [self.node_of[address]], str(round_), round=round_)
-        timing.aggregate_s = time.perf_counter() - t
-        posted_events = self.task.contract.events.AggregatePosted().get_logs(
-            from_block=self.task.round_start_block(round_), argument_filters={"round": round_}
-        )
-        if posted_events:
-            timing.aggregate_poster = str(posted_events[0]["args"]["poster"])
-        posted = self.task.aggregate_of(round_)
-        timing.aggregate_matches = posted == self.expected.get(round_)
-        if not timing.aggregate_matches:
-            log.warning(
-                "round %d: posted aggregate %s is not the recomputed one", round_, posted.hex()
-            )
+    def record_adoption(self, timing: RoundTiming) -> None:
+        """What settling `timing.round` decided about the pending aggregate, checked against
+        the coordinator's own recomputation."""
+        adopted = self.task.adopted_aggregate(timing.round)
+        if adopted is not None:
+            timing.adopted_round = adopted.round
+            timing.adopted_hash = adopted.model_hash.hex()
+            timing.adopted_votes = adopted.votes
+            timing.aggregate_matches = adopted.model_hash == self.expected.get(adopted.round)
+            if not timing.aggregate_matches:
+                log.warning(
+                    "round %d adopted %s for round %d, not the recomputed aggregate",
+                    timing.round, adopted.model_hash.hex(), adopted.round,
+                )  # fmt: skip
+        voided = self.task.voided_aggregate(timing.round)
+        if voided is not None:
+            timing.voided_round = voided
+            log.warning("round %d's aggregate found no attesting majority: void", voided)
 
 
 def holdout_accuracy(alliance: AllianceFile, params: torch.Tensor) -> float:
@@ -381,17 +362,6 @@ class CoordinatorSettings:
         return read_key_file(Path(self.coordinator_key_file), self.coordinator_key_password_env)
 
 
-def _record_aggregate(result: dict[str, Any], timing: RoundTiming | None) -> None:
-    """Add what is known of `timing`'s aggregate to its entry in `result`."""
-    if timing is None or not result["rounds"] or result["rounds"][-1]["round"] != timing.round:
-        return
-    result["rounds"][-1].update(
-        aggregate_s=timing.aggregate_s,
-        aggregate_poster=timing.aggregate_poster,
-        aggregate_matches=timing.aggregate_matches,
-    )
-
-
 def run_coordinator(
     relay: Relay,
     settings: CoordinatorSettings,
@@ -426,11 +396,10 @@ def run_coordinator(
         first = max(1, coordinator.task.current_round())
         if first > 1:
             log.info("resuming at round %d from the chain", first)
-        previous: RoundTiming | None = coordinator.settled_timing(first - 1) if first > 1 else None
         result["rounds"] = [r for r in result["rounds"] if int(r["round"]) < first]
-        for r in range(first, rounds + 1):
-            timing = coordinator.play_round(r, previous)
-            _record_aggregate(result, previous)  # its aggregate was posted in round r
+        r = first
+        while not coordinator.task.status()[1]:  # rounds, then the closing round if one opens
+            timing = coordinator.play_round(r)
             digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
             timing.accuracy = holdout_accuracy(alliance, coordinator.store.get(digest).vector)
             log.info(
@@ -449,11 +418,13 @@ def run_coordinator(
                 timing.train_compute_s + timing.vote_compute_s,
             )
             result["rounds"].append(asdict(timing))
-            previous = timing
             atomic_write(result_file, json.dumps(result, indent=2))
-        if previous is not None and previous.accepted:  # the last round's aggregate
-            coordinator.confirm_aggregate(previous)
-            _record_aggregate(result, previous)
+            r += 1
+        model_hash, model_round = coordinator.task.global_model()
+        result["global_model"] = {"hash": model_hash.hex(), "round": model_round}
+        result["final_accuracy"] = holdout_accuracy(
+            alliance, coordinator.store.get(model_hash).vector
+        )
         accounts = coordinator.send(MSG_SETTLE_ACCOUNT, coordinator.node_of.values(), "end")
         result["final_accounts"] = {
             str(r.values["address"]): {k: v for k, v in r.values.items() if k != "address"}

@@ -58,13 +58,13 @@ class DropoutCoordinator(Coordinator):
 
     plan: ClassVar[DropoutPlan]
 
-    def play_round(self, round_: int, previous: Any) -> Any:
+    def play_round(self, round_: int) -> Any:
         rng = random.Random(f"{self.plan.seed}/{round_}")
         self._kill_phase: str | None = rng.choice(KILL_PHASES)
         self._rng = rng
         self._round = round_
         self._restart_killed()
-        return super().play_round(round_, previous)
+        return super().play_round(round_)
 
     def send(self, message_type: str, nodes: Any, group: str, **values: Any) -> list[Reply]:
         if message_type == getattr(self, "_kill_phase", None):

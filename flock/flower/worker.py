@@ -24,9 +24,8 @@ from omegaconf import OmegaConf
 
 from flock.contracts import Role, Signer
 from flock.contracts.commitments import random_secret
-from flock.contracts.errors import ERRORS, TransactionRevertedError
+from flock.contracts.errors import ERRORS
 from flock.flower.common import (
-    MSG_AGGREGATE,
     MSG_IDENTIFY,
     MSG_JOIN,
     MSG_REVEAL_SEED,
@@ -36,13 +35,12 @@ from flock.flower.common import (
     MSG_VOTE,
     AllianceFile,
     JsonFileMap,
-    aggregate_from_chain,
-    global_model_params,
 )
 from flock.participant import ChainParticipant, PendingVote
 
 if TYPE_CHECKING:  # torch, sklearn and the roles load lazily, in the handlers that need them
     from flock.attacks import AttackPlan, ProposerBehaviour, VoterBehaviour
+    from flock.global_model import BaseModel
     from flock.roles import RoleContext
 
 log = logging.getLogger(__name__)
@@ -153,11 +151,15 @@ def read_key_file(path: Path, password_env: str = "FLOCK_KEY_PASSWORD") -> str:
 
 
 def _encode_vote(v: PendingVote) -> dict[str, str]:
-    return {"scores": v.scores.hex(), "salt": v.salt.hex()}
+    return {"scores": v.scores.hex(), "salt": v.salt.hex(), "attestation": v.attestation.hex()}
 
 
 def _decode_vote(d: dict[str, str]) -> PendingVote:
-    return PendingVote(scores=bytes.fromhex(d["scores"]), salt=bytes.fromhex(d["salt"]))
+    return PendingVote(
+        scores=bytes.fromhex(d["scores"]),
+        salt=bytes.fromhex(d["salt"]),
+        attestation=bytes.fromhex(d.get("attestation", "00" * 32)),
+    )
 
 
 def _tx(receipt: Any) -> str:
@@ -202,7 +204,6 @@ class ParticipantWorker:
             MSG_TRAIN: self.train,
             MSG_VOTE: self.vote,
             MSG_REVEAL_VOTE: self.reveal,
-            MSG_AGGREGATE: self.aggregate,
             MSG_SETTLE_ACCOUNT: self.settle_account,
         }
 
@@ -313,23 +314,32 @@ class ParticipantWorker:
         receipt = self.participant.reveal_seed(round_)
         return {"address": self.address, "revealed": True, "tx": _tx(receipt)}
 
+    def base(self) -> BaseModel:
+        """The current round's base model, computed here: the pending aggregate recomputed
+        from the chain and verified blobs, else the model the chain adopted. Never a hash the
+        coordinator names."""
+        from flock.global_model import base_model
+
+        _, n_params = self.role_context()
+        return base_model(self.alliance.cfg.aggregation, self.task, self.alliance.store(), n_params)
+
     def train(self, values: Values) -> Values:
-        """As a proposer of the round (checked on chain): first post the previous round's
-        aggregate if the request names it and nobody has, then train the global model named on
-        chain, store the blob and submit its hash with this participant's own key."""
+        """As a proposer of the round (checked on chain): train the round's base model (see
+        :meth:`base`), store the blob and submit its hash and base with this participant's own
+        key."""
         from flock.attacks import TamperContext
         from flock.roles import Proposer, TrainingSpec
 
         round_ = _round_of(values)
         self._require_role(round_, Role.PROPOSER)
         ctx, n_params = self.role_context()
-        previous = int(values.get("aggregate_round", 0) or 0)
-        if previous:  # the previous round's aggregate window is this round's propose period
-            self.ensure_aggregate(previous)
-        digest, global_params = global_model_params(self.task, ctx.store, n_params)
+        base = self.base()
         claimed = str(values.get("global_hash", "") or "")
-        if claimed and claimed != digest.hex():
-            log.warning("coordinator names global model %s, chain says %s", claimed, digest.hex())
+        if claimed and claimed != base.model_hash.hex():
+            log.warning(
+                "coordinator names base model %s, this member computed %s",
+                claimed, base.model_hash.hex(),
+            )  # fmt: skip
         cfg = self.alliance.cfg
         spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
         proposer = Proposer(ctx, spec, self.proposer_behaviour(), seed=self._seed())
@@ -342,10 +352,19 @@ class ParticipantWorker:
                 for p in self.task.proposals(round_)
             ],
         )  # separate processes share no honest updates: cartel statistics fall back to its own
-        update_hash, num_samples, uri = proposer.prepare(global_params, round_, context)
+        initial_hash = self.task.params.initial_model_hash
+        initial = (ctx.store.get(initial_hash, expected_numel=n_params).vector, initial_hash)
+        update_hash, num_samples, uri, base_hash = proposer.prepare(
+            base.params,
+            round_,
+            context,
+            base_hash=base.model_hash,
+            initial=initial,
+            max_samples=self.task.params.max_samples,
+        )
         compute_s = time.perf_counter() - started
         try:
-            receipt = self.participant.propose(round_, update_hash, num_samples, uri)
+            receipt = self.participant.propose(round_, update_hash, num_samples, uri, base_hash)
         except ERRORS["ProposalDuplicate"]:
             # asked again (a restarted coordinator): the chain already has this round's
             return self._existing_proposal(round_)
@@ -371,7 +390,7 @@ class ParticipantWorker:
         if round_ in self.participant.votes:  # asked again: committed, salt kept on disk
             return committed
         ctx, n_params = self.role_context()
-        _, global_params = global_model_params(self.task, ctx.store, n_params)
+        base = self.base()
         proposals = self.task.proposals(round_)
         voter = Voter(
             ctx,
@@ -380,10 +399,10 @@ class ParticipantWorker:
             screening=ScreeningRules.from_config(self.alliance.cfg.get("voting")),
         )
         started = time.perf_counter()
-        ballot = voter.ballot(global_params, proposals)
+        ballot = voter.ballot(base.params, proposals, base_hash=base.model_hash, round_=round_)
         compute_s = time.perf_counter() - started
         try:
-            receipt = self.participant.commit_vote(round_, ballot.scores)
+            receipt = self.participant.commit_vote(round_, ballot.scores, ballot.attestation)
         except ERRORS["VoteDuplicate"]:  # committed before this state directory knew it
             del self.participant.votes[round_]  # the new salt does not open that commitment
             log.warning("%s had committed in round %d already", self.address, round_)
@@ -421,11 +440,6 @@ class ParticipantWorker:
             "compute_s": 0.0,
         }
 
-    def aggregate(self, values: Values) -> Values:
-        """Post the settled round's aggregate (see :meth:`ensure_aggregate`)."""
-        digest, posted, tx = self.ensure_aggregate(_round_of(values))
-        return {"address": self.address, "posted": posted, "aggregate_hash": digest, "tx": tx}
-
     def settle_account(self, values: Values) -> Values:
         """After the task ended: claim the credited rewards and withdraw the stake (pull
         payments: only this participant's own key can)."""
@@ -440,42 +454,6 @@ class ParticipantWorker:
             "claim_tx": claim_tx,
             "withdraw_tx": withdraw_tx,
         }
-
-    def ensure_aggregate(self, round_: int) -> tuple[str, bool, str]:
-        """Recompute settled `round_`'s aggregate from the chain and post its hash with this
-        participant's own key unless one is posted already (a lost race is not an error).
-
-        Returns
-        -------
-        tuple of (str, bool, str)
-            Recomputed aggregate hash (hex, empty when nothing was accepted), whether this
-            participant posted it, and the transaction hash (empty when it did not).
-        """
-        result = aggregate_from_chain(
-            self.alliance.cfg.aggregation, self.task, self.alliance.store(), round_
-        )
-        if result is None:
-            return "", False, ""
-        digest, _ = result
-        posted = self.task.aggregate_of(round_)
-        if not any(posted):
-            try:
-                receipt = self.task.post_aggregate(self.participant.signer, round_, digest)
-            except (ERRORS["AggregateAlreadyPosted"], TransactionRevertedError):
-                # lost a race: another participant's post was mined first
-                posted = self.task.aggregate_of(round_)
-                if not any(posted):
-                    raise
-            else:
-                log.info(
-                    "%s posted aggregate %s of round %d", self.address, digest.hex()[:12], round_
-                )
-                return digest.hex(), True, _tx(receipt)
-        if posted != digest:
-            log.warning(
-                "round %d aggregate on chain %s, recomputed %s", round_, posted.hex(), digest.hex()
-            )
-        return digest.hex(), False, ""
 
 
 def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:

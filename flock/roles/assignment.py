@@ -27,7 +27,8 @@ def shuffled_index(index: int, n: int, seed: bytes) -> int:
 
 
 def committee_sizes(roster_size: int, proposers_per_round: int, max_voters: int) -> tuple[int, int]:
-    """(proposers, voters) of a round with `roster_size` revealed participants."""
+    """(proposers, voters) of a round with `roster_size` revealed participants (the closing
+    round after the last one: `proposers_per_round` = 0)."""
     if roster_size < 2:
         return 0, 0
     proposers = min(proposers_per_round, roster_size - 1)
@@ -42,7 +43,7 @@ def role_for(
     if not 0 <= roster_index < roster_size:
         return Role.NONE
     proposers, voters = committee_sizes(roster_size, proposers_per_round, max_voters)
-    if proposers == 0:
+    if proposers + voters == 0:
         return Role.IDLE
     position = shuffled_index(roster_index, roster_size, seed)
     if position < proposers:

@@ -10,6 +10,7 @@ import torch
 from flock.behaviours import ProposerBehaviour, TamperContext
 from flock.models import flatten_params, load_flat_params
 from flock.roles.base import RoleContext
+from flock.store import blob_hash, encode_blob
 from flock.training import train_local
 
 log = logging.getLogger(__name__)
@@ -71,15 +72,29 @@ class Proposer:
         return honest.train(global_params, round_).vector
 
     def prepare(
-        self, global_params: torch.Tensor, round_: int, context: TamperContext | None = None
-    ) -> tuple[bytes, int, str]:
-        """Train, let the behaviour decide what to publish (`context`: what it may know of the
-        round; by default nothing beyond its own update), and store the blob; return
-        (hash, sample count, uri) to submit for `round_`."""
+        self,
+        global_params: torch.Tensor,
+        round_: int,
+        context: TamperContext | None = None,
+        *,
+        base_hash: bytes = bytes(32),
+        initial: tuple[torch.Tensor, bytes] | None = None,
+        max_samples: int | None = None,
+    ) -> tuple[bytes, int, str, bytes]:
+        """Train from the round's base model (`global_params`, hashing to `base_hash`), let the
+        behaviour decide what to publish (`context`: what it may know of the round; by default
+        nothing beyond its own update), and store the blob; return (hash, claimed sample
+        count, uri, base hash) to submit for `round_`. A stale behaviour trains from, and
+        names, `initial` (the initial model and its hash); `max_samples` is the chain's cap on
+        the claim (default: the true count)."""
+        if self.behaviour.stale and initial is not None:
+            global_params, base_hash = initial
         if self.behaviour.trains:
             update = self.train(global_params, round_)
         else:
             update = Update(vector=global_params.clone(), num_samples=self.ctx.data.num_train)
+        cap = update.num_samples if max_samples is None else max_samples
+        claimed = self.behaviour.claimed_samples(update.num_samples, cap)
         published = self.behaviour.tamper(
             update.vector,
             global_params=global_params,
@@ -89,9 +104,14 @@ class Proposer:
             "proposer": self.ctx.address,
             "round": str(round_),
             "task": self.ctx.participant.task.address,
-            "num_samples": str(update.num_samples),
+            "num_samples": str(claimed),
+            "base": base_hash.hex(),
         }
-        digest = self.ctx.store.put(published.to(torch.float32).contiguous(), metadata)
+        vector = published.to(torch.float32).contiguous()
+        if self.behaviour.publishes:
+            digest = self.ctx.store.put(vector, metadata)
+        else:  # withholding: the hash of the blob it would have served, nothing stored
+            digest = blob_hash(encode_blob(vector, metadata))
         uri = self.ctx.store.uri(digest)
         log.debug("%s stored update %s for round %d", self.ctx.address, digest.hex()[:12], round_)
-        return digest, update.num_samples, uri
+        return digest, claimed, uri, base_hash

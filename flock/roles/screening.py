@@ -33,14 +33,19 @@ class ScreeningRules:
     duplicate_ratio : float
         A proposal within this fraction of the median norm of an earlier proposal (lower index:
         published first) is a copy of it.
+    max_sample_ratio : float
+        A proposal claiming more training samples than this multiple of the voter's own train
+        split is implausible (its claim is its aggregation weight); each voter judges from its
+        own data, the committee's median decides.
     """
 
     max_norm_ratio: float = 10.0
     min_norm_ratio: float = 0.001
     duplicate_ratio: float = 0.01
+    max_sample_ratio: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("max_norm_ratio", "min_norm_ratio", "duplicate_ratio"):
+        for name in ("max_norm_ratio", "min_norm_ratio", "duplicate_ratio", "max_sample_ratio"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"screening {name} must be >= 0, got {value}")
@@ -55,7 +60,7 @@ class ScreeningRules:
         """The rules of the config's `voting` section (missing keys keep their defaults)."""
         if not voting:
             return cls()
-        known = {"max_norm_ratio", "min_norm_ratio", "duplicate_ratio"}
+        known = {"max_norm_ratio", "min_norm_ratio", "duplicate_ratio", "max_sample_ratio"}
         return cls(**{k: float(v) for k, v in voting.items() if k in known})
 
 

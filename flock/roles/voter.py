@@ -10,11 +10,11 @@ import torch
 
 from flock.aggregation import fedavg
 from flock.behaviours import VoterBehaviour
-from flock.contracts.commitments import MAX_SCORE
+from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
 from flock.contracts.types import Proposal
 from flock.roles.base import RoleContext
 from flock.roles.screening import ScreeningRules, screen_updates
-from flock.store import StoreError
+from flock.store import BlobHashMismatchError, BlobNotFoundError, StoreError
 from flock.training import evaluate_many
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Ballot:
-    """What a voter measured: scores to commit (baseline first) and diagnostics."""
+    """What a voter measured: scores to commit (base model first), the base-model hash it
+    attests, and diagnostics (`rejected_blobs`: refused or unavailable proposals, by index)."""
 
     scores: list[int]
     measured: list[int]
     aggregate_score: int | None
     rejected_blobs: dict[int, str]
+    attestation: bytes = bytes(32)
+    unavailable: frozenset[int] = frozenset()
 
 
 def accuracy_to_score(accuracy: float) -> int:
@@ -42,11 +45,15 @@ def valid_model_score(accuracy: float) -> int:
 
 
 class Voter:
-    """Scores the current global model (baseline) and every proposal on the private test split.
+    """Scores the round's base model (baseline) and every proposal on the private test split,
+    and attests the base model's hash.
 
-    A proposal whose blob is missing, does not hash to the on-chain hash, is malformed, names
-    another author or round than its on-chain record, or fails update screening (an update
-    norm far from the round's median, or a copy of an earlier proposal:
+    A proposal whose blob cannot be fetched (missing, or bytes that do not hash to the on-chain
+    hash) scores UNAVAILABLE (0xFFFF; counted as 0, and the contract tells it apart). A
+    proposal that is malformed, names another author or round than its on-chain record, names
+    another base model than this voter's recomputation, claims more samples than
+    `max_sample_ratio` times this voter's own train split, or fails update screening (an
+    update norm far from the round's median, or a copy of an earlier proposal:
     :mod:`flock.roles.screening`) scores 0; every other model scores at least 1.
     """
 
@@ -74,15 +81,54 @@ class Voter:
             raise StoreError(f"blob is for round {meta.get('round')}, chain says {proposal.round}")
         return blob.vector
 
-    def ballot(self, global_params: torch.Tensor, proposals: list[Proposal]) -> Ballot:
-        """Fetch, verify and score every proposal (and their plain average, for the record)."""
+    def _refusal(self, proposal: Proposal, base_hash: bytes | None) -> str | None:
+        """Why `proposal` is refused before its blob is read (None: it is not)."""
+        if base_hash is not None and proposal.base_hash != base_hash:
+            return f"built on base {proposal.base_hash.hex()[:12]}, not {base_hash.hex()[:12]}"
+        ratio = self.screening.max_sample_ratio
+        if ratio and proposal.num_samples > ratio * self.ctx.data.num_train:
+            return (
+                f"claims {proposal.num_samples} samples, over {ratio:g}x this voter's "
+                f"{self.ctx.data.num_train}"
+            )
+        return None
+
+    def _poison(self, seed: int) -> bytes:
+        """Store a random-noise model (for attacks that attest one) and return its hash."""
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.randn(self.ctx.num_params, generator=generator)
+        return self.ctx.store.put(noise, {"kind": "poison", "seed": str(seed)})
+
+    def ballot(
+        self,
+        global_params: torch.Tensor,
+        proposals: list[Proposal],
+        *,
+        base_hash: bytes | None = None,
+        round_: int = 0,
+    ) -> Ballot:
+        """Fetch, verify and score every proposal (and their plain average, for the record),
+        given the round's base model (`global_params`, hashing to `base_hash` as this voter
+        recomputed it; None skips the base check and attests nothing)."""
         vectors: list[torch.Tensor] = []
         valid: list[int] = []
         rejected: dict[int, str] = {}
+        unavailable: set[int] = set()
         for proposal in proposals:
+            refusal = self._refusal(proposal, base_hash)
+            if refusal is not None:
+                rejected[proposal.index] = refusal
+                log.info("%s scores proposal %d 0: %s", self.ctx.address, proposal.index, refusal)
+                continue
             try:
                 vectors.append(self._fetch(proposal))
                 valid.append(proposal.index)
+            except (BlobNotFoundError, BlobHashMismatchError) as exc:
+                rejected[proposal.index] = str(exc)
+                unavailable.add(proposal.index)
+                log.warning(
+                    "%s cannot fetch proposal %d: %s", self.ctx.address, proposal.index, exc
+                )
             except StoreError as exc:
                 rejected[proposal.index] = str(exc)
                 log.warning("%s rejects proposal %d: %s", self.ctx.address, proposal.index, exc)
@@ -101,12 +147,16 @@ class Voter:
             if idx not in rejected
         }
         measured = [valid_model_score(float(accuracies[0]))] + [
-            measured_by_index.get(p.index, 0) for p in proposals
+            UNAVAILABLE if p.index in unavailable else measured_by_index.get(p.index, 0)
+            for p in proposals
         ]
         aggregate = accuracy_to_score(float(accuracies[-1])) if vectors else None
+        honest_hash = base_hash if base_hash is not None else bytes(32)
         return Ballot(
             scores=self.behaviour.scores(measured, self.rng, proposals),
             measured=measured,
             aggregate_score=aggregate,
             rejected_blobs=rejected,
+            attestation=self.behaviour.attestation(honest_hash, round=round_, poison=self._poison),
+            unavailable=frozenset(unavailable),
         )
