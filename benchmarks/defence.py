@@ -53,7 +53,7 @@ VOTE_ONLY = ("random_score", "inverted_score", "lazy")
 ATTACKS = (*PROPOSER_ATTACKS, *VOTER_ATTACKS, "cartel")
 ETAS = (0.1, 0.2, 0.3, 0.4)
 SEEDS = (0, 1, 2)
-SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel")
+SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel", "aggregate_poster", "weight_inflation")
 SMOKE_ETA = 0.3
 
 
@@ -888,7 +888,8 @@ nothing, so nothing changed for them.
 
 
 def smoke(out_dir: Path) -> list[str]:
-    """digits, eta 0.3, label flip and colluding voters, 1 seed, at the scale of
+    """digits, eta 0.3, label flip, a colluding cartel, aggregate posters and weight inflation,
+    1 seed, at the scale of
     `experiment=defence_smoke`: flock's rule on the real contract (the embedded EVM), the
     paper's rule, the Flower baselines and flock's Python mirror simulated."""
     from hydra import compose, initialize_config_dir

@@ -86,7 +86,7 @@ def smoke_lines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_smoke_prints_finite_figures_for_every_defence(smoke_lines: dict[str, str]) -> None:
     defences = ["flock", "flock_mirror", "flock_paper", "fedavg", "krum", "multikrum"]
     defences += ["fedmedian", "fedtrimmedavg", "bulyan"]
-    for attack in ("label_flip", "colluding_cartel"):
+    for attack in ("label_flip", "colluding_cartel", "aggregate_poster", "weight_inflation"):
         for defence in defences:
             for name in ("final_acc", "acc_drop_pts"):
                 assert f"{name}[{defence},{attack},0.3]" in smoke_lines
@@ -105,3 +105,14 @@ def test_smoke_flock_rule_on_chain_slashes_label_flippers(smoke_lines: dict[str,
     assert float(smoke_lines["attackers_slashed_by_r5_pct[flock,label_flip,0.3]"]) > 0
     assert float(smoke_lines["attacker_stake[flock,label_flip,0.3]"]) < 64
     assert float(smoke_lines["smoke_chain_seconds"]) > 0
+
+
+@pytest.mark.slow
+def test_smoke_flock_keeps_the_global_model_under_protocol_attacks(
+    smoke_lines: dict[str, str],
+) -> None:
+    # the attested aggregate and the bounded weights: within 2 points of the clean run
+    for attack in ("aggregate_poster", "weight_inflation"):
+        assert float(smoke_lines[f"acc_drop_pts[flock,{attack},0.3]"]) <= 2
+    # every aggregate poster attests whenever it votes and the closing round seats all
+    assert float(smoke_lines["attackers_slashed_by_r5_pct[flock,aggregate_poster,0.3]"]) == 100

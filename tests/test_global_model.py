@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from flock.contracts import Outcome
 from flock.contracts.types import Proposal, RoundInfo
-from flock.global_model import aggregate_from_chain
+from flock.global_model import aggregate_from_chain, base_model
 from flock.store import UpdateStore
 
 
@@ -23,8 +23,8 @@ class RecordedRound:
     scores: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def round_info(self, round_: int) -> RoundInfo:
-        return RoundInfo(0, 0, 5, len(self.recorded), 3, 3, Outcome.SETTLED, False, True,
-                         self.accepted_mask)  # fmt: skip
+        return RoundInfo(0, 0, 5, len(self.recorded), 3, 3, Outcome.SETTLED,
+                         self.accepted_mask, 0)  # fmt: skip
 
     def proposals(self, round_: int) -> list[Proposal]:
         return self.recorded
@@ -69,3 +69,40 @@ def test_nothing_accepted_means_no_new_model(tmp_path: Path) -> None:
     proposals = _record(store, [torch.zeros(3)], [1])
     rec = RecordedRound(proposals, 0, {"v1": (0, 0)})
     assert aggregate_from_chain(CONSENSUS, rec, store, 1) is None  # type: ignore[arg-type]
+
+
+@dataclass
+class ChainView(RecordedRound):
+    """A task whose round 1 settled; `pending` says whether its aggregate awaits attestation."""
+
+    pending: int = 0
+    adopted: bytes = b""
+
+    def pending_aggregate_round(self) -> int:
+        return self.pending
+
+    def global_model(self) -> tuple[bytes, int]:
+        return self.adopted, 0
+
+
+def test_base_model_is_the_recomputed_pending_aggregate_not_a_posted_hash(tmp_path: Path) -> None:
+    # Prepare: round 1 accepted two updates and is pending; the adopted model is the initial one
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.zeros(4), {"kind": "initial", "round": "0"})
+    recorded = _record(store, [torch.ones(4), 3 * torch.ones(4)], [10, 10])
+    view = ChainView(recorded, 0b11, {"0xv": (5000, 8000, 8000)}, pending=1, adopted=initial)
+    # Execute
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    # Assert: this member's own recomputation, stored under the hash it attests
+    assert not base.adopted and base.round == 1
+    torch.testing.assert_close(base.params, 2 * torch.ones(4))
+    assert store.get(base.model_hash).vector.tolist() == [2.0] * 4
+
+
+def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: Path) -> None:
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.full((4,), 7.0), {"kind": "initial", "round": "0"})
+    view = ChainView([], 0, pending=0, adopted=initial)
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    assert base.adopted and base.model_hash == initial
+    torch.testing.assert_close(base.params, torch.full((4,), 7.0))

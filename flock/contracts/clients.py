@@ -249,13 +249,32 @@ class TaskClient:
         return int(self._view("enrolEnd"))
 
     def seed_of(self, round_: int) -> bytes:
-        """The seed of an opened round."""
-        return bytes(self._view("seedOf", round_))
+        """The seed of an opened round: the contract's view for the current and the previous
+        round, the `RoundOpened` event for older ones."""
+        if round_ + 1 >= self.current_round():
+            return bytes(self._view("seedOf", round_))
+        (opened,) = self._logs("RoundOpened", round_)
+        return bytes(opened["args"]["seed"])
 
     def role_of(self, round_: int, participant: str) -> Role:
-        """Role of `participant` in `round_`."""
+        """Role of `participant` in `round_`: the contract's view for the current and the
+        previous round; for older ones the contract's draw recomputed from the round's seed
+        and roster (flock.roles.assignment, tested equal to `roleOf`)."""
         addr = Web3.to_checksum_address(participant)
-        return Role(self._view("roleOf", round_, addr))
+        if round_ + 1 >= self.current_round():
+            return Role(self._view("roleOf", round_, addr))
+        from flock.roles.assignment import role_for
+
+        info = self.round_info(round_)
+        index = self.index_of(addr) if self.is_participant(addr) else -1
+        closing = round_ > self.params.rounds
+        return role_for(
+            index,
+            info.roster_size,
+            self.seed_of(round_),
+            proposers_per_round=0 if closing else self.params.proposers_per_round,
+            max_voters=self.params.max_voters,
+        )
 
     def committee_of(self, round_: int) -> tuple[int, int]:
         """(proposers, voters) drawn in `round_`."""

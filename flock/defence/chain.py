@@ -64,6 +64,10 @@ def chain_run(cfg: DictConfig, run_dir: Path) -> RunResult:
     )
     bad = set(result.attackers)
     for record in alliance.records:
+        if record.round > int(cfg.task.rounds):  # the closing round: attestations only
+            for address, _, _ in record.slashes:
+                result.first_slashed.setdefault(index[address], record.round)
+            continue
         result.accuracy.append(round(record.accuracy, 6))
         stakes = [record.stakes[a] for a in addresses]
         honest = [s for i, s in enumerate(stakes) if i not in bad]

@@ -6,6 +6,7 @@ import functools
 import gc
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from flock.settlement_flock_paper import (
     honest_vote,
     settle_paper_round,
 )
+from flock.store import blob_hash, encode_blob
 from flock.training import evaluate, evaluate_many
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,11 @@ def _paper_vote(
 ) -> int:
     """A voter behaviour's vote on the whole aggregate (the paper's rule has no per-proposal
     scores): honest votes what it measured, random flips a coin, inverted votes the opposite,
-    colluding accepts when the cartel has a proposal in the aggregate and rejects otherwise."""
+    colluding accepts when the cartel has a proposal in the aggregate and rejects otherwise.
+    An aggregate poster votes honestly: it attacks the global model's attestation, which the
+    paper's rule does not have (its simulated aggregate, like the Flower baselines', is trusted)."""
     name = behaviour.name
-    if name == "honest":
+    if name in ("honest", "aggregate_poster"):
         return honest
     if name == "random_score":
         return ACCEPT if rng.random() < 0.5 else REJECT
@@ -71,6 +75,20 @@ class _Ledger:
         self.stakes = {a: stake for a in addresses}
         self.pool = pool
         self.removed: set[str] = set()
+
+
+@dataclass
+class _Models:
+    """flock's rule: the adopted global model and the aggregate awaiting attestation, as the
+    contract tracks them (hash and parameters)."""
+
+    adopted: tuple[bytes, torch.Tensor]
+    pending_round: int = 0
+    pending: tuple[bytes, torch.Tensor] | None = None
+
+    def base(self) -> tuple[bytes, torch.Tensor]:
+        """The model the next round trains from and attests."""
+        return self.pending if self.pending is not None else self.adopted
 
 
 def simulate(cfg: DictConfig) -> RunResult:
@@ -143,6 +161,8 @@ def _play(
     seed = int(cfg.seed)
     diagnose = bool(cfg.defence.get("diagnose"))
     attackers = set(result.attackers)
+    models = _Models(adopted=(_model_hash(global_params, 0, "initial"), global_params))
+    max_samples = int(cfg.task.max_samples)
     for r in range(1, int(cfg.task.rounds) + 1):
         roster = [a for a in addresses if a not in ledger.removed]
         roles = _roles(
@@ -154,7 +174,9 @@ def _play(
         acting = [a for a in roster if name != "flock" or ledger.stakes[a] >= min_stake]
         proposers = [a for a in acting if roles[a] == Role.PROPOSER]
         voters = [a for a in acting if roles[a] == Role.VOTER]
-        proposals = _propose(world, [members[index[a]] for a in proposers], global_params, r)
+        base_hash = models.base()[0] if name == "flock" else bytes(32)
+        committee = [members[index[a]] for a in proposers]
+        proposals = _propose(world, committee, global_params, r, base_hash, max_samples)
         vectors = [store.get(p.update_hash).vector for p in proposals]
         bad = [members[index[p.proposer]].malicious_proposer for p in proposals]
         result.attack_updates += sum(bad)
@@ -163,7 +185,7 @@ def _play(
         slashed: list[str] = []
         if name == "flock":
             accepted, new_params, slashed, settled = _flock_round(
-                world, proposals, vectors, voters, global_params, ledger, flock_rules, r
+                world, proposals, vectors, voters, models, ledger, flock_rules, r
             )
             honest = [i for i, b in enumerate(bad) if not b]
             reasons = result.honest_slash_reasons
@@ -216,10 +238,22 @@ def _flock_rules(cfg: DictConfig, smallest_test_split: int) -> SettlementRules:
     )
 
 
+def _model_hash(params: torch.Tensor, round_: int, kind: str = "aggregate") -> bytes:
+    """The content hash a member computes for a model blob (as flock.global_model stores it)."""
+    vector = params.to(torch.float32).contiguous()
+    return blob_hash(encode_blob(vector, {"kind": kind, "round": str(round_)}))
+
+
 def _propose(
-    world: World, proposers: list[Member], global_params: torch.Tensor, round_: int
+    world: World,
+    proposers: list[Member],
+    global_params: torch.Tensor,
+    round_: int,
+    base_hash: bytes,
+    max_samples: int,
 ) -> list[Proposal]:
-    """Every proposer trains (or tampers) and stores its update, in roster order."""
+    """Every proposer trains (or tampers) from the round's base and stores its update, in
+    roster order."""
     committee = [m.address for m in proposers]
     proposals: list[Proposal] = []
 
@@ -232,8 +266,15 @@ def _propose(
             context = world.cartel.context(
                 round_, global_params, proposers=committee, published=published
             )
-        digest, samples, uri = m.proposer.prepare(global_params, round_, context)
-        proposals.append(Proposal(round_, m.address, len(proposals), digest, samples, uri))
+        digest, samples, uri, base = m.proposer.prepare(
+            global_params,
+            round_,
+            context,
+            base_hash=base_hash,
+            initial=(world.initial, _model_hash(world.initial, 0, "initial")),
+            max_samples=max_samples,
+        )
+        proposals.append(Proposal(round_, m.address, len(proposals), digest, samples, uri, base))
     return proposals
 
 
@@ -246,20 +287,25 @@ def _flock_round(
     proposals: list[Proposal],
     vectors: list[torch.Tensor],
     voters: list[str],
-    global_params: torch.Tensor,
+    models: _Models,
     ledger: _Ledger,
     rules: SettlementRules,
     round_: int,
 ) -> tuple[list[int], torch.Tensor | None, list[str], SettlementResult]:
-    """Score, settle by flock's rule (the contract's mirror) and aggregate the accepted."""
+    """Score and attest the round's base, settle by flock's rule (the contract's mirror),
+    adopt or void the pending aggregate, and aggregate the accepted updates (the new pending
+    one). Returns the model the next round trains from as the new parameters."""
     by_address = {m.address: m for m in world.members}
+    base_hash, base_params = models.base()
     ballots: dict[str, list[int]] = {}
+    attestations: dict[str, bytes] = {}
     missing: list[str] = []
     for v in voters:
         voter = by_address[v].voter
-        scores = voter.ballot(global_params, proposals).scores
+        ballot = voter.ballot(base_params, proposals, base_hash=base_hash, round_=round_)
         if voter.behaviour.reveals:
-            ballots[v] = scores
+            ballots[v] = ballot.scores
+            attestations[v] = ballot.attestation
         else:
             missing.append(v)
     revealed = _by_address(list(ballots))
@@ -272,20 +318,31 @@ def _flock_round(
         missing=_by_address(missing),
         stakes={a: ledger.stakes[a] for a in involved},
         reward_pool=ledger.pool,
+        attestations=[attestations[v] for v in revealed],
+        pending_round=models.pending_round,
+        global_model_hash=models.adopted[0],
     )
     settled = settle_round(record, rules)
     ledger.stakes.update(settled.stakes)
     ledger.pool = settled.reward_pool
     slashed = [a for a, _, amount in settled.slashes]
+    if settled.adopted is not None:  # a majority attested: usually the honest recomputation
+        if models.pending is not None and settled.adopted == models.pending[0]:
+            models.adopted = models.pending
+        else:  # a majority attested another blob (e.g. a cartel's poisoned model)
+            models.adopted = (settled.adopted, world.store.get(settled.adopted).vector)
     accepted = [p.index for p in proposals if settled.accepted_mask >> p.index & 1]
+    if settled.pending_after == 0:
+        models.pending, models.pending_round = None, 0
     if settled.outcome != Outcome.SETTLED or not accepted:
-        return [], None, slashed, settled
+        return [], models.base()[1], slashed, settled
     # the consensus aggregate of the accepted updates, as flock.global_model does from chain
     counts = [proposals[i].num_samples for i in accepted]
     scores = [settled.medians[i + 1] for i in accepted]
     if not any(s * c for s, c in zip(scores, counts, strict=True)):
         scores, counts = [1] * len(accepted), [max(c, 1) for c in counts]
     aggregate = consensus([vectors[i] for i in accepted], counts, scores=scores)
+    models.pending, models.pending_round = (_model_hash(aggregate, round_), aggregate), round_
     return accepted, aggregate, slashed, settled
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from flwr.common.config import validate_config
 from omegaconf.errors import ConfigKeyError
-from web3 import Web3
 
 from flock.contracts import Outcome, Role, RpcChain, SlashReason, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, anvil_available
@@ -189,13 +188,13 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
                 voter = e["args"]["voter"]
                 assert voter in addresses and sender_of(e) == voter
                 assert task.role_of(r, voter) == Role.VOTER
-            assert any(task.aggregate_of(r))
-            (posted,) = events.AggregatePosted().get_logs(
-                from_block=0, argument_filters={"round": r}
-            )
-            poster = Web3.to_checksum_address(sender_of(posted))
-            assert poster == posted["args"]["poster"] and poster in addresses
+            # round r's aggregate was adopted by the next round's voters (the closing round's
+            # for the last): a strict majority attested it, nobody posted it
+            adopted = task.adopted_aggregate(r + 1)
+            assert adopted is not None and adopted.round == r
+            assert 2 * adopted.votes > adopted.reveals
         assert task.global_model()[1] == rounds
+        assert task.global_model()[0] == task.adopted_aggregate(rounds + 1).model_hash
 
         # at the end every participant claimed its rewards and withdrew its stake itself
         assert set(result["final_accounts"]) == addresses

@@ -70,16 +70,15 @@ class SkippingCoordinator(Coordinator):
         super().refresh_nodes()
         self.node_of.pop(SkippingCoordinator.skipped, None)  # and keeps ignoring it
 
-    def play_round(self, round_: int, previous: RoundTiming | None) -> RoundTiming:
+    def play_round(self, round_: int) -> RoundTiming:
         if round_ == 1:
-            self.ensure_seed(1)
             SkippingCoordinator.skipped = sorted(self.node_of)[0]
             self.skipped_node = self.node_of.pop(SkippingCoordinator.skipped)
             voter = next(a for a in sorted(self.node_of) if self.task.role_of(1, a) == Role.VOTER)
             SkippingCoordinator.impostor_replies = self.send(
-                MSG_TRAIN, [self.node_of[voter]], "1", round=1, global_hash="", aggregate_round=0
+                MSG_TRAIN, [self.node_of[voter]], "1", round=1, global_hash=""
             )
-        return super().play_round(round_, previous)
+        return super().play_round(round_)
 
 
 def _run(tmp_path: Path, url: str, coordinator_cls: type[Coordinator]) -> dict[str, Any]:
@@ -92,19 +91,24 @@ def test_voters_catch_an_update_the_coordinator_altered(tmp_path: Path) -> None:
         result = _run(tmp_path, node.url, TamperingCoordinator)["result"]
         assert result["error"] is None
         task = TaskClient(TxSender(RpcChain(node.url, dev=True)), result["task"])
-        round1, round2 = result["rounds"]
+        round1, round2, closing = result["rounds"]
         (forged,) = TamperingCoordinator.tampered.values()
-        # every voter's hash check refused the altered blob ...
+        # every voter's hash check refused the altered blob (bytes that do not hash to the
+        # on-chain hash: marked unavailable) ...
         assert round1["rejected_blobs"] == len(round1["voters"]) > 0
-        # ... so the proposal was scored 0 and rejected by the contract, and the tampered
-        # weights never entered a global model; round 2, untouched, goes on from the initial one
+        # ... so the proposal was rejected by the contract, and the tampered weights never
+        # entered a global model; round 2, untouched, goes on from the initial model
         (proposal,) = task.proposals(1)
         assert proposal.update_hash == forged
         assert round1["accepted"] == []
         assert task.round_info(1).accepted_mask == 0
-        assert not any(task.aggregate_of(1))
+        assert task.round_info(2).base_round == 0
         assert round2["accepted"] and round2["rejected_blobs"] == 0
-        assert task.global_model()[0] == task.aggregate_of(2)
+        # round 2's aggregate, attested by the closing round, is the model the task ends with
+        adopted = task.adopted_aggregate(3)
+        assert adopted is not None and adopted.round == 2
+        assert task.global_model() == (adopted.model_hash, 2)
+        assert closing["adopted_round"] == 2 and closing["aggregate_matches"] is True
 
 
 def test_skipping_a_participant_does_not_change_roles(tmp_path: Path) -> None:
