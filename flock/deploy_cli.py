@@ -15,7 +15,8 @@ from omegaconf import DictConfig
 from flock.chains import open_chain
 from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.deploy import deploy_alliance
-from flock.experiment import TOKEN, spec_hash_of, task_params, validate_config
+from flock.contracts.units import to_wei
+from flock.experiment import spec_hash_of, task_params, validate_config
 from flock.flower.common import AllianceFile
 from flock.models import flatten_params
 from flock.store import UpdateStore
@@ -48,16 +49,16 @@ def deploy_app(cfg: DictConfig) -> None:
     with open_chain(cfg.chain) as chain:
         signer = deployer_signer(str(cfg.chain.kind))
         if cfg.chain.kind != "rpc" or cfg.chain.get("dev"):
-            chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
+            chain.fund(signer.address, to_wei(cfg.chain.fund_wei, decimals=0))
         sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
         params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
         deployment, task = deploy_alliance(
             sender,
             signer,
             params,
-            reward_pool=int(float(cfg.tokens.reward_pool) * TOKEN),
+            reward_pool=to_wei(cfg.tokens.reward_pool),
             token_address=cfg.deploy.token or None,
-            token_supply=int(float(cfg.tokens.supply) * TOKEN),
+            token_supply=to_wei(cfg.tokens.supply),
         )
         print(f"chain_id: {chain.chain_id}")
         print(f"token: {deployment.token}")
@@ -75,7 +76,7 @@ def deploy_app(cfg: DictConfig) -> None:
                 rpc_url=chain.url,
                 chain_id=chain.chain_id,
                 store_dir=store_dir,
-                stake_wei=int(float(cfg.tokens.stake) * TOKEN),
+                stake_wei=to_wei(cfg.tokens.stake),
                 dev_chain=chain.dev,
             ).write(alliance_file)
             print(f"alliance_file: {alliance_file}")

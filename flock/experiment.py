@@ -31,6 +31,7 @@ from flock.contracts import (
 )
 from flock.contracts.commitments import MAX_SCORE
 from flock.contracts.deploy import deploy_alliance
+from flock.contracts.units import to_wei
 from flock.data import Dataset
 from flock.global_model import BaseModel, base_model
 from flock.models import flatten_params, load_flat_params, num_params
@@ -50,9 +51,41 @@ class ConfigError(ValueError):
     """A configuration that cannot run (checked before anything is deployed)."""
 
 
+#: Token amounts in the config (whole tokens, or wei for `decimals` 0), converted exactly.
+AMOUNT_KEYS: dict[str, int] = {
+    "tokens.supply": 18,
+    "tokens.reward_pool": 18,
+    "tokens.per_participant": 18,
+    "tokens.stake": 18,
+    "task.min_stake": 18,
+    "chain.fund_wei": 0,
+}
+
+
+def config_amounts(cfg: DictConfig) -> dict[str, int]:
+    """The config's token amounts (:data:`AMOUNT_KEYS`) in wei, exactly (no float on the way).
+
+    Raises
+    ------
+    ConfigError
+        Naming every amount that is negative, not a number, or finer than the token.
+    """
+    amounts: dict[str, int] = {}
+    errors: list[str] = []
+    for key, decimals in AMOUNT_KEYS.items():
+        try:
+            amounts[key] = to_wei(OmegaConf.select(cfg, key, throw_on_missing=True), decimals)
+        except ValueError as exc:
+            errors.append(f"{key}: {exc}")
+    if errors:
+        raise ConfigError("invalid config: " + "; ".join(errors))
+    return amounts
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Reject impossible values with a message naming the key."""
     n, task = int(cfg.participants), cfg.task
+    wei = config_amounts(cfg)
     checks = [
         (n >= 2, "participants must be >= 2"),
         (int(task.rounds) >= 1, "task.rounds must be >= 1"),
@@ -63,15 +96,12 @@ def validate_config(cfg: DictConfig) -> None:
         (int(task.max_voters) >= 1, "task.max_voters must be >= 1"),
         (0 <= int(task.slash_bps) <= 10_000, "task.slash_bps must be in [0, 10000]"),
         (0 <= int(task.voter_share_bps) <= 10_000, "task.voter_share_bps must be in [0, 10000]"),
+        (wei["tokens.stake"] >= wei["task.min_stake"], "tokens.stake must be >= task.min_stake"),
         (
-            float(cfg.tokens.stake) >= float(task.min_stake),
-            "tokens.stake must be >= task.min_stake",
-        ),
-        (
-            float(cfg.tokens.per_participant) >= float(cfg.tokens.stake),
+            wei["tokens.per_participant"] >= wei["tokens.stake"],
             "tokens.per_participant must cover tokens.stake",
         ),
-        (float(cfg.tokens.reward_pool) > 0, "tokens.reward_pool must be > 0"),
+        (wei["tokens.reward_pool"] > 0, "tokens.reward_pool must be > 0"),
         (int(cfg.training.epochs) >= 1, "training.epochs must be >= 1"),
         (float(cfg.training.lr) > 0, "training.lr must be > 0"),
         (0 < float(cfg.test_fraction) < 1, "test_fraction must be in (0, 1)"),
@@ -143,7 +173,7 @@ def task_params(
     return TaskParams(
         spec_hash=spec_hash,
         initial_model_hash=initial_model_hash,
-        min_stake=int(float(t.min_stake) * TOKEN),
+        min_stake=to_wei(t.min_stake),
         max_participants=int(t.max_participants or cfg.participants),
         proposers_per_round=int(t.proposers_per_round),
         max_voters=int(t.max_voters),
@@ -249,12 +279,18 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
 
     model = make_model()
     initial = flatten_params(model)
-    store = UpdateStore(run_dir / "store", max_bytes=int(cfg.store.max_bytes))
+    store = UpdateStore(
+        run_dir / "store", max_bytes=int(cfg.store.max_bytes), uri_base=cfg.store.get("uri_base")
+    )
     initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
 
-    sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
+    sender = TxSender(
+        chain,
+        gas_margin=float(cfg.chain.gas_margin),
+        fee_ttl_s=float(cfg.chain.get("fee_ttl_s", 1.0)),
+    )
     creator = participant_signer(cfg, -1)  # the task creator; index -1 by convention
-    chain.fund(creator.address, int(float(cfg.chain.fund_wei)))
+    chain.fund(creator.address, to_wei(cfg.chain.fund_wei, decimals=0))
     params = task_params(
         cfg,
         spec_hash=spec_hash_of(cfg),
@@ -266,8 +302,8 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         sender,
         creator,
         params,
-        reward_pool=int(float(tokens.reward_pool) * TOKEN),
-        token_supply=int(float(tokens.supply) * TOKEN),
+        reward_pool=to_wei(tokens.reward_pool),
+        token_supply=to_wei(tokens.supply),
     )
     log.info(
         "task %s deployed (token %s, factory %s)",
@@ -284,8 +320,8 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     screening = ScreeningRules.from_config(cfg.get("voting"))
     members = []
     for i, signer in enumerate(signers):
-        chain.fund(signer.address, int(float(cfg.chain.fund_wei)))
-        task.token.transfer(creator, signer.address, int(float(tokens.per_participant) * TOKEN))
+        chain.fund(signer.address, to_wei(cfg.chain.fund_wei, decimals=0))
+        task.token.transfer(creator, signer.address, to_wei(tokens.per_participant))
         rng = random.Random(f"{cfg.seed}/secrets/{i}")
         participant = ChainParticipant(signer, task, new_secret=partial(rng.randbytes, 32))
         ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
@@ -302,7 +338,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
             )
         )
     driver = RoundDriver(chain, task, [m.participant for m in members], creator)
-    driver.join_all(int(float(tokens.stake) * TOKEN))
+    driver.join_all(to_wei(tokens.stake))
     alliance = Alliance(
         chain=chain,
         task=task,

@@ -288,6 +288,12 @@ class UpdateStore:
         Flush written files to disk before publishing them under their final name.
     file_mode : int
         Permission bits of stored files (readable by other local participants by default).
+    uri_base : str, optional
+        Prefix of the URIs that blobs are published under (:meth:`uri` returns
+        ``<uri_base><hex digest>.safetensors``); by default the directory's absolute
+        ``file://`` URI. A location-independent base such as ``"store/"`` (relative to the run
+        directory) keeps the proposals sent on chain, and so the block hashes, the same
+        wherever a run is written.
     """
 
     def __init__(
@@ -297,6 +303,7 @@ class UpdateStore:
         max_bytes: int = DEFAULT_MAX_BYTES,
         fsync: bool = True,
         file_mode: int = DEFAULT_FILE_MODE,
+        uri_base: str | None = None,
     ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
@@ -304,6 +311,7 @@ class UpdateStore:
         self.max_bytes = max_bytes
         self.fsync = fsync
         self.file_mode = file_mode
+        self.uri_base = uri_base
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: bytes) -> Path:
@@ -311,8 +319,11 @@ class UpdateStore:
         return self.root / f"{_check_digest(digest).hex()}{FILE_SUFFIX}"
 
     def uri(self, digest: bytes) -> str:
-        """Return a ``file://`` URI of the blob, naming its digest in the file name."""
-        return self.path(digest).as_uri()
+        """Return the URI the blob is published under, naming its digest in the file name
+        (``uri_base`` + file name, or the file's absolute ``file://`` URI)."""
+        if self.uri_base is None:
+            return self.path(digest).as_uri()
+        return self.uri_base + self.path(digest).name
 
     def exists(self, digest: bytes) -> bool:
         """Return whether a file for ``digest`` is present (its content is not verified)."""

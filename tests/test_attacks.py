@@ -332,10 +332,14 @@ def test_cartel_pools_honest_updates_once_per_round() -> None:
 def test_alliance_honours_lazy_voters_and_feeds_the_cartel_to_its_attack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Prepare: a cartel of 2 that proposes with ALIE and never reveals its votes
+    # Prepare: a cartel of 4 of 5 participants that proposes with ALIE and never reveals its
+    # votes. With 2 proposers and 3 voters a round, every draw puts at least one member among
+    # the proposers and at least two among the voters (only one participant is honest), so
+    # what is asserted below holds whatever the role draw.
     from flock.chains import open_chain
     from flock.experiment import build_alliance, play
 
+    participants, proposers, cartel_size, rounds = 5, 2, 4, 3
     seen: list[TamperContext] = []
     tamper = ALIE.tamper
 
@@ -348,12 +352,12 @@ def test_alliance_honours_lazy_voters_and_feeds_the_cartel_to_its_attack(
         cfg = compose(
             config_name="config",
             overrides=[
-                "participants=5",
-                "task.rounds=3",
-                "task.proposers_per_round=2",
+                f"participants={participants}",
+                f"task.rounds={rounds}",
+                f"task.proposers_per_round={proposers}",
                 "training.epochs=1",
                 "attack=cartel",
-                "attack.cartel.size=2",
+                f"attack.cartel.size={cartel_size}",
                 "attack.cartel.voter.behaviour=lazy",
             ],
         )
@@ -363,7 +367,8 @@ def test_alliance_honours_lazy_voters_and_feeds_the_cartel_to_its_attack(
         alliance = build_alliance(cfg, chain, tmp_path)
         play(cfg, alliance)
 
-    # Assert: every lazy vote was slashed as unrevealed; ALIE saw both members' updates
+    # Assert: every lazy vote was slashed as unrevealed; ALIE saw every member's update
+    honest = participants - cartel_size
     lazy_votes = [
         (rec.round, a) for rec in alliance.records for a, b in rec.behaviours.items() if b == "lazy"
     ]
@@ -372,10 +377,12 @@ def test_alliance_honours_lazy_voters_and_feeds_the_cartel_to_its_attack(
         if why == "MISSING_VOTE_REVEAL"
     }  # fmt: skip
     assert set(lazy_votes) == slashed
-    assert len(alliance.cartel.members) == 2
+    least_lazy = participants - proposers - honest  # voters, less the honest one
+    for r in range(1, rounds + 1):
+        assert sum(1 for round_, _ in lazy_votes if round_ == r) >= least_lazy
+    assert len(alliance.cartel.members) == cartel_size
+    assert {context.round for context in seen} == set(range(1, rounds + 1))
     for context in seen:
-        assert context.num_proposers == 2
-        assert 1 <= context.num_attackers <= 2
-        assert len(context.cartel_updates) == 2
-    # the embedded chain is deterministic: this seed draws both (4 lazy votes, 2 proposals)
-    assert lazy_votes and seen
+        assert context.num_proposers == proposers
+        assert proposers - honest <= context.num_attackers <= proposers
+        assert len(context.cartel_updates) == cartel_size

@@ -308,6 +308,20 @@ def test_uri_names_the_digest_so_another_participant_can_fetch_it(
     assert _same_bits(fetched.vector, _vector())
 
 
+def test_uri_base_publishes_the_same_uri_wherever_the_store_lies(tmp_path: Path) -> None:
+    # Prepare: two stores in different directories, publishing relative to their run dirs
+    here = UpdateStore(tmp_path / "a" / "store", max_bytes=LIMIT, uri_base="store/")
+    there = UpdateStore(tmp_path / "elsewhere" / "store", max_bytes=LIMIT, uri_base="store/")
+
+    # Execute
+    digest = here.put(_vector(), METADATA)
+    uris = {here.uri(digest), there.uri(there.put(_vector(), METADATA))}
+
+    # Assert: one URI (what goes on chain does not name the directory), naming the digest
+    assert uris == {f"store/{digest.hex()}.safetensors"}
+    assert digest_from_uri(uris.pop()) == digest
+
+
 def test_put_is_idempotent_and_leaves_no_temporary_files(store: UpdateStore) -> None:
     # Execute
     first = store.put(_vector(), METADATA)

@@ -25,8 +25,8 @@ from omegaconf import DictConfig, OmegaConf
 from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.contracts.deploy import deploy_alliance
+from flock.contracts.units import to_wei
 from flock.experiment import (
-    TOKEN,
     participant_signer,
     spec_hash_of,
     task_params,
@@ -148,7 +148,7 @@ def deploy(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deployed:
         flatten_params(instantiate(cfg.model)), {"kind": "initial", "round": "0"}
     )
     sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
-    fund_wei = int(float(cfg.chain.fund_wei))
+    fund_wei = to_wei(cfg.chain.fund_wei, decimals=0)
     creator = Signer.create()
     chain.fund(creator.address, fund_wei)
     params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
@@ -156,15 +156,15 @@ def deploy(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deployed:
         sender,
         creator,
         params,
-        reward_pool=int(float(cfg.tokens.reward_pool) * TOKEN),
-        token_supply=int(float(cfg.tokens.supply) * TOKEN),
+        reward_pool=to_wei(cfg.tokens.reward_pool),
+        token_supply=to_wei(cfg.tokens.supply),
     )
     log.info("task %s deployed (token %s)", task.address, deployment.token)
     key_files, addresses = [], []
     for i in range(int(cfg.participants)):
         signer = participant_signer(cfg, i)
         chain.fund(signer.address, fund_wei)
-        task.token.transfer(creator, signer.address, int(float(cfg.tokens.per_participant) * TOKEN))
+        task.token.transfer(creator, signer.address, to_wei(cfg.tokens.per_participant))
         key_file = run_dir / "nodes" / str(i) / "key"
         _write_key(key_file, signer)
         key_files.append(key_file)
@@ -179,7 +179,7 @@ def deploy(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deployed:
         rpc_url=rpc_url,
         chain_id=int(cfg.flower.chain_id),
         store_dir=run_dir / "store",
-        stake_wei=int(float(cfg.tokens.stake) * TOKEN),
+        stake_wei=to_wei(cfg.tokens.stake),
         dev_chain=True,
     )
     alliance_file = run_dir / "alliance.json"
