@@ -40,8 +40,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice The score a voter reveals for a proposal whose blob it could not fetch (missing,
     /// not served, or bytes that do not hash to the on-chain hash); counts as 0 in consensus.
     uint256 public constant UNAVAILABLE = 0xFFFF;
-    /// @notice Largest reward pool and largest total stake (so every credit fits 112 bits:
-    /// a credit is at most pool + every slashed stake < 2^111).
+    /// @notice Largest reward pool and largest total stake; the task's books (pool + stake +
+    /// credited rewards, i.e. its token balance) never exceed 2 * MAX_AMOUNT, so every stake
+    /// and every credit fits the 112-bit accounting (and slashed stake re-staked cannot grow
+    /// the pool past it).
     uint256 public constant MAX_AMOUNT = 2 ** 110;
 
     /// @dev One slot per participant: stake, credited rewards and 1-based join index.
@@ -58,7 +60,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     /// @dev A participant's seat in one round, in one slot; two alternating slots per
     /// participant (by round parity) so steady-state rounds rewrite slots instead of creating
-    /// them. The vote commitment is keccak256(scores, salt, voter, round) truncated to 192 bits
+    /// them. The vote commitment is keccak256(scores, attestation, salt, voter, round) truncated to 192 bits
     /// (second-preimage resistance 2^192; only the voter itself could search for a collision,
     /// at 2^96 work).
     struct Seat {
@@ -282,7 +284,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         external
     {
         RoundInfo storage info = _requireOpen(round);
-        uint256 closes = _proposeEnd(round, info.start);
+        uint256 closes = _proposeEnd(info);
         if (block.timestamp >= closes) revert PhaseClosed(Phase.Propose, block.timestamp, info.start, closes);
         if (updateHash == bytes32(0)) revert ProposalEmpty();
         if (numSamples == 0 || numSamples > _config.maxSamples) {
@@ -307,7 +309,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// commit is also a randomness commit.
     function commitVote(uint256 round, bytes32 commit) external {
         RoundInfo storage info = _requireOpen(round);
-        uint256 opens = _proposeEnd(round, info.start);
+        uint256 opens = _proposeEnd(info);
         uint256 closes = opens + _config.commitPeriod;
         if (block.timestamp < opens || block.timestamp >= closes) {
             revert PhaseClosed(Phase.VoteCommit, block.timestamp, opens, closes);
@@ -340,11 +342,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (bytes24(keccak256(abi.encodePacked(scores, attestation, salt, msg.sender, round))) != seat.voteCommit) {
             revert VoteRevealMismatch(msg.sender, round);
         }
+        // no shared counter: settlement checks that revealed + missing voters are all commits
         seat.voteRevealed = true;
-        unchecked {
-            // bounded by numVoteCommits
-            ++info.numVoteReveals;
-        }
         emit VoteRevealed(round, msg.sender, scores, attestation, salt);
     }
 
@@ -361,13 +360,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (info.outcome != Outcome.Pending) revert RoundAlreadySettled(round);
         (, uint256 revealEnd) = _voteRevealWindow(round);
         if (block.timestamp < revealEnd) revert PhaseClosed(Phase.Settle, block.timestamp, revealEnd, 0);
-        _checkSettleInput(round, info, input);
         // the revealed salts (verified against their commitments) feed the next rounds' seeds
-        bytes32 mixed = _entropy;
-        for (uint256 v = 0; v < input.salts.length; ++v) {
-            mixed ^= input.salts[v];
-        }
-        _entropy = mixed;
+        (bytes32 salts, bytes32 candidate) = _checkSettleInput(round, info, input);
+        _entropy ^= salts;
 
         Tally memory tally;
         uint256 rounds = _config.rounds;
@@ -375,13 +370,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         for (uint256 i = 0; i < input.missing.length; ++i) {
             tally.slashed += _slash(input.missing[i], round, 1);
         }
-        uint256 reveals = info.numVoteReveals;
+        uint256 reveals = input.voters.length; // every revealed voter (checked above)
         bool quorum = reveals != 0 && reveals >= _config.minVoters;
         uint256 deviants;
         bool baseVoid;
         if (quorum) {
             uint256 slashedAttesters;
-            (deviants, baseVoid, slashedAttesters) = _attest(round, input);
+            (deviants, baseVoid, slashedAttesters) = _attest(round, input, candidate);
             tally.slashed += slashedAttesters;
         }
         if (baseVoid || (info.numProposals != 0 && !quorum)) {
@@ -392,6 +387,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             _settleConsensus(round, input, tally, deviants);
         }
         info.outcome = tally.outcome;
+        info.numVoteReveals = uint16(reveals); // at most numVoteCommits
         info.acceptedMask = uint32(tally.acceptedMask); // at most MAX_PROPOSERS = 32 bits
         if (tally.acceptedMask != 0) {
             _pendingRound = uint32(round);
@@ -472,7 +468,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     {
         uint256 start_ = _rounds[round].start;
         if (start_ == 0) return (0, 0, 0);
-        proposeEnd = _proposeEnd(round, start_);
+        proposeEnd = _proposeEnd(_rounds[round]);
         commitEnd = proposeEnd + _config.commitPeriod;
         revealEnd = commitEnd + _config.revealPeriod;
     }
@@ -490,7 +486,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             if (t < opensAt) return (0, Phase.SeedReveal, opensAt);
             return (0, Phase.Start, 0);
         }
-        uint256 proposeEnd = _proposeEnd(round, _rounds[round].start);
+        uint256 proposeEnd = _proposeEnd(_rounds[round]);
         if (t < proposeEnd) return (round, Phase.Propose, proposeEnd);
         uint256 commitEnd = proposeEnd + _config.commitPeriod;
         if (t < commitEnd) return (round, Phase.VoteCommit, commitEnd);
@@ -526,7 +522,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @notice Proposers and voters drawn in `round` (committee sizes; the closing round after
     /// the last has no proposers).
     function committeeOf(uint256 round) external view returns (uint256 proposers, uint256 voters) {
-        return _committee(round, _rounds[round].rosterSize);
+        RoundInfo storage info = _rounds[round];
+        return _committee(info.closing, info.rosterSize);
     }
 
     /// @notice Role of `participant` in the current or the previous round.
@@ -604,6 +601,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         info.rosterSize = _participantCount; // later joiners have no role in this round
         uint32 baseRound = _pendingRound != 0 ? _pendingRound : _modelRound;
         info.baseRound = baseRound;
+        if (round > _config.rounds) info.closing = true;
         bytes32 seed = keccak256(abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy));
         _seeds[round % 2] = seed;
         _currentRound = uint32(round);
@@ -615,23 +613,25 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     /// @dev Rounds 1..rounds draw proposers and voters; the closing round (rounds + 1) only voters.
-    function _committee(uint256 round, uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
+    function _committee(bool closing, uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
         if (rosterSize < 2) return (0, 0);
-        if (round > _config.rounds) return (0, _min(_config.maxVoters, rosterSize));
+        if (closing) return (0, _min(_config.maxVoters, rosterSize));
         proposers = _min(_config.proposersPerRound, rosterSize - 1);
         voters = _min(_config.maxVoters, rosterSize - proposers);
     }
 
-    /// @dev The closing round has no propose period.
-    function _proposeEnd(uint256 round, uint256 start_) private view returns (uint256) {
-        return round > _config.rounds ? start_ : start_ + _config.proposePeriod;
+    /// @dev The closing round has no propose period (its flag shares the slot with `start`).
+    function _proposeEnd(RoundInfo storage info) private view returns (uint256) {
+        uint256 start_ = info.start;
+        return info.closing ? start_ : start_ + _config.proposePeriod;
     }
 
     function _roleOf(address participant, uint256 round, bytes32 seed) private view returns (Role) {
         uint256 index1 = _accounts[participant].index1;
-        uint256 n = _rounds[round].rosterSize;
+        RoundInfo storage info = _rounds[round];
+        uint256 n = info.rosterSize;
         if (index1 == 0 || index1 > n) return Role.None;
-        (uint256 proposers, uint256 voters) = _committee(round, n);
+        (uint256 proposers, uint256 voters) = _committee(info.closing, n);
         if (proposers + voters == 0) return Role.Idle;
         uint256 position = Shuffle.shuffledIndex(index1 - 1, n, seed);
         if (position < proposers) return Role.Proposer;
@@ -673,7 +673,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     function _voteRevealWindow(uint256 round) private view returns (uint256 opens, uint256 closes) {
-        opens = _proposeEnd(round, _rounds[round].start) + _config.commitPeriod;
+        opens = _proposeEnd(_rounds[round]) + _config.commitPeriod;
         closes = opens + _config.revealPeriod;
     }
 
@@ -750,9 +750,12 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         return uint256(uint16(bytes2(scores[2 * item:2 * item + 2])));
     }
 
+    /// @dev Checks the settler's input against the round's record; returns the XOR of the
+    /// revealed salts and the Boyer-Moore majority candidate of the attestations (one pass).
     function _checkSettleInput(uint256 round, RoundInfo storage info, SettleInput calldata input)
         private
         view
+        returns (bytes32 salts, bytes32 candidate)
     {
         uint256 parity = round % 2;
         if (input.proposers.length != info.numProposals) revert SettlementInputInvalid(SettleField.Proposers, 0);
@@ -762,22 +765,41 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
                 revert SettlementInputInvalid(SettleField.Proposers, i);
             }
         }
-        uint256 reveals = info.numVoteReveals;
-        if (input.voters.length != reveals || input.scores.length != reveals || input.salts.length != reveals) {
+        // the revealed voters and the missing ones are disjoint sets of committers (checked
+        // below, seat by seat) that together count every commit: so `voters` holds exactly
+        // the voters who revealed, and `missing` exactly those who did not
+        uint256 reveals = input.voters.length;
+        if (reveals + input.missing.length != info.numVoteCommits) {
+            revert SettlementInputInvalid(SettleField.Missing, 0);
+        }
+        if (input.scores.length != reveals || input.salts.length != reveals) {
             revert SettlementInputInvalid(SettleField.Voters, 0);
         }
         if (input.attestations.length != reveals) revert SettlementInputInvalid(SettleField.Attestations, 0);
+        uint256 lead = 0;
+        address previous = address(0);
         for (uint256 v = 0; v < reveals; ++v) {
             address voter = input.voters[v];
-            if (v > 0 && voter <= input.voters[v - 1]) revert SettlementInputInvalid(SettleField.VotersOrder, v);
+            if (v > 0 && voter <= previous) revert SettlementInputInvalid(SettleField.VotersOrder, v);
+            previous = voter;
             Seat storage seat = _seats[voter][parity];
             if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid(SettleField.Voters, v);
-            if (bytes24(keccak256(abi.encodePacked(input.scores[v], input.attestations[v], input.salts[v], voter, round)))
+            bytes32 attestation = input.attestations[v];
+            bytes32 salt = input.salts[v];
+            if (bytes24(keccak256(abi.encodePacked(input.scores[v], attestation, salt, voter, round)))
                     != seat.voteCommit) {
                 revert SettlementInputInvalid(SettleField.Scores, v);
             }
+            salts ^= salt;
+            if (lead == 0) {
+                candidate = attestation;
+                lead = 1;
+            } else if (attestation == candidate) {
+                ++lead;
+            } else {
+                --lead;
+            }
         }
-        if (input.missing.length != info.numVoteCommits - reveals) revert SettlementInputInvalid(SettleField.Missing, 0);
         for (uint256 m = 0; m < input.missing.length; ++m) {
             address voter = input.missing[m];
             if (m > 0 && voter <= input.missing[m - 1]) revert SettlementInputInvalid(SettleField.MissingOrder, m);
@@ -858,49 +880,35 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// than the adopted one (bit v of `deviants`). With no aggregate pending, the expected
     /// attestation is the adopted global model. With no majority nobody is provably wrong:
     /// no attester is slashed, the aggregate is void (`baseVoid`).
-    function _attest(uint256 round, SettleInput calldata input)
+    /// `candidate` is the Boyer-Moore majority candidate of the attestations (the only hash that
+    /// can hold a strict majority), found while the input was checked.
+    function _attest(uint256 round, SettleInput calldata input, bytes32 candidate)
         private
         returns (uint256 deviants, bool baseVoid, uint256 slashed)
     {
-        uint256 reveals = input.attestations.length;
+        bytes32[] calldata attestations = input.attestations;
+        uint256 reveals = attestations.length;
         uint256 pending = _pendingRound;
-        bytes32 expected;
-        if (pending == 0) {
-            expected = globalModelHash;
-        } else {
-            (bytes32 winner, uint256 votes) = _majority(input.attestations);
-            if (winner == bytes32(0) || 2 * votes <= reveals) {
+        bytes32 expected = pending == 0 ? globalModelHash : candidate;
+        uint256 votes = 0;
+        for (uint256 v = 0; v < reveals; ++v) {
+            if (attestations[v] == expected) {
+                ++votes;
+            } else {
+                deviants |= uint256(1) << v; // v < MAX_VOTERS = 64
+            }
+        }
+        if (pending != 0) {
+            if (candidate == bytes32(0) || 2 * votes <= reveals) {
                 emit AggregateVoided(pending, round, votes, reveals);
                 return (0, true, 0);
             }
-            expected = winner;
-            globalModelHash = winner;
+            globalModelHash = candidate;
             _modelRound = uint32(pending);
-            emit AggregateAdopted(pending, winner, round, votes, reveals);
+            emit AggregateAdopted(pending, candidate, round, votes, reveals);
         }
-        for (uint256 v = 0; v < reveals; ++v) {
-            if (input.attestations[v] != expected) {
-                deviants |= uint256(1) << v; // v < MAX_VOTERS = 64
-                slashed += _slash(input.voters[v], round, 5);
-            }
-        }
-    }
-
-    /// @dev Boyer-Moore majority vote: the only hash that can hold a strict majority, and its count.
-    function _majority(bytes32[] calldata values) private pure returns (bytes32 candidate, uint256 votes) {
-        uint256 lead = 0;
-        for (uint256 i = 0; i < values.length; ++i) {
-            if (lead == 0) {
-                candidate = values[i];
-                lead = 1;
-            } else if (values[i] == candidate) {
-                ++lead;
-            } else {
-                --lead;
-            }
-        }
-        for (uint256 i = 0; i < values.length; ++i) {
-            if (values[i] == candidate) ++votes;
+        for (uint256 v = 0; deviants >> v != 0; ++v) {
+            if (deviants & (uint256(1) << v) != 0) slashed += _slash(input.voters[v], round, 5);
         }
     }
 
@@ -1103,10 +1111,13 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     // ================================================================ internals: helpers
 
-    /// @dev Books `amount` of new stake; the total stays within MAX_AMOUNT.
+    /// @dev Books `amount` of new stake; the total stake stays within MAX_AMOUNT and the
+    /// books within 2 * MAX_AMOUNT.
     function _addStaked(uint256 amount) private {
         uint256 total = totalStaked + amount;
         if (total > MAX_AMOUNT) revert AmountTooLarge(total);
+        uint256 books = rewardPool + total + totalClaimable;
+        if (books > 2 * MAX_AMOUNT) revert AmountTooLarge(books);
         totalStaked = total;
     }
 

@@ -109,10 +109,11 @@ interface IAllianceTask {
         uint32 rosterSize; // participants (by join index) who hold a role in this round
         uint16 numProposals;
         uint16 numVoteCommits;
-        uint16 numVoteReveals;
+        uint16 numVoteReveals; // set when the round settles (0 before)
         Outcome outcome;
         uint32 acceptedMask; // bit i set when proposal i was accepted
         uint32 baseRound; // the round whose aggregate this round trains from (0: the initial model)
+        bool closing; // the closing round after the last: voters only, no propose period
     }
 
     // ---------------------------------------------------------------- errors
@@ -156,9 +157,7 @@ interface IAllianceTask {
     error ProposalEmpty();
     /// @notice A proposal must claim between 1 and the task's `maxSamples` training samples.
     error ProposalSamplesOutOfRange(uint256 numSamples, uint256 maxSamples);
-    /// @notice A proposal names a base model other than the adopted global model it must
-    /// train from (checked when no aggregate is pending).
-    error ProposalBaseMismatch(bytes32 baseHash, bytes32 expected);
+
     /// @notice The caller already committed a vote in this round.
     error VoteDuplicate(address participant, uint256 round);
     /// @notice The caller did not commit a vote in this round.

@@ -34,12 +34,13 @@ def _middles(values: Sequence[int]) -> tuple[int, int]:
 
 def settlement_hints(ballots: Sequence[Sequence[int]]) -> bytes:
     """The `hints` of AllianceTask.settle: per item the lower and upper middle score, then the
-    lower and upper middle absolute deviation from the median, as 4 big-endian uint16."""
+    lower and upper middle absolute deviation from the median, as 4 big-endian uint16. The
+    "unavailable" mark 0xFFFF counts as 0, as the contract reads it."""
     if not ballots:
         return b""
     out = bytearray()
     for i in range(len(ballots[0])):
-        column = [b[i] for b in ballots]
+        column = [0 if b[i] == 0xFFFF else b[i] for b in ballots]
         lo, hi = _middles(column)
         median = (lo + hi) // 2
         d_lo, d_hi = _middles([abs(x - median) for x in column])

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up flock on a fresh machine: .venv with pinned torch first, the package with its dev and
-# simulation (Ray) extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil) under node_modules/.
+# simulation (Ray) extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil, cast) under node_modules/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,7 +11,7 @@ fi
 # torch first and pinned: anything unpinned pulls a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
 .venv/bin/python -m pip install --quiet -e ".[dev,simulation]"
-if [ ! -x node_modules/.bin/forge ] || [ ! -d node_modules/solc ] || [ ! -d node_modules/@openzeppelin/contracts ]; then
+if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/cast ] || [ ! -d node_modules/solc ] || [ ! -d node_modules/@openzeppelin/contracts ]; then
   # npm install (not npm ci): foundry ships per-platform optional packages a lock cannot hold.
   npm install --no-audit --no-fund --loglevel=error
 fi

@@ -17,6 +17,11 @@ abstract contract Base is Test {
     uint256 internal constant SUPPLY = 1_000_000e18;
     uint32 internal constant PERIOD = 100;
     uint256 internal constant NUM_ACTORS = 12;
+    uint32 internal constant MAX_SAMPLES = 10_000;
+    bytes32 internal constant MODEL0 = keccak256("model-0");
+    uint64 internal constant SAMPLES = 1000;
+    /// @dev The "could not fetch the blob" score mark.
+    uint256 internal constant UNAVAILABLE = 0xFFFF;
 
     IERC20 internal token;
     AllianceTask internal impl;
@@ -29,12 +34,17 @@ abstract contract Base is Test {
     struct VoteRec {
         address voter;
         bytes scores;
+        bytes32 attestation;
         bytes32 salt;
         bool revealed;
     }
 
     address[] internal proposed;
     VoteRec[] internal votes;
+
+    /// @dev Per-voter attestation overrides (cleared with the round record); zero = none.
+    mapping(address => bytes32) internal attestOverride;
+    address[] internal overridden;
 
     function setUp() public virtual {
         vm.warp(1_700_000_000);
@@ -63,7 +73,7 @@ abstract contract Base is Test {
 
     function _config() internal pure returns (IAllianceTask.TaskConfig memory c) {
         c.specHash = keccak256("spec");
-        c.initialModelHash = keccak256("model-0");
+        c.initialModelHash = MODEL0;
         c.minStake = uint96(MIN_STAKE);
         c.maxParticipants = 10;
         c.proposersPerRound = 3;
@@ -74,6 +84,7 @@ abstract contract Base is Test {
         c.proposePeriod = PERIOD;
         c.commitPeriod = PERIOD;
         c.revealPeriod = PERIOD;
+        c.maxSamples = MAX_SAMPLES;
         c.slashBps = 1000;
         c.toleranceBps = 200;
         c.peerToleranceBps = 500;
@@ -100,8 +111,43 @@ abstract contract Base is Test {
     /// @dev Points the round helpers at another task.
     function _use(AllianceTask t) internal {
         task = t;
+        _forgetRound();
+    }
+
+    /// @dev Forgets the recorded proposals, votes and attestation overrides.
+    function _forgetRound() internal {
         delete proposed;
         delete votes;
+        for (uint256 i = 0; i < overridden.length; ++i) {
+            delete attestOverride[overridden[i]];
+        }
+        delete overridden;
+    }
+
+    // ------------------------------------------------------------------ the global model
+
+    /// @dev Stand-in for the hash of the honest aggregate of round `r`'s accepted updates.
+    function _agg(uint256 r) internal pure returns (bytes32) {
+        return keccak256(abi.encode("agg", r));
+    }
+
+    /// @dev The base model an honest member recomputes for the current round: the pending
+    /// aggregate's honest hash, or the adopted global model when nothing is pending.
+    function _expectedBase() internal view returns (bytes32) {
+        uint256 p = task.pendingAggregateRound();
+        return p == 0 ? task.globalModelHash() : _agg(p);
+    }
+
+    /// @dev Makes `voter` attest `h` (instead of the honest base) in the votes committed next.
+    function _attestAs(address voter, bytes32 h) internal {
+        if (attestOverride[voter] == bytes32(0)) overridden.push(voter);
+        attestOverride[voter] = h;
+    }
+
+    /// @dev What `voter` attests: its override, else the honest base.
+    function _attestationOf(address voter) internal view returns (bytes32) {
+        bytes32 h = attestOverride[voter];
+        return h != bytes32(0) ? h : _expectedBase();
     }
 
     // ------------------------------------------------------------------ randomness
@@ -118,12 +164,12 @@ abstract contract Base is Test {
         return keccak256(abi.encodePacked("salt", voter, round));
     }
 
-    function _voteCommit(bytes memory scores, bytes32 salt, address voter, uint256 round)
+    function _voteCommit(bytes memory scores, bytes32 attestation, bytes32 salt, address voter, uint256 round)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encodePacked(scores, salt, voter, round));
+        return keccak256(abi.encodePacked(scores, attestation, salt, voter, round));
     }
 
     // ------------------------------------------------------------------ membership
@@ -206,6 +252,27 @@ abstract contract Base is Test {
         _shrink(idle, ni);
     }
 
+    /// @dev Round 1's seed as the NatSpec of `_openRound` defines it, computed before the round
+    /// opens: the entropy is the XOR of the round-1 secrets revealed by the first `n` actors.
+    function _predictedSeed1(uint256 n) internal view returns (bytes32) {
+        bytes32 entropy;
+        for (uint256 i = 0; i < n; ++i) {
+            entropy ^= _secret(actors[i], 1);
+        }
+        return keccak256(abi.encode(task.SEED_DOMAIN(), address(task), block.chainid, uint256(1), entropy));
+    }
+
+    /// @dev Round 1's proposers (in actor order) under `seed`, when the first `n` actors hold the roster.
+    function _predictedProposers1(uint256 n, bytes32 seed) internal view returns (address[] memory props) {
+        uint256 k = task.config().proposersPerRound;
+        if (k > n - 1) k = n - 1;
+        props = new address[](k);
+        uint256 np;
+        for (uint256 i = 0; i < n; ++i) {
+            if (task.shuffle(i, n, seed) < k) props[np++] = actors[i];
+        }
+    }
+
     function _firstWithRole(uint256 round, IAllianceTask.Role role) internal view returns (address) {
         for (uint256 i = 0; i < actors.length; ++i) {
             if (task.roleOf(round, actors[i]) == role) return actors[i];
@@ -231,8 +298,9 @@ abstract contract Base is Test {
     }
 
     function _propose(uint256 round, address p, bytes32 updateHash) internal {
+        bytes32 base = _expectedBase(); // before the prank: a view call would consume it
         vm.prank(p);
-        task.propose(round, updateHash, 1000, "ipfs://update");
+        task.propose(round, updateHash, base, SAMPLES, "ipfs://update");
         proposed.push(p);
     }
 
@@ -243,18 +311,25 @@ abstract contract Base is Test {
         }
     }
 
+    /// @dev `voter` commits `scores` and its attestation (`_attestationOf`).
     function _commitVote(uint256 round, address voter, bytes memory scores) internal {
+        _commitVoteAttesting(round, voter, scores, _attestationOf(voter));
+    }
+
+    function _commitVoteAttesting(uint256 round, address voter, bytes memory scores, bytes32 attestation)
+        internal
+    {
         bytes32 salt = _salt(voter, round);
         vm.prank(voter);
-        task.commitVote(round, _voteCommit(scores, salt, voter, round));
-        votes.push(VoteRec(voter, scores, salt, false));
+        task.commitVote(round, _voteCommit(scores, attestation, salt, voter, round));
+        votes.push(VoteRec(voter, scores, attestation, salt, false));
     }
 
     function _revealVote(uint256 round, address voter) internal {
         for (uint256 i = 0; i < votes.length; ++i) {
             if (votes[i].voter != voter) continue;
             vm.prank(voter);
-            task.revealVote(round, votes[i].scores, votes[i].salt);
+            task.revealVote(round, votes[i].scores, votes[i].attestation, votes[i].salt);
             votes[i].revealed = true;
             return;
         }
@@ -266,7 +341,7 @@ abstract contract Base is Test {
         for (uint256 i = 0; i < votes.length; ++i) {
             if (votes[i].voter == skip) continue;
             vm.prank(votes[i].voter);
-            task.revealVote(round, votes[i].scores, votes[i].salt);
+            task.revealVote(round, votes[i].scores, votes[i].attestation, votes[i].salt);
             votes[i].revealed = true;
         }
     }
@@ -300,10 +375,12 @@ abstract contract Base is Test {
         _sortAddresses(missing);
         input.voters = new address[](nr);
         input.scores = new bytes[](nr);
+        input.attestations = new bytes32[](nr);
         input.salts = new bytes32[](nr);
         for (uint256 i = 0; i < nr; ++i) {
             input.voters[i] = revealed[i].voter;
             input.scores[i] = revealed[i].scores;
+            input.attestations[i] = revealed[i].attestation;
             input.salts[i] = revealed[i].salt;
         }
         input.missing = missing;
@@ -318,7 +395,7 @@ abstract contract Base is Test {
         uint256[] memory column = new uint256[](n);
         for (uint256 i = 0; i < items; ++i) {
             for (uint256 v = 0; v < n; ++v) {
-                column[v] = _scoreOf(scores[v], i);
+                column[v] = _cellOf(scores[v], i);
             }
             _sortUints(column);
             uint256 lo = column[(n - 1) / 2];
@@ -332,6 +409,12 @@ abstract contract Base is Test {
                 hints, abi.encodePacked(uint16(lo), uint16(hi), uint16(column[(n - 1) / 2]), uint16(column[n / 2]))
             );
         }
+    }
+
+    /// @dev The score as consensus counts it: the "unavailable" mark 0xFFFF counts as 0.
+    function _cellOf(bytes memory scores, uint256 item) internal pure returns (uint256) {
+        uint256 s = _scoreOf(scores, item);
+        return s == UNAVAILABLE ? 0 : s;
     }
 
     function _scoreOf(bytes memory scores, uint256 item) internal pure returns (uint256) {
@@ -355,12 +438,32 @@ abstract contract Base is Test {
     function _settle(uint256 round) internal {
         _warpToSettle(round);
         task.settle(round, _settleInput());
-        delete proposed;
-        delete votes;
+        _forgetRound();
         vm.roll(block.number + 1);
     }
 
-    /// @dev Settles every remaining round with nothing recorded, ending the task.
+    /// @dev Plays the closing round (rounds + 1, open): every eligible voter commits `baseScore`
+    /// for the base and its attestation, reveals, and the round settles (ending the task).
+    function _playClosingRound(uint256 baseScore) internal {
+        _settle(_voteClosingRound(baseScore));
+    }
+
+    /// @dev The closing round's votes and reveals without the settlement; returns the round.
+    function _voteClosingRound(uint256 baseScore) internal returns (uint256 current) {
+        (current,,) = task.status();
+        require(current == task.config().rounds + 1, "not the closing round");
+        (, address[] memory voters,) = _rolesOf(current);
+        _warpToCommit(current);
+        for (uint256 i = 0; i < voters.length; ++i) {
+            if (_stake(voters[i]) < MIN_STAKE) continue;
+            _commitVote(current, voters[i], _scores(baseScore));
+        }
+        _warpToVoteReveal(current);
+        _revealAllVotesExcept(current, address(0));
+    }
+
+    /// @dev Settles every remaining round with nothing recorded, ending the task (a closing
+    /// round with no reveals leaves the last aggregate pending).
     function _finishTask() internal {
         (uint256 current, bool ended,) = task.status();
         while (!ended) {

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Test, CommonBase} from "./utils/Test.sol";
+import {Test, CommonBase, Vm} from "./utils/Test.sol";
 import {FlockToken} from "../FlockToken.sol";
 import {AllianceTask} from "../AllianceTask.sol";
 import {TaskFactory} from "../TaskFactory.sol";
@@ -12,7 +12,11 @@ import {IAllianceTask} from "../IAllianceTask.sol";
 /// actor (and where needed the next actor that can legally act), warps into the window the
 /// action needs when that window is still ahead, and records what it did in ghost variables:
 /// per actor, tokens paid in, tokens paid out and rewards credited; per round, the proposals
-/// and votes from which it builds the SettleInput.
+/// and votes from which it builds the SettleInput. Votes attest the round's base model honestly
+/// (the pending aggregate's honest hash, or the adopted model when nothing is pending) or, by
+/// the fuzzer's choice, a poisoned hash (one of three per round, so poisoners can form a
+/// majority), the zero hash, or the stale adopted model; the handler predicts every adoption
+/// from its own record and keeps the hashes some round's strict majority attested.
 contract Handler is CommonBase {
     uint256 public constant MIN_STAKE = 100e18;
     uint256 public constant NUM_ACTORS = 8;
@@ -38,9 +42,21 @@ contract Handler is CommonBase {
     struct VoteRec {
         address voter;
         bytes scores;
+        bytes32 attestation;
         bytes32 salt;
         bool revealed;
     }
+
+    // ------------------------------------------------------------ ghost global model
+    bytes32 public immutable initialModel;
+    /// @dev Hashes a strict majority of some settled round's revealed voters attested.
+    mapping(bytes32 => bool) public majorityAttested;
+    /// @dev Reason-5 slashes of a voter who attested the adopted (or expected) hash.
+    uint256 public honestSlashedForAttestation;
+    /// @dev Reason-5 slashes the handler's prediction did not expect, or expected ones missing.
+    uint256 public attestationSlashMismatch;
+    uint256 public adoptions;
+    uint256 public voids;
 
     uint256 public recordRound;
     address[] internal proposed;
@@ -54,6 +70,7 @@ contract Handler is CommonBase {
         token = token_;
         creator = creator_;
         actors = actors_;
+        initialModel = task_.config().initialModelHash;
     }
 
     function actorCount() external view returns (uint256) {
@@ -125,7 +142,6 @@ contract Handler is CommonBase {
         if (current == 0 || ended) return (current, false);
         IAllianceTask.RoundInfo memory info = task.roundInfo(current);
         if (info.outcome != IAllianceTask.Outcome.Pending) return (current, false);
-        if (block.number <= info.seedBlock) vm.roll(info.seedBlock + 1);
         if (recordRound != current) {
             recordRound = current;
             delete proposed;
@@ -177,7 +193,8 @@ contract Handler is CommonBase {
         vm.prank(a);
         try task.leave() {
             ++calls["leave"];
-            if (token.balanceOf(a) - before != stake) _flag("leave refund", "");
+            uint256 fee = (stake * task.config().slashBps) / 10_000;
+            if (token.balanceOf(a) - before != stake - fee) _flag("leave refund", "");
         } catch {}
     }
 
@@ -237,7 +254,22 @@ contract Handler is CommonBase {
 
     // ============================================================ proposals and votes
 
-    function propose(uint256 actorSeed) external tracked {
+    /// @dev The honest base of the current round: the stand-in hash of the pending aggregate,
+    /// or the adopted global model when nothing is pending.
+    function honestBase() public view returns (bytes32) {
+        uint256 p = task.pendingAggregateRound();
+        return p == 0 ? task.globalModelHash() : keccak256(abi.encode("agg", p));
+    }
+
+    function _attestation(uint256 round, uint256 attSeed) internal view returns (bytes32) {
+        uint256 mode = attSeed % 8;
+        if (mode == 5) return keccak256(abi.encode("poison", round, (attSeed >> 8) % 3));
+        if (mode == 6) return bytes32(0);
+        if (mode == 7) return task.globalModelHash(); // stale: ignores the pending aggregate
+        return honestBase();
+    }
+
+    function propose(uint256 actorSeed, uint256 samples) external tracked {
         (uint256 round, bool ok) = _liveRound();
         if (!ok) return;
         (uint256 proposeEnd,,) = task.deadlines(round);
@@ -246,8 +278,10 @@ contract Handler is CommonBase {
             address a = _actor(actorSeed % actors.length + k);
             if (task.roleOf(round, a) != IAllianceTask.Role.Proposer) continue;
             if (_stake(a) < MIN_STAKE || task.seatOf(a, round).proposalIndex1 != 0) continue;
+            uint64 n = uint64(bound(samples, 1, task.config().maxSamples));
+            bytes32 base = honestBase(); // before the prank: a view call would consume it
             vm.prank(a);
-            try task.propose(round, keccak256(abi.encode(a, round)), 100, "ipfs://u") {
+            try task.propose(round, keccak256(abi.encode(a, round)), base, n, "ipfs://u") {
                 ++calls["propose"];
                 proposed.push(a);
             } catch (bytes memory reason) {
@@ -272,7 +306,7 @@ contract Handler is CommonBase {
         }
     }
 
-    function commitVote(uint256 actorSeed, uint256 scoreSeed) external tracked {
+    function commitVote(uint256 actorSeed, uint256 scoreSeed, uint256 attSeed) external tracked {
         (uint256 round, bool ok) = _liveRound();
         if (!ok) return;
         (uint256 proposeEnd, uint256 commitEnd,) = task.deadlines(round);
@@ -285,10 +319,11 @@ contract Handler is CommonBase {
             uint256 items = task.roundInfo(round).numProposals + 1;
             bytes memory scores = _scores(round, scoreSeed, items);
             bytes32 salt = keccak256(abi.encode("salt", a, round, scoreSeed));
+            bytes32 att = _attestation(round, attSeed);
             vm.prank(a);
-            try task.commitVote(round, keccak256(abi.encodePacked(scores, salt, a, round))) {
+            try task.commitVote(round, keccak256(abi.encodePacked(scores, att, salt, a, round))) {
                 ++calls["commitVote"];
-                votes.push(VoteRec(a, scores, salt, false));
+                votes.push(VoteRec(a, scores, att, salt, false));
             } catch (bytes memory reason) {
                 _flag("commitVote", reason);
             }
@@ -306,7 +341,7 @@ contract Handler is CommonBase {
             if (v.revealed) continue;
             if (block.timestamp < commitEnd) vm.warp(commitEnd);
             vm.prank(v.voter);
-            try task.revealVote(round, v.scores, v.salt) {
+            try task.revealVote(round, v.scores, v.attestation, v.salt) {
                 ++calls["revealVote"];
                 v.revealed = true;
             } catch (bytes memory reason) {
@@ -366,11 +401,13 @@ contract Handler is CommonBase {
         input.voters = revealed;
         input.missing = missing;
         input.scores = new bytes[](nr);
+        input.attestations = new bytes32[](nr);
         input.salts = new bytes32[](nr);
         for (uint256 v = 0; v < nr; ++v) {
             for (uint256 i = 0; i < votes.length; ++i) {
                 if (votes[i].voter == revealed[v]) {
                     input.scores[v] = votes[i].scores;
+                    input.attestations[v] = votes[i].attestation;
                     input.salts[v] = votes[i].salt;
                 }
             }
@@ -397,13 +434,78 @@ contract Handler is CommonBase {
         }
     }
 
+    /// @dev What settling the recorded round must do to the global model, from the record alone:
+    /// `decided` (quorum), the hash revealed voters must have attested (`expected`, zero when the
+    /// pending aggregate is voided), and whether it is adopted as the global model.
+    function _predictAttestation(AllianceTask.SettleInput memory input)
+        internal
+        view
+        returns (bool decided, bytes32 expected, bool adopted)
+    {
+        uint256 reveals = input.voters.length;
+        decided = reveals != 0 && reveals >= task.config().minVoters;
+        if (!decided) return (false, bytes32(0), false);
+        if (task.pendingAggregateRound() == 0) return (true, task.globalModelHash(), false);
+        // strict majority by counting (not Boyer-Moore: an independent computation)
+        for (uint256 i = 0; i < reveals; ++i) {
+            uint256 count;
+            for (uint256 j = 0; j < reveals; ++j) {
+                if (input.attestations[j] == input.attestations[i]) ++count;
+            }
+            if (2 * count > reveals && input.attestations[i] != bytes32(0)) return (true, input.attestations[i], true);
+        }
+        return (true, bytes32(0), false);
+    }
+
+    bytes32 internal constant SLASHED_TOPIC = keccak256("Slashed(address,uint256,uint8,uint256)");
+
+    /// @dev Compares the reason-5 slashes in the logs with the prediction.
+    function _checkAttestationSlashes(AllianceTask.SettleInput memory input, bytes32 expected, bool decided)
+        internal
+    {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 expectedSlashes;
+        if (decided && expected != bytes32(0)) {
+            for (uint256 v = 0; v < input.voters.length; ++v) {
+                if (input.attestations[v] != expected) ++expectedSlashes;
+            }
+        }
+        uint256 seen;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter != address(task) || logs[i].topics[0] != SLASHED_TOPIC) continue;
+            (uint8 reason,) = abi.decode(logs[i].data, (uint8, uint256));
+            if (reason != 5) continue;
+            ++seen;
+            address who = address(uint160(uint256(logs[i].topics[1])));
+            for (uint256 v = 0; v < input.voters.length; ++v) {
+                if (input.voters[v] == who && input.attestations[v] == expected) ++honestSlashedForAttestation;
+            }
+        }
+        if (seen != expectedSlashes) ++attestationSlashMismatch;
+    }
+
     function settle() external tracked {
         (uint256 round, bool ok) = _liveRound();
         if (!ok) return;
         (,, uint256 revealEnd) = task.deadlines(round);
         if (block.timestamp < revealEnd) vm.warp(revealEnd);
-        try task.settle(round, _settleInput()) {
+        AllianceTask.SettleInput memory input = _settleInput();
+        (bool decided, bytes32 expected, bool adopted) = _predictAttestation(input);
+        bool closing = round > task.config().rounds;
+        bytes32 modelBefore = task.globalModelHash();
+        vm.recordLogs();
+        try task.settle(round, input) {
             ++calls["settle"];
+            if (closing) ++calls["closing"];
+            _checkAttestationSlashes(input, expected, decided);
+            if (adopted) {
+                majorityAttested[expected] = true;
+                ++adoptions;
+                if (task.globalModelHash() != expected) _flag("adoption", "");
+            } else {
+                if (decided && expected == bytes32(0)) ++voids; // a pending aggregate without a majority
+                if (task.globalModelHash() != modelBefore) _flag("model changed without a majority", "");
+            }
             IAllianceTask.Outcome outcome = task.roundInfo(round).outcome;
             if (outcome == IAllianceTask.Outcome.Settled) ++calls["settled"];
             else if (outcome == IAllianceTask.Outcome.Void) ++calls["void"];
@@ -511,6 +613,7 @@ contract InvariantTest is Test {
         c.proposePeriod = PERIOD;
         c.commitPeriod = PERIOD;
         c.revealPeriod = PERIOD;
+        c.maxSamples = 5000;
         c.slashBps = 1000;
         c.toleranceBps = 200;
         c.peerToleranceBps = 500;
@@ -563,14 +666,30 @@ contract InvariantTest is Test {
     // Each invariant_* function is a separate fuzzing campaign (1000 runs x depth 20), so all
     // properties are asserted from one campaign, after every call of every run.
 
-    /// @dev Token accounting, actor entitlements, and no valid action refused.
-    function invariant_booksAndEntitlements() public view {
+    /// @dev Token accounting, actor entitlements, the global model's provenance, and no valid
+    /// action refused.
+    function invariant_booksEntitlementsAndGlobalModel() public view {
+        _checkGlobalModel();
         _checkTaskBalanceEqualsBooks();
         _checkSupplyConserved();
         _checkTotalsMatchAccounts();
         _checkActorGetsNoMoreThanEntitled();
         _checkPoolAccounting();
         _checkNoUnexpectedRevert();
+    }
+
+    /// @dev The global model is never zero, and it is the initial model or a hash a strict
+    /// majority of some round's revealed voters attested; honest attesters are never slashed for
+    /// their attestation, and every reason-5 slash was one the record predicts.
+    function _checkGlobalModel() internal view {
+        bytes32 model = task.globalModelHash();
+        assertTrue(model != bytes32(0), "global model is zero");
+        assertTrue(
+            model == handler.initialModel() || handler.majorityAttested(model),
+            "global model neither initial nor majority-attested"
+        );
+        assertEq(handler.honestSlashedForAttestation(), 0, "honest attester slashed for attestation");
+        assertEq(handler.attestationSlashMismatch(), 0, "reason-5 slashes differ from the prediction");
     }
 
     /// @dev The task holds exactly its books.

@@ -151,7 +151,8 @@ contract ReentrancyTest is Base {
         assertEq(drained, 0, "attacker drained the task");
     }
 
-    /// @dev Attacker and one honest actor play the single round; both are credited.
+    /// @dev Attacker and one honest actor play the single round and the closing round that
+    /// attests its aggregate; both are credited.
     function _playRound() internal {
         _openRound1(2);
         (address[] memory props, address[] memory voters,) = _rolesOf(1);
@@ -163,6 +164,7 @@ contract ReentrancyTest is Base {
         _warpToVoteReveal(1);
         _revealAllVotesExcept(1, address(0));
         _settle(1);
+        _playClosingRound(8000);
         (, bool ended,) = task.status();
         assertTrue(ended, "task should have ended");
         assertGt(_claimable(address(attacker)), 0, "attacker not credited");
@@ -230,7 +232,7 @@ contract ReentrancyTest is Base {
         _assertConserved();
     }
 
-    function test_reentrancy_leaveRefundsOnlyTheStake() public {
+    function test_reentrancy_leaveRefundsOnlyTheStakeLessTheFee() public {
         uint256 before = token.balanceOf(address(attacker));
         _join(address(attacker), 300e18, true);
         uint256 joined = token.balanceOf(address(attacker));
@@ -238,8 +240,10 @@ contract ReentrancyTest is Base {
         vm.prank(address(attacker));
         task.leave();
         _assertAllReentriesBlocked();
-        _reportDrained(token.balanceOf(address(attacker)) - joined, 300e18);
-        assertEq(token.balanceOf(address(attacker)), before, "refund differs from stake");
+        uint256 fee = 30e18; // slashBps 10 % of the stake
+        _reportDrained(token.balanceOf(address(attacker)) - joined, 300e18 - fee);
+        assertEq(token.balanceOf(address(attacker)), before - fee, "refund differs from stake less the fee");
+        assertEq(task.rewardPool(), POOL + fee, "fee not in the pool");
         assertFalse(task.isParticipant(address(attacker)), "still a participant");
         assertEq(task.totalStaked(), 0);
         _assertConserved();

@@ -111,7 +111,7 @@ class TaskClient:
         return self._send(signer, "stakeMore", amount)
 
     def leave(self, signer: Signer) -> TxReceipt:
-        """Leave during enrolment (full refund)."""
+        """Leave during enrolment (refunded the stake less the leave fee of `slash_bps`)."""
         return self._send(signer, "leave")
 
     def commit_seed(self, signer: Signer, round_: int, commit: bytes) -> TxReceipt:

@@ -106,11 +106,14 @@ class RoundInfo:
     roster_size: int
     num_proposals: int
     num_vote_commits: int
+    #: Set when the round settles (0 before).
     num_vote_reveals: int
     outcome: Outcome
     accepted_mask: int
     #: The round whose aggregate this round trains from (0: the initial model).
     base_round: int
+    #: The closing round after the last: voters only, no propose period.
+    closing: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
+from eth_utils import keccak
 
 from flock.contracts import (
     Chain,
     EmbeddedChain,
     RewardRule,
     RpcChain,
+    TaskClient,
     TaskParams,
 )
 from flock.contracts.anvil import AnvilProcess
@@ -32,6 +34,7 @@ BASE_PARAMS = TaskParams(
     propose_period=300,
     commit_period=300,
     reveal_period=300,
+    max_samples=10_000,
     slash_bps=1000,
     tolerance_bps=200,
     peer_tolerance_bps=1500,
@@ -47,6 +50,24 @@ BASE_PARAMS = TaskParams(
 Alliance = LocalAlliance
 
 
+def stand_in_aggregate(round_: int) -> bytes:
+    """A deterministic stand-in for the hash of round `round_`'s aggregate (these tests have
+    no blobs to aggregate; honest members all compute the same stand-in)."""
+    return keccak(b"agg" + round_.to_bytes(32, "big"))
+
+
+def honest_attestation(task: TaskClient) -> bytes:
+    """What an honest voter of the current round attests: the pending aggregate (its stand-in)
+    when one is pending, else the adopted global model."""
+    pending = task.pending_aggregate_round()
+    return stand_in_aggregate(pending) if pending else task.global_model()[0]
+
+
+def honest_base(task: TaskClient) -> bytes:
+    """The base model an honest proposer of the current round trained from (same rule)."""
+    return honest_attestation(task)
+
+
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[AnvilProcess]:
     """One private anvil for the session, stopped at the end."""
@@ -54,7 +75,8 @@ def anvil() -> Iterator[AnvilProcess]:
         yield node
 
 
-def _build(chain: Chain, n: int, params: TaskParams, stake: int) -> Alliance:
+def build_alliance(chain: Chain, n: int, params: TaskParams, stake: int) -> Alliance:
+    """Deploy a task with `params` on `chain` and let `n` fresh participants join with `stake`."""
     return deploy_local_alliance(
         chain,
         params,
@@ -80,7 +102,7 @@ def make_alliance(request: pytest.FixtureRequest) -> AllianceFactory:
         else:
             node = request.getfixturevalue("anvil")
             chain = RpcChain(node.url, expected_chain_id=node.chain_id, dev=True)
-        return _build(chain, n, params, stake)
+        return build_alliance(chain, n, params, stake)
 
     return factory
 
@@ -90,6 +112,6 @@ def embedded_alliance() -> AllianceFactory:
     """Build an alliance on the in-process EVM only (for the many error-path tests)."""
 
     def factory(n: int = 6, stake: int = 50 * TOKEN, **overrides: object) -> Alliance:
-        return _build(EmbeddedChain(), n, replace(BASE_PARAMS, **overrides), stake)
+        return build_alliance(EmbeddedChain(), n, replace(BASE_PARAMS, **overrides), stake)
 
     return factory

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN, AllianceFactory
+from conftest import BASE_PARAMS, TOKEN, AllianceFactory
 
-from flock.contracts import ChainMismatchError, ChainUnreachableError, Role, RpcChain, Signer
+from flock.contracts import (
+    ChainMismatchError,
+    ChainUnreachableError,
+    EmbeddedChain,
+    Role,
+    RpcChain,
+    Signer,
+    TxSender,
+)
 from flock.contracts.anvil import free_port
 from flock.contracts.clients import TaskClient
 from flock.contracts.commitments import encode_scores, random_secret
+from flock.contracts.deploy import deploy_alliance
 from flock.contracts.errors import (
     ERRORS,
     ContractRevert,
@@ -16,6 +25,13 @@ from flock.contracts.errors import (
     error_selector,
 )
 from flock.participant import ChainParticipant
+
+CONFIG_FIELD_MAX_SAMPLES = 12  # IAllianceTask.ConfigField.MaxSamples
+SETTLE_FIELD_SCORES = 3  # IAllianceTask.SettleField.Scores
+SETTLE_FIELD_ATTESTATIONS = 7  # IAllianceTask.SettleField.Attestations
+
+
+BASE = BASE_PARAMS.initial_model_hash  # what round 1 trains from and its voters attest
 
 
 def _voting_round(make: AllianceFactory):
@@ -76,23 +92,31 @@ def test_only_voters_vote_and_only_once(embedded_alliance: AllianceFactory) -> N
     alliance.chain.advance_time(propose_end - alliance.chain.now())
 
     with pytest.raises(ERRORS["RoleMismatch"]):
-        proposer.commit_vote(1, [8000])
-    voter.commit_vote(1, [8000])
+        proposer.commit_vote(1, [8000], BASE)
+    voter.commit_vote(1, [8000], BASE)
     with pytest.raises(ERRORS["VoteDuplicate"]):
-        voter.commit_vote(1, [8000])
+        voter.commit_vote(1, [8000], BASE)
 
 
 def test_reveal_that_does_not_match_commit_is_refused(embedded_alliance: AllianceFactory) -> None:
     alliance, _, voter = _voting_round(embedded_alliance)
     propose_end, commit_end, _ = alliance.task.deadlines(1)
     alliance.chain.advance_time(propose_end - alliance.chain.now())
-    voter.commit_vote(1, [8000])
+    voter.commit_vote(1, [8000], BASE)
     alliance.chain.advance_time(commit_end - alliance.chain.now())
+    salt = voter.votes[1].salt
+    reveal = alliance.task.reveal_vote
 
     with pytest.raises(ERRORS["VoteRevealMismatch"]):
-        alliance.task.reveal_vote(voter.signer, 1, encode_scores([9000]), voter.votes[1].salt)
+        reveal(voter.signer, 1, encode_scores([9000]), BASE, salt)
+    with pytest.raises(ERRORS["VoteRevealMismatch"]):  # the attestation is committed too
+        reveal(voter.signer, 1, encode_scores([8000]), b"\x33" * 32, salt)
     with pytest.raises(ERRORS["VoteScoresLength"]):
-        alliance.task.reveal_vote(voter.signer, 1, encode_scores([1, 2]), voter.votes[1].salt)
+        reveal(voter.signer, 1, encode_scores([1, 2]), BASE, salt)
+    with pytest.raises(ERRORS["VoteScoreOutOfRange"]) as info:  # only 0xFFFF is allowed above
+        reveal(voter.signer, 1, (10_001).to_bytes(2, "big"), BASE, salt)
+    assert info.value.values == {"item": 0, "score": 10_001}
+    voter.reveal_vote(1)
 
 
 def test_late_proposal_is_refused(embedded_alliance: AllianceFactory) -> None:
@@ -101,14 +125,31 @@ def test_late_proposal_is_refused(embedded_alliance: AllianceFactory) -> None:
     alliance.chain.advance_time(propose_end - alliance.chain.now())
 
     with pytest.raises(ERRORS["PhaseClosed"]):
-        proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+        proposer.propose(1, b"\x01" * 32, 10, "file:///x", BASE)
 
 
 def test_proposer_cannot_propose_twice(embedded_alliance: AllianceFactory) -> None:
     alliance, proposer, _ = _voting_round(embedded_alliance)
-    proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+    proposer.propose(1, b"\x01" * 32, 10, "file:///x", BASE)
     with pytest.raises(ERRORS["ProposalDuplicate"]):
-        proposer.propose(1, b"\x02" * 32, 10, "file:///y")
+        proposer.propose(1, b"\x02" * 32, 10, "file:///y", BASE)
+
+
+@pytest.mark.parametrize("samples", [0, BASE_PARAMS.max_samples + 1, 2**64 - 1])
+def test_sample_count_outside_the_task_range_is_refused(
+    embedded_alliance: AllianceFactory, samples: int
+) -> None:
+    alliance, proposer, _ = _voting_round(embedded_alliance)
+    with pytest.raises(ERRORS["ProposalSamplesOutOfRange"]) as info:
+        proposer.propose(1, b"\x01" * 32, samples, "file:///x", BASE)
+    assert info.value.values == {"numSamples": samples, "maxSamples": BASE_PARAMS.max_samples}
+    proposer.propose(1, b"\x01" * 32, BASE_PARAMS.max_samples, "file:///x", BASE)  # the edge
+
+
+def test_zero_max_samples_is_an_invalid_config(embedded_alliance: AllianceFactory) -> None:
+    with pytest.raises(ERRORS["TaskInvalidConfig"]) as info:
+        embedded_alliance(n=1, max_samples=0)
+    assert info.value.values == {"field": CONFIG_FIELD_MAX_SAMPLES}
 
 
 def test_settle_before_deadline_is_refused(embedded_alliance: AllianceFactory) -> None:
@@ -120,19 +161,61 @@ def test_settle_before_deadline_is_refused(embedded_alliance: AllianceFactory) -
 def test_forged_settlement_hints_are_refused(embedded_alliance: AllianceFactory) -> None:
     alliance, proposer, voter = _voting_round(embedded_alliance)
     task, chain = alliance.task, alliance.chain
-    proposer.propose(1, b"\x01" * 32, 10, "file:///x")
+    proposer.propose(1, b"\x01" * 32, 10, "file:///x", BASE)
     propose_end, commit_end, reveal_end = task.deadlines(1)
     chain.advance_time(propose_end - chain.now())
-    voter.commit_vote(1, [8000, 7000])
+    voter.commit_vote(1, [8000, 7000], BASE)
     chain.advance_time(commit_end - chain.now())
     voter.reveal_vote(1)
     chain.advance_time(reveal_end - chain.now())
     reveal = task.vote_reveals(1)[0]
     forged = (9000).to_bytes(2, "big") * 2 + bytes(4) + (7000).to_bytes(2, "big") * 2 + bytes(4)
-    settle_input = ([proposer.address], [voter.address], [reveal.scores], [reveal.salt], [], forged)
+    settle_input = (
+        [proposer.address],
+        [voter.address],
+        [reveal.scores],
+        [reveal.attestation],
+        [reveal.salt],
+        [],
+        forged,
+    )
 
     with pytest.raises(ERRORS["SettlementInputInvalid"]):
         alliance.sender.transact(alliance.creator, task.contract.functions.settle(1, settle_input))
+
+
+def test_forged_settlement_attestations_are_refused(embedded_alliance: AllianceFactory) -> None:
+    # Prepare: one revealed vote attesting the initial model
+    alliance, proposer, voter = _voting_round(embedded_alliance)
+    task, chain = alliance.task, alliance.chain
+    proposer.propose(1, b"\x01" * 32, 10, "file:///x", BASE)
+    propose_end, commit_end, reveal_end = task.deadlines(1)
+    chain.advance_time(propose_end - chain.now())
+    voter.commit_vote(1, [8000, 8000], BASE)
+    chain.advance_time(commit_end - chain.now())
+    voter.reveal_vote(1)
+    chain.advance_time(reveal_end - chain.now())
+    reveal = task.vote_reveals(1)[0]
+    hints = ((8000).to_bytes(2, "big") * 2 + bytes(4)) * 2
+
+    def settle(attestations: list[bytes]) -> object:
+        settle_input = (
+            [proposer.address], [voter.address], [reveal.scores], attestations,
+            [reveal.salt], [], hints,
+        )  # fmt: skip
+        return alliance.sender.transact(
+            alliance.creator, task.contract.functions.settle(1, settle_input)
+        )
+
+    # Execute / Assert: a settler cannot swap the attestation (it is under the commitment) ...
+    with pytest.raises(ERRORS["SettlementInputInvalid"]) as swapped:
+        settle([b"\x44" * 32])
+    assert swapped.value.values == {"what": SETTLE_FIELD_SCORES, "index": 0}
+    # ... nor drop it
+    with pytest.raises(ERRORS["SettlementInputInvalid"]) as dropped:
+        settle([])
+    assert dropped.value.values == {"what": SETTLE_FIELD_ATTESTATIONS, "index": 0}
+    settle([reveal.attestation])
 
 
 def test_unreachable_rpc_is_a_clear_error() -> None:
@@ -155,3 +238,18 @@ def test_bad_private_key_is_a_clear_error_without_the_key() -> None:
     with pytest.raises(ValueError, match="invalid private key") as info:
         Signer.from_key("0x1234")
     assert "1234" not in str(info.value)
+
+
+def test_reward_pool_above_the_amount_cap_is_refused() -> None:
+    chain = EmbeddedChain()
+    creator = Signer.create()
+    chain.fund(creator.address, 10**22)
+    cap = 2**110  # AllianceTask.MAX_AMOUNT
+    with pytest.raises(ERRORS["AmountTooLarge"]):
+        deploy_alliance(
+            TxSender(chain), creator, BASE_PARAMS, reward_pool=cap + 1, token_supply=cap + 1
+        )
+    _, task = deploy_alliance(
+        TxSender(chain), creator, BASE_PARAMS, reward_pool=cap, token_supply=cap
+    )
+    assert task.totals()["reward_pool"] == cap

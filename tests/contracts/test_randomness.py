@@ -7,10 +7,21 @@ import math
 import random
 
 import pytest
-from conftest import TOKEN, Alliance, AllianceFactory
+from conftest import (
+    BASE_PARAMS,
+    TOKEN,
+    Alliance,
+    AllianceFactory,
+    build_alliance,
+    honest_attestation,
+    honest_base,
+)
+from eth_abi import encode
+from eth_utils import keccak
 from web3.logs import DISCARD
+from web3.types import RPCEndpoint
 
-from flock.contracts import Role, SlashReason
+from flock.contracts import Role, RpcChain, SlashReason
 from flock.contracts.errors import ERRORS
 from flock.contracts.tx import Signer
 from flock.participant import ChainParticipant
@@ -134,7 +145,7 @@ def _roster(alliance: Alliance, round_: int) -> list[str]:
 
 def _assert_roles_follow_the_mirror(alliance: Alliance, round_: int) -> dict[str, Role]:
     task = alliance.task
-    roles = alliance.driver.roles(round_)  # mines a block first if the seed is not readable yet
+    roles = alliance.driver.roles(round_)
     mirror = assign_roles(
         _roster(alliance, round_),
         task.seed_of(round_),
@@ -156,12 +167,13 @@ def _newcomer(alliance: Alliance) -> ChainParticipant:
     return ChainParticipant(signer, alliance.task)
 
 
-def _honest(p: ChainParticipant, r: int) -> tuple[bytes, int, str]:
-    return bytes.fromhex(p.address[2:]) + r.to_bytes(12, "big"), 100, "file:///u"
+def _honest(p: ChainParticipant, r: int) -> tuple[bytes, int, str, bytes]:
+    digest = bytes.fromhex(p.address[2:]) + r.to_bytes(12, "big")
+    return digest, 100, "file:///u", honest_base(p.task)
 
 
-def _agree(p: ChainParticipant, r: int, proposals: list) -> list[int]:
-    return [8000] + [8050] * len(proposals)
+def _agree(p: ChainParticipant, r: int, proposals: list) -> tuple[list[int], bytes]:
+    return [8000] + [8050] * len(proposals), honest_attestation(p.task)
 
 
 def test_joining_after_a_round_opened_changes_none_of_its_roles(
@@ -185,7 +197,7 @@ def test_joining_after_a_round_opened_changes_none_of_its_roles(
     assert _assert_roles_follow_the_mirror(alliance, 1) == before
     assert all(task.role_of(1, p.address) == Role.NONE for p in late)
     with pytest.raises(ERRORS["RoleMismatch"]):
-        late[0].propose(1, b"\x01" * 32, 1, "file:///x")
+        late[0].propose(1, b"\x01" * 32, 1, "file:///x", honest_base(task))
 
     # ... and they are drawn like everyone else from the next round on
     alliance.driver.play_round(1, _honest, _agree)
@@ -283,6 +295,9 @@ def test_withheld_seed_reveal_is_slashed_at_withdrawal_when_nobody_reported_it(
     withholder = alliance.participants[0]
     _start_with_withholder(alliance, withholder)
     alliance.driver.play_round(1, _honest, _agree)
+    if task.pending_aggregate_round():  # the closing round attests round 1's aggregate
+        alliance.driver.play_round(2, _honest, _agree)
+    assert task.status()[1] is True
     stake, _ = task.account_of(withholder.address)
     before = task.token.balance_of(withholder.address)
 
@@ -299,19 +314,101 @@ def test_withheld_seed_reveal_is_slashed_at_withdrawal_when_nobody_reported_it(
     assert task.token.balance_of(withholder.address) - before == stake - penalty
 
 
+# ---------------------------------------------------------------- the seed formula
+
+SEED_DOMAIN = keccak(b"flock.AllianceTask.seed.v2")
+
+
+def _xor(values: list[bytes]) -> bytes:
+    out = 0
+    for v in values:
+        out ^= int.from_bytes(v, "big")
+    return out.to_bytes(32, "big")
+
+
+def _offline_seed(alliance: Alliance, round_: int, entropy: bytes) -> bytes:
+    """keccak256(abi.encode(SEED_DOMAIN, task, chainid, round, entropy)), computed here."""
+    fields = (SEED_DOMAIN, alliance.task.address, alliance.chain.chain_id, round_, entropy)
+    return keccak(encode(["bytes32", "address", "uint256", "uint256", "bytes32"], fields))
+
+
+def _reveal_round_one(alliance: Alliance) -> list[bytes]:
+    """Close enrolment and reveal everyone's round-1 secret (returned); round 1 is not open."""
+    task, chain = alliance.task, alliance.chain
+    secrets = [p.seed_secrets[1] for p in alliance.participants]
+    chain.advance_time(task.enrol_end() - chain.now())
+    for p in alliance.participants:
+        p.reveal_seed(1)
+    _, closes = task.seed_reveal_window(1)
+    chain.advance_time(closes - chain.now())
+    return secrets
+
+
+def test_seed_is_the_documented_hash_of_the_revealed_secrets(
+    make_alliance: AllianceFactory,
+) -> None:
+    # Prepare: everyone revealed its round-1 secret
+    alliance = make_alliance(n=6)
+    task = alliance.task
+    assert bytes(task.contract.functions.SEED_DOMAIN().call()) == SEED_DOMAIN
+    secrets = _reveal_round_one(alliance)
+
+    # Execute: open round 1, play it (its vote salts feed round 2)
+    receipt = task.start(alliance.creator)
+    seed1 = task.seed_of(1)
+    alliance.driver.play_round(1, _honest, _agree)
+    salts = [r.salt for r in task.vote_reveals(1)]
+
+    # Assert: both seeds are the formula over the XOR of every secret revealed before
+    assert seed1 == _offline_seed(alliance, 1, _xor(secrets))
+    assert task.seed_of(2) == _offline_seed(alliance, 2, _xor(secrets + salts))
+    opened = task.contract.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
+    assert [bytes(e["args"]["seed"]) for e in opened] == [seed1]
+    assert opened[0]["args"]["startBlock"] == task.round_info(1).start_block
+    _assert_roles_follow_the_mirror(alliance, 2)
+
+
+def test_the_opening_block_cannot_change_the_seed(anvil) -> None:
+    # Prepare: on anvil, the round-1 reveals done; the chain state saved before `start`
+    chain = RpcChain(anvil.url, expected_chain_id=anvil.chain_id, dev=True)
+    alliance = build_alliance(chain, 6, BASE_PARAMS, 50 * TOKEN)
+    task = alliance.task
+    secrets = _reveal_round_one(alliance)
+    rpc = chain.w3.provider.make_request
+    snapshot = rpc(RPCEndpoint("evm_snapshot"), [])["result"]
+
+    def open_round_one() -> tuple[bytes, int, dict[str, Role]]:
+        task.start(alliance.creator)
+        info = task.round_info(1)
+        return task.seed_of(1), info.start_block, _assert_roles_follow_the_mirror(alliance, 1)
+
+    seed, block, roles = open_round_one()
+
+    # Execute: the same reveals, but round 1 opens in another block: 40 blocks later, at
+    # another timestamp, under another coinbase (another blockhash and prevrandao)
+    assert rpc(RPCEndpoint("evm_revert"), [snapshot])["result"] is True
+    alliance.creator.reset_nonce()
+    chain.mine(40)
+    chain.advance_time(3_600)
+    rpc(RPCEndpoint("anvil_setCoinbase"), ["0x" + "ab" * 20])
+    other_seed, other_block, other_roles = open_round_one()
+
+    # Assert: the block differs, the seed and the roles do not
+    assert other_block >= block + 40
+    assert other_seed == seed == _offline_seed(alliance, 1, _xor(secrets))
+    assert other_roles == roles
+
+
 def test_a_fixed_seed_outlives_the_blockhash_window(embedded_alliance: AllianceFactory) -> None:
-    # Prepare: round 1's seed is fixed by its first proposal
+    # Prepare: round 1 open, its seed fixed at the opening
     alliance = embedded_alliance(n=6)
     alliance.driver.start()
     roles = _assert_roles_follow_the_mirror(alliance, 1)
     seed = alliance.task.seed_of(1)
-    proposer = next(a for a, r in roles.items() if r == Role.PROPOSER)
-    alliance.by_address(proposer).propose(1, b"\x01" * 32, 1, "file:///u")
-    assert alliance.task.round_info(1).seed_final
 
     # Execute: more than 256 blocks pass
     alliance.chain.mine(300)
 
-    # Assert: blockhash(seedBlock) is gone, the seed and the roles are not
+    # Assert: no blockhash enters the seed: the seed and the roles are unchanged
     assert alliance.task.seed_of(1) == seed
     assert _assert_roles_follow_the_mirror(alliance, 1) == roles

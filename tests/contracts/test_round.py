@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN, Alliance, AllianceFactory
+from conftest import TOKEN, Alliance, AllianceFactory, honest_attestation, honest_base
 
 from flock.contracts import Outcome, Role, SlashReason
 from flock.contracts.types import Proposal
@@ -11,16 +11,17 @@ from flock.participant import ChainParticipant
 from flock.roles.assignment import assign_roles
 
 
-def _honest_proposal(p: ChainParticipant, r: int) -> tuple[bytes, int, str]:
+def _honest_proposal(p: ChainParticipant, r: int) -> tuple[bytes, int, str, bytes]:
     digest = bytes.fromhex(p.address[2:]) + r.to_bytes(12, "big")
-    return digest, 100, f"file:///store/{digest.hex()}"
+    return digest, 100, f"file:///store/{digest.hex()}", honest_base(p.task)
 
 
 def _scores_rejecting(bad: set[str]):
     """Voters score every proposal 80 % except those of `bad` proposers (30 %)."""
 
-    def score(p: ChainParticipant, r: int, proposals: list[Proposal]) -> list[int]:
-        return [8000] + [3000 if q.proposer in bad else 8050 for q in proposals]
+    def score(p: ChainParticipant, r: int, proposals: list[Proposal]) -> tuple[list[int], bytes]:
+        scores = [8000] + [3000 if q.proposer in bad else 8050 for q in proposals]
+        return scores, honest_attestation(p.task)
 
     return score
 
@@ -97,10 +98,11 @@ def test_wash_round_is_voided_without_rewards(make_alliance: AllianceFactory) ->
     lazy = voters[0]
     pool_before = alliance.task.totals()["reward_pool"]
 
-    def split(p: ChainParticipant, r: int, proposals: list[Proposal]) -> list[int]:
+    def split(p: ChainParticipant, r: int, proposals: list[Proposal]) -> tuple[list[int], bytes]:
         # every voter far from every other: no consensus anywhere
         k = voters.index(p.address)
-        return [(k * 1700) % 10_001] + [((k + 3) * 2900) % 10_001 for _ in proposals]
+        scores = [(k * 1700) % 10_001] + [((k + 3) * 2900) % 10_001 for _ in proposals]
+        return scores, honest_attestation(p.task)
 
     result = alliance.driver.play_round(
         1, _honest_proposal, split, reveal=lambda p, r: p.address != lazy
@@ -121,6 +123,12 @@ def test_task_runs_to_the_end_and_everyone_withdraws(make_alliance: AllianceFact
     alliance.driver.start()
     for r in (1, 2):
         alliance.driver.play_round(r, _honest_proposal, _scores_rejecting(set()))
+    # round 2's aggregate is pending: the closing round (voters only) attests it
+    assert task.status()[1] is False
+    assert task.pending_aggregate_round() == 2
+    closing = alliance.driver.play_round(3, _honest_proposal, _scores_rejecting(set()))
+    assert closing.proposals == [] and closing.settlement.outcome == Outcome.EMPTY
+    assert task.global_model()[1] == 2
     assert task.status()[1] is True
 
     for p in alliance.participants:

@@ -3,8 +3,13 @@
 Random tasks (every settlement knob drawn within its valid range, random stakes and pools)
 play random rounds on the in-process EVM: random score matrices with honest noise, outlier
 and adversarial voters and washes, proposers who stay silent, voters who never commit or
-commit and never reveal. After each settlement the mirror's outcome, accepted mask, slashes,
-credits and totals must equal the contract's events, and the mirror's running ledger (stakes,
+commit and never reveal, unavailable marks (0xFFFF, sometimes for most voters of one proposal),
+proposers who top up their stake mid-round (excluded from the stake rule's weights), and voters
+attesting the round's base model honestly, with a shared poisoned hash, a lone random hash or
+zero, with or without an aggregate pending; every task whose last aggregate is pending plays
+its closing round. After each settlement the mirror's outcome, accepted mask, slashes,
+credits and totals, the adopted or voided aggregate and the pending round must equal the
+contract's events and views, and the mirror's running ledger (stakes,
 claimable rewards, pool) must equal the contract's views.
 
 FLOCK_MIRROR_ROUNDS sets the number of rounds (default 150, about a minute on 2 cores);
@@ -22,7 +27,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from conftest import BASE_PARAMS, TOKEN
+from conftest import BASE_PARAMS, TOKEN, stand_in_aggregate
 from eth_utils import keccak
 
 from flock.contracts import (
@@ -36,7 +41,7 @@ from flock.contracts import (
     TxSender,
 )
 from flock.contracts.clients import FactoryClient, TokenClient
-from flock.contracts.commitments import MAX_SCORE
+from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
 from flock.contracts.deploy import deploy_factory, deploy_token
 from flock.contracts.types import Proposal
 from flock.participant import ChainParticipant
@@ -108,9 +113,23 @@ class RoundPlan:
     rng: np.random.Generator
     proposed: list[str] = field(default_factory=list)
     ballots: dict[str, list[int]] = field(default_factory=dict)
+    attestations: dict[str, bytes] = field(default_factory=dict)
+    top_ups: dict[str, int] = field(default_factory=dict)
     truth: list[float] | None = None
     noise: float = 0.0
     chaos: float = 0.0
+    unserved: int = -1  # a proposal whose blob most voters cannot fetch (-1: none)
+    lost: float = 0.0  # chance a voter cannot fetch any one blob
+
+    def attestation(self, honest: bytes, round_: int, poison: float, zero: float) -> bytes:
+        pick = self.rng.random()
+        if pick < poison:  # colluding attackers attest one poisoned hash
+            return keccak(b"poison" + round_.to_bytes(32, "big"))
+        if pick < poison + zero:
+            return bytes(32)
+        if pick < poison + zero + 0.05:  # a lone wrong hash
+            return self.rng.bytes(32)
+        return honest
 
     def draw_truth(self, items: int) -> list[float]:
         rng = self.rng
@@ -124,6 +143,9 @@ class RoundPlan:
             self.truth = quality
             self.noise = float(rng.choice([0.0, 30.0, 300.0, 1500.0, 4000.0]))
             self.chaos = float(rng.choice([0.0, 0.15, 0.4, 0.8]))
+            if items > 1 and rng.random() < 0.3:
+                self.unserved = int(rng.integers(1, items))
+            self.lost = float(rng.choice([0.0, 0.0, 0.1]))
         return self.truth
 
     def ballot(self, items: int) -> list[int]:
@@ -140,7 +162,11 @@ class RoundPlan:
             )
         else:  # honest, with noise
             values = np.array(truth) + rng.normal(0.0, self.noise + 1e-9, size=items)
-        return [int(v) for v in np.clip(np.rint(values), 0, MAX_SCORE)]
+        ballot = [int(v) for v in np.clip(np.rint(values), 0, MAX_SCORE)]
+        for i in range(1, items):  # the base model (item 0) is every voter's own
+            if (i == self.unserved and rng.random() < 0.8) or rng.random() < self.lost:
+                ballot[i] = UNAVAILABLE
+        return ballot
 
 
 @dataclass
@@ -160,8 +186,8 @@ class MirroredRolesDriver(RoundDriver):
         params = self.task.params
         return assign_roles(
             [p.address for p in self.participants],  # joined in this order, none left
-            self._ensure_seed(round_),
-            proposers_per_round=params.proposers_per_round,
+            self.task.seed_of(round_),
+            proposers_per_round=0 if round_ > params.rounds else params.proposers_per_round,
             max_voters=params.max_voters,
         )
 
@@ -185,6 +211,9 @@ class Game:
             self.token.transfer(self.creator, s.address, 10**8 * TOKEN)
         self.rounds_played = 0
         self.outcomes: dict[str, int] = {}
+        self.pending = 0  # of the task being played
+        self.global_hash = b""
+        self.model_round = 0
 
     def new_task(self) -> tuple[TaskClient, TaskParams, list[ChainParticipant], Ledger]:
         rng = self.rng
@@ -210,10 +239,16 @@ class Game:
         task, params, members, ledger = self.new_task()
         rules = SettlementRules.from_params(params)
         driver = MirroredRolesDriver(self.chain, task, members, self.creator)
+        self.pending, self.global_hash, self.model_round = 0, params.initial_model_hash, 0
         driver.start()
         for r in range(1, min(params.rounds, budget) + 1):
             self.play_round(driver, r, params, rules, ledger)
             self.rounds_played += 1
+        if budget >= params.rounds:
+            if self.pending:  # the closing round attests the last aggregate
+                self.play_round(driver, params.rounds + 1, params, rules, ledger)
+                self.rounds_played += 1
+            assert task.status()[1] is True
         self._check_accounts(task, ledger)
 
     def play_round(
@@ -230,18 +265,32 @@ class Game:
         skip_propose = float(rng.choice([0.0, 0.2, 1.0], p=[0.7, 0.25, 0.05]))
         skip_vote = float(rng.choice([0.0, 0.2]))
         skip_reveal = float(rng.choice([0.0, 0.15, 0.5], p=[0.5, 0.35, 0.15]))
+        poison = float(rng.choice([0.0, 0.2, 0.5, 0.8], p=[0.5, 0.2, 0.15, 0.15]))
+        zero = float(rng.choice([0.0, 0.1, 0.6], p=[0.7, 0.2, 0.1]))
+        top_up = float(rng.choice([0.0, 0.5]))
+        honest = stand_in_aggregate(self.pending) if self.pending else self.global_hash
+        assert driver.task.pending_aggregate_round() == self.pending
+        assert driver.task.global_model() == (self.global_hash, self.model_round)
 
-        def propose(p: ChainParticipant, round_: int) -> tuple[bytes, int, str] | None:
+        def propose(p: ChainParticipant, round_: int) -> tuple[bytes, int, str, bytes] | None:
             if p.address not in eligible or rng.random() < skip_propose:
                 return None
+            if rng.random() < top_up:  # stake added mid-round: no weight in this round
+                amount = _wei(rng, 50) + 1
+                p.task.stake_more(p.signer, amount)
+                plan.top_ups[p.address] = amount
             plan.proposed.append(p.address)
-            return rng.bytes(32), int(rng.integers(1, 1000)), "mem://x"
+            samples = int(rng.integers(1, params.max_samples + 1))
+            return rng.bytes(32), samples, "mem://x", honest
 
-        def score(p: ChainParticipant, round_: int, proposals: list[Proposal]) -> list[int] | None:
+        def score(
+            p: ChainParticipant, round_: int, proposals: list[Proposal]
+        ) -> tuple[list[int], bytes] | None:
             if p.address not in eligible or rng.random() < skip_vote:
                 return None
             plan.ballots[p.address] = plan.ballot(len(proposals) + 1)
-            return plan.ballots[p.address]
+            plan.attestations[p.address] = plan.attestation(honest, round_, poison, zero)
+            return plan.ballots[p.address], plan.attestations[p.address]
 
         revealed: set[str] = set()
 
@@ -255,18 +304,26 @@ class Game:
 
         voters = sorted(revealed, key=lambda a: int(a, 16))
         missing = sorted(set(plan.ballots) - revealed, key=lambda a: int(a, 16))
+        stakes = dict(ledger.stakes)
+        for who, amount in plan.top_ups.items():
+            stakes[who] += amount
         record = RoundRecord(
             round=r,
             proposers=plan.proposed,
             voters=voters,
             scores=[plan.ballots[v] for v in voters],
             missing=missing,
-            stakes=ledger.stakes,
+            stakes=stakes,
             reward_pool=ledger.pool,
+            attestations=[plan.attestations[v] for v in voters],
+            pending_round=self.pending,
+            global_model_hash=self.global_hash,
+            top_ups=plan.top_ups,
         )
         mirror = settle_round(record, rules)
         got = result.settlement
-        context = f"round {r} of task {driver.task.address}: {record} {rules}"
+        task = driver.task
+        context = f"round {r} of task {task.address}: {record} {rules}"
         assert [p.proposer for p in result.proposals] == plan.proposed, context
         assert all(result.roles[a] == Role.VOTER for a in plan.ballots), context
         assert got.outcome == mirror.outcome, context
@@ -274,6 +331,16 @@ class Game:
         assert got.slashes == mirror.slashes, context
         assert got.rewards == mirror.rewards, context
         assert (got.credited, got.slashed) == (mirror.credited, mirror.slashed), context
+        wrong = [a for a, why, _ in got.slashes if why == SlashReason.WRONG_ATTESTATION]
+        assert sorted(wrong) == sorted(mirror.deviants), context
+        adopted = task.adopted_aggregate(r)
+        assert (adopted.model_hash if adopted else None) == mirror.adopted, context
+        assert (task.voided_aggregate(r) is not None) == mirror.base_void, context
+        assert task.pending_aggregate_round() == mirror.pending_after, context
+        if mirror.adopted is not None:
+            self.global_hash, self.model_round = mirror.adopted, self.pending
+        self.pending = mirror.pending_after
+        assert task.global_model() == (self.global_hash, self.model_round), context
 
         ledger.stakes = mirror.stakes
         ledger.pool = mirror.reward_pool
@@ -289,6 +356,19 @@ class Game:
             "rejected"
             if any(r == SlashReason.REJECTED_PROPOSAL for _, r, _ in got.slashes)
             else "",
+            "unavailable"
+            if any(r == SlashReason.UNAVAILABLE_PROPOSAL for _, r, _ in got.slashes)
+            else "",
+            "wrong-attestation" if mirror.deviants else "",
+            "base-void" if mirror.base_void else "",
+            "adopted" if mirror.adopted else "",
+            "poison-adopted"
+            if mirror.adopted and mirror.adopted != stand_in_aggregate(record.pending_round)
+            else "",
+            "top-up/STAKE"
+            if plan.top_ups and mirror.accepted_mask and rules.reward_rule == RewardRule.STAKE
+            else "",
+            "closing" if r > params.rounds else "",
         ]
         for key in filter(None, features):
             self.outcomes[key] = self.outcomes.get(key, 0) + 1
@@ -335,4 +415,11 @@ def test_mirror_settles_random_rounds_exactly_as_the_contract() -> None:
             "outliers",
             "missing",
             "rejected",
+            "unavailable",
+            "wrong-attestation",
+            "base-void",
+            "adopted",
+            "poison-adopted",
+            "top-up/STAKE",
+            "closing",
         } <= set(game.outcomes)

@@ -2,7 +2,9 @@
 
 A Hypothesis rule-based state machine drives joins, leaves, seed reveals, proposals, vote
 commits and reveals, time travel across phase boundaries, settlements, claims, withdrawals and
-the creator's reclaim through the Python client on the in-process EVM. A small model of the
+the creator's reclaim through the Python client on the in-process EVM. Voters attest the round's
+base model honestly, with a poisoned hash, or with zero; the closing round after the last one
+is played when an aggregate is pending. A small model of the
 contract's rules predicts, for every call, either success or the custom error it must revert
 with (and the call must raise that error's Python class). After every state change the books are
 checked from outside: the task's token balance equals the stakes plus the unpaid rewards plus
@@ -13,13 +15,14 @@ rewards.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
 import pytest
-from conftest import BASE_PARAMS, TOKEN
+from conftest import BASE_PARAMS, TOKEN, stand_in_aggregate
 from eth_utils import keccak
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -86,6 +89,14 @@ def _salt(address: str, round_: int) -> bytes:
     return keccak(b"flock.stateful.salt" + bytes.fromhex(address[2:]) + bytes([round_]))
 
 
+ATTESTATION_KINDS = 3  # 0 honest, 1 poisoned, 2 zero
+
+
+def _poisoned(round_: int) -> bytes:
+    """The one hash every poisoning voter of `round_` attests (colluding attackers)."""
+    return keccak(b"flock.stateful.poison" + bytes([round_]))
+
+
 @dataclass
 class World:
     """One deployed task with funded wallets, built once and reset by chain snapshot."""
@@ -131,16 +142,16 @@ class RoundModel:
     """What the model knows of one opened round."""
 
     start: int
-    seed_block: int
     roles: dict[str, Role]
-    seed_final: bool = False
+    closing: bool = False  # the voters-only round after the last one
+    expected: bytes = bytes(32)  # what an honest voter attests
     proposed: list[str] = field(default_factory=list)
-    votes: dict[str, bytes] = field(default_factory=dict)  # committed score bytes
+    votes: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # scores, attestation
     revealed: set[str] = field(default_factory=set)
     settled: bool = False
 
     def propose_end(self) -> int:
-        return self.start + PARAMS.propose_period
+        return self.start if self.closing else self.start + PARAMS.propose_period
 
     def commit_end(self) -> int:
         return self.propose_end() + PARAMS.commit_period
@@ -175,6 +186,9 @@ class TaskMachine(RuleBasedStateMachine):
         self.seed_commits: dict[str, int] = dict.fromkeys(self.order, 1)  # pending: round
         self.current = 0
         self.ended = False
+        self.pending = 0  # round whose aggregate awaits attestation
+        self.model_hash = PARAMS.initial_model_hash  # the adopted global model
+        self.model_round = 0
         self.rounds: dict[int, RoundModel] = {}
         # external accounting, from events only
         self.credited = dict.fromkeys(self.addresses, 0)
@@ -225,19 +239,22 @@ class TaskMachine(RuleBasedStateMachine):
     def _open(self, round_: int, at: int) -> None:
         """Round `round_` opened at `at`: check its deadlines and roles against the mirror."""
         self.current = round_
-        seed_block = self.chain.block_number()
-        self.chain.mine()  # the seed is readable from the block after it was fixed
+        closing = round_ > PARAMS.rounds
         roster = list(self.order)
-        seed = self.task.seed_of(round_)
+        seed = self.task.seed_of(round_)  # readable at once: fixed from revealed secrets
         mirror = assign_roles(
             roster,
             seed,
-            proposers_per_round=PARAMS.proposers_per_round,
+            proposers_per_round=0 if closing else PARAMS.proposers_per_round,
             max_voters=PARAMS.max_voters,
         )
         roles = {a: mirror.get(a, Role.NONE) for a in self.addresses}
         assert {a: self.task.role_of(round_, a) for a in self.addresses} == roles
-        model = RoundModel(start=at, seed_block=seed_block, roles=roles)
+        expected = stand_in_aggregate(self.pending) if self.pending else self.model_hash
+        model = RoundModel(start=at, roles=roles, closing=closing, expected=expected)
+        assert self.task.pending_aggregate_round() == self.pending
+        assert self.task.global_model() == (self.model_hash, self.model_round)
+        assert self.task.round_info(round_).base_round == (self.pending or self.model_round)
         assert self.task.deadlines(round_) == (
             model.propose_end(),
             model.commit_end(),
@@ -250,9 +267,6 @@ class TaskMachine(RuleBasedStateMachine):
         """The current round when it is open (started and not settled)."""
         model = self.rounds.get(self.current)
         return None if model is None or model.settled else model
-
-    def _seed_expired(self, model: RoundModel) -> bool:
-        return not model.seed_final and self.chain.block_number() + 1 > model.seed_block + 256
 
     # ------------------------------------------------------------ actions (model + call)
     def do_join(self, i: int, amount: int) -> None:
@@ -294,9 +308,11 @@ class TaskMachine(RuleBasedStateMachine):
         elif self.current != 0 or t >= self.enrol_end:
             expect = ("PhaseClosed", {"phase": Phase.ENROLMENT})
         stake = self._stake(a)
+        fee = stake * PARAMS.slash_bps // 10_000  # the leave fee goes to the pool
         before = self.task.token.balance_of(a)
         if self._attempt(expect, lambda: self.task.leave(self.wallets[i])) is not None:
-            assert self.task.token.balance_of(a) - before == stake
+            assert self.task.token.balance_of(a) - before == stake - fee
+            self.slashed[a] += fee
             k = self.order.index(a)
             self.order[k] = self.order[-1]
             self.order.pop()
@@ -352,14 +368,12 @@ class TaskMachine(RuleBasedStateMachine):
         model = self._open_round()
         t = self._now() + 1
         if model is None:
-            return ("RoundMismatch", {}), RoundModel(0, 0, {})
+            return ("RoundMismatch", {}), RoundModel(0, {})
         if t < opens(model) or t >= closes(model):
             return ("PhaseClosed", {"phase": phase}), model
         return None, model
 
     def _role_checks(self, model: RoundModel, a: str, role: Role) -> Expect:
-        if self._seed_expired(model):
-            return ("SeedExpired", {})
         if model.roles.get(a, Role.NONE) != role:
             return ("RoleMismatch", {"required": role})
         if self._stake(a) < PARAMS.min_stake:
@@ -375,13 +389,16 @@ class TaskMachine(RuleBasedStateMachine):
             expect = ("ProposalDuplicate", {})
         round_ = self.current or 1
         digest = keccak(b"update" + bytes.fromhex(a[2:]) + bytes([round_]))
-        call = lambda: self.task.propose(self.wallets[i], round_, digest, 100, "file:///u")  # noqa: E731
+        base = model.expected
+
+        def call() -> TxReceipt:
+            return self.task.propose(self.wallets[i], round_, digest, 100, "file:///u", base)
+
         if self._attempt(expect, call) is not None:
             model.proposed.append(a)
-            model.seed_final = True
             assert self.task.round_info(round_).num_proposals == len(model.proposed)
 
-    def do_commit_vote(self, i: int, style: int) -> None:
+    def do_commit_vote(self, i: int, style: int, attest: int = 0) -> None:
         a = self.addresses[i]
         expect, model = self._round_checks(
             Phase.VOTE_COMMIT, RoundModel.propose_end, RoundModel.commit_end
@@ -392,11 +409,11 @@ class TaskMachine(RuleBasedStateMachine):
             expect = ("VoteDuplicate", {})
         round_ = self.current or 1
         scores = encode_scores(_scores(style, len(model.proposed) + 1, i))
-        commit = vote_commit(scores, _salt(a, round_), a, round_)
+        attestation = (model.expected, _poisoned(round_), bytes(32))[attest]
+        commit = vote_commit(scores, attestation, _salt(a, round_), a, round_)
         call = lambda: self.task.commit_vote(self.wallets[i], round_, commit)  # noqa: E731
         if self._attempt(expect, call) is not None:
-            model.votes[a] = scores
-            model.seed_final = True
+            model.votes[a] = (scores, attestation)
 
     def do_reveal_vote(self, i: int) -> None:
         a = self.addresses[i]
@@ -408,9 +425,14 @@ class TaskMachine(RuleBasedStateMachine):
         elif expect is None and a in model.revealed:
             expect = ("VoteAlreadyRevealed", {})
         round_ = self.current or 1
-        scores = model.votes.get(a, encode_scores([5000] * (len(model.proposed) + 1)))
+        scores, attestation = model.votes.get(
+            a, (encode_scores([5000] * (len(model.proposed) + 1)), model.expected)
+        )
         salt = _salt(a, round_)
-        call = lambda: self.task.reveal_vote(self.wallets[i], round_, scores, salt)  # noqa: E731
+
+        def call() -> TxReceipt:
+            return self.task.reveal_vote(self.wallets[i], round_, scores, attestation, salt)
+
         if self._attempt(expect, call) is not None:
             model.revealed.add(a)
 
@@ -436,22 +458,58 @@ class TaskMachine(RuleBasedStateMachine):
             self.slashed[address] += amount
         # committed voters who did not reveal are slashed, whatever the outcome
         missing = set(model.votes) - model.revealed
-        assert {
-            a for a, reason, _ in settlement.slashes if reason == SlashReason.MISSING_VOTE_REVEAL
-        } == missing
-        if not model.proposed:
+        assert self._slashed_for(settlement, SlashReason.MISSING_VOTE_REVEAL) == missing
+        # the attestations: adopt, void or keep the pending aggregate; slash the deviants
+        quorum = len(model.revealed) >= max(PARAMS.min_voters, 1)
+        base_void, deviants = self._attestations(model, quorum)
+        assert self._slashed_for(settlement, SlashReason.WRONG_ATTESTATION) == deviants
+        if deviants:
+            self._event("settle: wrong attesters slashed")
+        assert not {a for a, amount in settlement.rewards if amount} & deviants
+        if base_void:
+            assert settlement.outcome == Outcome.VOID
+        elif not model.proposed:
             assert settlement.outcome == Outcome.EMPTY
-        elif len(model.revealed) < max(PARAMS.min_voters, 1):
+        elif not quorum:
             assert settlement.outcome == Outcome.VOID
         else:
             assert settlement.outcome in (Outcome.SETTLED, Outcome.VOID)
         assert settlement.credited == sum(amount for _, amount in settlement.rewards)
         if settlement.outcome != Outcome.SETTLED:
             assert settlement.rewards == ()
-        if round_ < PARAMS.rounds:
+        if settlement.accepted_mask:
+            self.pending = round_
+        elif quorum:
+            self.pending = 0
+        assert self.task.pending_aggregate_round() == self.pending
+        assert self.task.global_model() == (self.model_hash, self.model_round)
+        if round_ < PARAMS.rounds or (round_ == PARAMS.rounds and self.pending):
             self._open(round_ + 1, t)
         else:
             self.ended = True
+            self._event("settle: task ended" + (" after closing" if model.closing else ""))
+
+    def _attestations(self, model: RoundModel, quorum: bool) -> tuple[bool, set[str]]:
+        """Adopt or void the pending aggregate by a strict majority of the revealed
+        attestations (zero never wins); (void, voters who attested another hash)."""
+        attested = {a: model.votes[a][1] for a in model.revealed}
+        if not quorum:
+            return False, set()
+        expected = model.expected
+        if self.pending:
+            winner, votes = Counter(attested.values()).most_common(1)[0]
+            if winner == bytes(32) or 2 * votes <= len(attested):
+                self._event("settle: aggregate voided")
+                return True, set()
+            honest = "honest" if winner == model.expected else "poisoned"
+            self._event(f"settle: {honest} aggregate adopted")
+            expected = winner
+            self.model_hash, self.model_round = winner, self.pending
+        return False, {a for a, h in attested.items() if h != expected}
+
+    @staticmethod
+    def _slashed_for(settlement: Any, reason: SlashReason) -> set[str]:
+        return {a for a, why, _ in settlement.slashes if why == reason}
 
     def do_claim(self, i: int) -> None:
         a = self.addresses[i]
@@ -526,11 +584,11 @@ class TaskMachine(RuleBasedStateMachine):
         "reclaim",
     )
 
-    def _do(self, action: str, i: int, choice: int) -> None:
+    def _do(self, action: str, i: int, choice: int, attest: int = 0) -> None:
         if action == "join":
             self.do_join(i, (PARAMS.min_stake - 1, PARAMS.min_stake, 2 * PARAMS.min_stake)[choice])
         elif action == "commit_vote":
-            self.do_commit_vote(i, choice)
+            self.do_commit_vote(i, choice, attest)
         elif action == "stake_more":
             self.do_stake_more(i, (1, 5 * TOKEN, 10 * TOKEN)[choice])
         elif action == "reclaim":
@@ -542,15 +600,24 @@ class TaskMachine(RuleBasedStateMachine):
         action=st.sampled_from(ACTIONS),
         i=st.integers(0, WALLETS - 1),
         choice=st.integers(0, SCORE_STYLES - 1),
+        attest=st.integers(0, ATTESTATION_KINDS - 1),
     )
-    def one_wallet_acts(self, action: str, i: int, choice: int) -> None:
+    def one_wallet_acts(self, action: str, i: int, choice: int, attest: int = 0) -> None:
         """Any action by any wallet at any moment: valid or not, the model says which."""
-        self._do(action, i, choice)
+        self._do(action, i, choice, attest)
 
-    @rule(mask=st.integers(0, 2**WALLETS - 1), style=st.integers(0, SCORE_STYLES - 1))
-    def wallets_do_what_the_phase_asks(self, mask: int, style: int) -> None:
+    @rule(
+        mask=st.integers(0, 2**WALLETS - 1),
+        style=st.integers(0, SCORE_STYLES - 1),
+        poisoners=st.integers(0, 2**WALLETS - 1),
+        zeros=st.integers(0, 2**WALLETS - 1),
+    )
+    def wallets_do_what_the_phase_asks(
+        self, mask: int, style: int, poisoners: int = 0, zeros: int = 0
+    ) -> None:
         """The wallets in `mask` take the action the current moment calls for (or anyone opens
-        or settles the round when that is due)."""
+        or settles the round when that is due); voting, those in `poisoners` attest a poisoned
+        hash, the other ones in `zeros` attest zero, the rest honestly."""
         t = self._now() + 1
         model = self._open_round()
         if self.current == 0:
@@ -571,7 +638,8 @@ class TaskMachine(RuleBasedStateMachine):
             return
         for i in range(WALLETS):
             if mask >> i & 1:
-                self._do(action, i, 1 if action == "join" else style)
+                attest = 1 if poisoners >> i & 1 else 2 if zeros >> i & 1 else 0
+                self._do(action, i, 1 if action == "join" else style, attest)
         if self.ended and style == 0:
             self.do_reclaim(True, 0)
 
@@ -652,13 +720,17 @@ def test_machine_plays_a_whole_task() -> None:
     m.wallets_do_what_the_phase_asks(everyone, 0)  # reveal round 1's randomness
     m.time_passes(ahead=0)
     m.start_or_settle()
-    for _ in range(PARAMS.rounds):
-        for _ in range(3):  # propose, commit, reveal
+    played = []
+    while not m.ended:  # the rounds, then the closing round attesting the last aggregate
+        played.append(m.current)
+        for _ in range(2 if m.rounds[m.current].closing else 3):  # (propose), commit, reveal
             m.wallets_do_what_the_phase_asks(everyone, 0)
             m.books_balance()
             m.time_passes(ahead=0)
         m.start_or_settle()
         m.books_balance()
+    assert played == [1, 2, 3]
+    assert m.task.global_model() == (stand_in_aggregate(2), 2)
     m.wallets_do_what_the_phase_asks(everyone, 0)  # withdraw; the creator reclaims the pool
     m.one_wallet_acts("claim", 0, 0)
     m.one_wallet_acts("reclaim", 0, 1)  # nothing left

@@ -13,6 +13,11 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
     function prevrandao(bytes32 newPrevrandao) external;
+    function coinbase(address newCoinbase) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
+    function fee(uint256 newBasefee) external;
+    function skip(bool skipTest) external;
+    function envOr(string calldata name, bool defaultValue) external view returns (bool value);
     function getBlockNumber() external view returns (uint256);
     function getBlockTimestamp() external view returns (uint256);
     function prank(address sender) external;
@@ -216,6 +221,13 @@ abstract contract Test is CommonBase, StdInvariant {
 
     function assertEq(address left, address right, string memory message) internal pure {
         if (left != right) revert(message);
+    }
+
+    function assertEq(address[] memory left, address[] memory right, string memory message) internal pure {
+        if (left.length != right.length) revert(string.concat(message, ": lengths differ"));
+        for (uint256 i = 0; i < left.length; ++i) {
+            if (left[i] != right[i]) revert(message);
+        }
     }
 
     function assertEq(bytes32 left, bytes32 right) internal pure {
