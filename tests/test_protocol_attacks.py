@@ -162,3 +162,44 @@ def test_weight_inflators_are_refused_whenever_they_propose(tmp_path: Path) -> N
     honest_slashed = {a for rec in alliance.records for a, _, _ in rec.slashes} - inflators
     assert not honest_slashed
     assert accuracy >= 0.85
+
+
+def test_stale_base_and_withholding_proposers_are_rejected_and_slashed_when_they_propose(
+    tmp_path: Path,
+) -> None:
+    # Prepare: two stale-base proposers and (a cartel of one) one withholding proposer; half
+    # the members propose each round, and seed 1 draws both attacks into rounds 2 and 3
+    from flock.chains import open_chain
+    from flock.experiment import build_alliance, play
+
+    cfg = _cfg(
+        "attack=stale_base",
+        "attack.cartel.size=1",
+        "attack.cartel.proposer.behaviour=withholding",
+        "task.rounds=3",
+        "task.proposers_per_round=5",
+        "training.epochs=3",
+        "seed=1",
+    )
+    with open_chain(cfg.chain) as chain:
+        alliance = build_alliance(cfg, chain, tmp_path)
+        # Execute
+        play(cfg, alliance)
+        base_rounds = {r: alliance.task.round_info(r).base_round for r in (1, 2, 3)}
+    behaviour = {m.address: m.proposer_behaviour for m in alliance.members}
+    expected = {"stale_base": "REJECTED_PROPOSAL", "withholding": "UNAVAILABLE_PROPOSAL"}
+    acted: set[str] = set()
+    # Assert: whenever an attacker proposed, it was rejected and slashed for its own fault (a
+    # base the voters did not compute; a blob nobody could fetch). A stale base is only stale
+    # once the round trains from an aggregate (round 1 trains from the initial model itself).
+    for rec in alliance.records:
+        slashes = {(a, why) for a, why, _ in rec.slashes}
+        for address in rec.accepted + rec.rejected:
+            kind = behaviour[address]
+            if kind == "withholding" or (kind == "stale_base" and base_rounds[rec.round]):
+                acted.add(kind)
+                assert address in rec.rejected
+                assert (address, expected[kind]) in slashes
+        assert not {a for a, _ in slashes if behaviour[a] == "honest"}
+    assert acted == set(expected)  # the draw this test needs
+    assert alliance.adopted_mismatches == []
