@@ -810,18 +810,20 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
     }
 
-    /// @dev Scores as a matrix (items x voters) read once from calldata, with the median and
-    /// MAD of each item (baseline first, then each proposal). The settler supplies the middle
-    /// order statistics as hints; the contract checks them by counting (O(voters) per item)
-    /// instead of sorting.
+    /// @dev Paired differences as a matrix (proposals x voters) read once from calldata: each
+    /// voter's score of a proposal minus its own score of the base model, plus MAX_SCORE
+    /// (0 .. 2 * MAX_SCORE; the voter's test-split bias cancels), with the median and MAD of
+    /// each proposal's row, and per proposal how many voters scored it 0. The settler supplies
+    /// the middle order statistics as hints; the contract checks them by counting
+    /// (O(voters) per proposal) instead of sorting.
     function _consensus(SettleInput calldata input, uint256 items)
         private
         pure
-        returns (uint256[] memory cells, uint256[] memory medians, uint256[] memory mads)
+        returns (uint256[] memory cells, uint256[] memory medians, uint256[] memory mads, uint256[] memory refusals)
     {
         uint256 voters = input.voters.length;
         if (input.hints.length != 8 * items) revert SettlementInputInvalid(SettleField.Hints, items);
-        cells = ScoreMatrix.load(input.scores, items);
+        (cells, refusals) = ScoreMatrix.loadPaired(input.scores, items, MAX_SCORE);
         medians = new uint256[](items);
         mads = new uint256[](items);
         for (uint256 i = 0; i < items; ++i) {
@@ -839,7 +841,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
     }
 
-    /// @dev Agreement weight per voter (0 for a voter outside the band on most items).
+    /// @dev Agreement weight per voter (0 for a voter outside the band on most proposals).
     function _voterWeights(uint256[] memory cells, uint256[] memory medians, uint256[] memory mads)
         private
         view
@@ -860,8 +862,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             if (2 * disagreements > items) {
                 ++outliers; // weight 0 marks an outlier
             } else {
-                // + 1: an agreeing voter always has a positive weight (distance <= items * MAX_SCORE)
-                weights[v] = items * MAX_SCORE - distance + 1;
+                // + 1: an agreeing voter always has a positive weight (paired values lie in
+                // [0, 2 * MAX_SCORE], so distance <= items * 2 * MAX_SCORE)
+                weights[v] = items * 2 * MAX_SCORE - distance + 1;
             }
         }
     }
@@ -917,13 +920,14 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     function _settleConsensus(uint256 round, SettleInput calldata input, Tally memory tally, uint256 deviants)
         private
     {
-        (uint256[] memory medians, uint256[] memory voterWeights, bool wash) = _score(input);
+        (uint256[] memory medians, uint256[] memory voterWeights, uint256[] memory refusals, bool wash) =
+            _score(input);
         if (wash) {
             tally.outcome = Outcome.Void;
             return;
         }
         uint256 judged;
-        (tally.acceptedMask, judged) = _judge(round, input, medians, voterWeights, deviants);
+        (tally.acceptedMask, judged) = _judge(round, input, medians, refusals, voterWeights, deviants);
         for (uint256 v = 0; deviants != 0 && v < voterWeights.length; ++v) {
             if (deviants & (uint256(1) << v) != 0) voterWeights[v] = 0;
         }
@@ -936,16 +940,17 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         tally.outcome = Outcome.Settled;
     }
 
-    /// @dev Medians per item, agreement weight per voter, and whether the round is a wash.
+    /// @dev Paired medians per proposal, refusals per proposal, agreement weight per voter,
+    /// and whether the round is a wash.
     function _score(SettleInput calldata input)
         private
         view
-        returns (uint256[] memory medians, uint256[] memory voterWeights, bool wash)
+        returns (uint256[] memory medians, uint256[] memory voterWeights, uint256[] memory refusals, bool wash)
     {
-        uint256 items = uint256(input.proposers.length) + 1;
+        uint256 items = input.proposers.length;
         uint256[] memory cells;
         uint256[] memory mads;
-        (cells, medians, mads) = _consensus(input, items);
+        (cells, medians, mads, refusals) = _consensus(input, items);
         uint256 outliers;
         (voterWeights, outliers) = _voterWeights(cells, medians, mads);
         wash = _isWash(mads, outliers, input.voters.length);
@@ -967,34 +972,40 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
     }
 
-    /// @dev Accepts a proposer whose median score is not 0 (the score voters give an update that
-    /// is tampered, copied, out of bounds, built on another base or claiming an implausible
-    /// sample count; an unavailable blob, 0xFFFF, counts as 0), is within `toleranceBps` of the
-    /// base model's and within `peerToleranceBps` of the median proposal's; slashes the others
-    /// (reason 6 when most voters could not fetch the blob, else 2) and the voters outside the
-    /// consensus band (except `deviants`, slashed for their attestation already).
+    /// @dev Judges each proposal on the median of the voters' paired differences (its score
+    /// minus the voter's own score of the base model). Accepts a proposer that a strict
+    /// majority of voters did not score 0 (the score voters give an update that is tampered,
+    /// copied, out of bounds, built on another base or claiming an implausible sample count;
+    /// an unavailable blob, 0xFFFF, counts as 0), whose median difference is at least
+    /// -`toleranceBps` and within `peerToleranceBps` of the median proposal's; slashes the
+    /// others (reason 6 when most voters could not fetch the blob, else 2) and the voters
+    /// outside the consensus band (except `deviants`, slashed for their attestation already).
+    /// With fewer than half the voters colluding, every median lies within the honest voters'
+    /// range: a minority cannot move an honest proposal below the honest differences.
     function _judge(
         uint256 round,
         SettleInput calldata input,
         uint256[] memory medians,
+        uint256[] memory refusals,
         uint256[] memory voterWeights,
         uint256 deviants
     ) private returns (uint256 acceptedMask, uint256 slashed) {
         uint256 n = input.proposers.length;
-        uint256[] memory proposals = new uint256[](n);
+        uint256[] memory sorted = new uint256[](n);
         for (uint256 p = 0; p < n; ++p) {
-            proposals[p] = medians[p + 1];
+            sorted[p] = medians[p];
         }
-        uint256 peer = Stats.median(proposals); // n <= MAX_PROPOSERS
-        uint256 baseline = medians[0];
+        uint256 peer = Stats.median(sorted); // n <= MAX_PROPOSERS; sorts the copy in place
         uint256 tolerance = _config.toleranceBps;
         uint256 peerTolerance = _config.peerToleranceBps;
+        uint256 voters = input.voters.length;
         for (uint256 p = 0; p < n; ++p) {
-            uint256 score = medians[p + 1];
-            if (score != 0 && score + tolerance >= baseline && score + peerTolerance >= peer) {
+            uint256 score = medians[p]; // MAX_SCORE + the median paired difference
+            bool refused = 2 * refusals[p] > voters;
+            if (!refused && score + tolerance >= MAX_SCORE && score + peerTolerance >= peer) {
                 acceptedMask |= uint256(1) << p;
             } else {
-                uint8 reason = score == 0 && _mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
+                uint8 reason = refused && _mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
                 slashed += _slash(input.proposers[p], round, reason);
             }
         }
@@ -1035,7 +1046,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint256[] memory weights = new uint256[](n);
         uint256 best = 0;
         for (uint256 p = 0; p < n; ++p) {
-            if (mask & (uint256(1) << p) != 0 && medians[p + 1] > best) best = medians[p + 1];
+            if (mask & (uint256(1) << p) != 0 && medians[p] > best) best = medians[p];
         }
         uint256 total = 0;
         for (uint256 p = 0; p < n; ++p) {
@@ -1047,11 +1058,11 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
                 uint256 rank = 0;
                 for (uint256 q = 0; q < n; ++q) {
                     if (q == p || mask & (uint256(1) << q) == 0) continue;
-                    if (medians[q + 1] > medians[p + 1] || (medians[q + 1] == medians[p + 1] && q < p)) ++rank;
+                    if (medians[q] > medians[p] || (medians[q] == medians[p] && q < p)) ++rank;
                 }
                 weights[p] = RewardMath.geometric(rank);
             } else {
-                weights[p] = RewardMath.softmax(medians[p + 1], best, _config.softmaxTemperatureBps);
+                weights[p] = RewardMath.softmax(medians[p], best, _config.softmaxTemperatureBps);
             }
             total += weights[p];
         }

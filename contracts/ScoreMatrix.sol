@@ -28,6 +28,42 @@ library ScoreMatrix {
         }
     }
 
+    /// @notice Each voter's paired differences: row p - 1 holds, per voter, its score of
+    /// proposal p minus its own score of the base model (item 0), shifted by `offset` so that it
+    /// is never negative (0 .. 2 * offset); the voter's test-split bias cancels. The mark 0xFFFF
+    /// counts as 0. `refusals[p - 1]` counts the voters who scored proposal p 0 (refused or
+    /// could not fetch it).
+    /// @dev Every `scores[v]` holds exactly 2 * (proposals + 1) bytes of scores <= offset or
+    /// 0xFFFF (checked at reveal); so no arithmetic can wrap.
+    function loadPaired(bytes[] calldata scores, uint256 proposals, uint256 offset)
+        internal
+        pure
+        returns (uint256[] memory cells, uint256[] memory refusals)
+    {
+        uint256 voters = scores.length;
+        cells = new uint256[](proposals * voters);
+        refusals = new uint256[](proposals);
+        for (uint256 v = 0; v < voters; ++v) {
+            bytes calldata packed = scores[v];
+            assembly ("memory-safe") {
+                let src := packed.offset
+                let base := shr(240, calldataload(src))
+                base := mul(base, iszero(eq(base, 0xffff)))
+                let shifted := sub(offset, base)
+                let dst := add(add(cells, 0x20), shl(5, v))
+                let stride := shl(5, voters)
+                let refused := add(refusals, 0x20)
+                for { let p := 0 } lt(p, proposals) { p := add(p, 1) } {
+                    let x := shr(240, calldataload(add(src, shl(1, add(p, 1)))))
+                    x := mul(x, iszero(eq(x, 0xffff)))
+                    let slot := add(refused, shl(5, p))
+                    mstore(slot, add(mload(slot), iszero(x)))
+                    mstore(add(dst, mul(p, stride)), add(x, shifted))
+                }
+            }
+        }
+    }
+
     /// @notice Whether `lo` and `hi` are the lower and upper middle order statistics of row
     /// `row` (or, when `deviation` is set, of the row's absolute deviations from `center`):
     /// a value x has 0-based rank k iff #(< x) <= k < #(<= x). One pass, no sorting.

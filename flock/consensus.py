@@ -16,14 +16,32 @@ def integer_median(values: Sequence[int]) -> int:
     return (ordered[n // 2 - 1] + ordered[n // 2]) // 2
 
 
+#: AllianceTask.MAX_SCORE, and the offset of the paired differences.
+MAX_SCORE = 10_000
+#: AllianceTask.UNAVAILABLE: a blob the voter could not fetch; counts as 0.
+UNAVAILABLE = 0xFFFF
+
+
+def _score(value: int) -> int:
+    return 0 if value == UNAVAILABLE else value
+
+
 def consensus_scores(ballots: Sequence[Sequence[int]]) -> list[int]:
-    """Median score per item (baseline first, then each proposal) over revealed ballots."""
+    """Median score per item (baseline first, then each proposal) over revealed ballots (the
+    "unavailable" mark counts as 0)."""
     if not ballots:
         raise ValueError("no revealed ballots")
     items = len(ballots[0])
     if any(len(b) != items for b in ballots):
         raise ValueError("ballots have different lengths")
-    return [integer_median([b[i] for b in ballots]) for i in range(items)]
+    return [integer_median([_score(b[i]) for b in ballots]) for i in range(items)]
+
+
+def paired_ballots(ballots: Sequence[Sequence[int]]) -> list[list[int]]:
+    """ScoreMatrix.loadPaired: per ballot, each proposal's score minus the voter's own score of
+    the base model (item 0), plus MAX_SCORE (0 .. 2 * MAX_SCORE; the mark 0xFFFF counts as 0).
+    A voter's test-split bias, shared by everything it scores, cancels."""
+    return [[_score(x) + MAX_SCORE - _score(b[0]) for x in b[1:]] for b in ballots]
 
 
 def _middles(values: Sequence[int]) -> tuple[int, int]:
@@ -33,14 +51,15 @@ def _middles(values: Sequence[int]) -> tuple[int, int]:
 
 
 def settlement_hints(ballots: Sequence[Sequence[int]]) -> bytes:
-    """The `hints` of AllianceTask.settle: per item the lower and upper middle score, then the
-    lower and upper middle absolute deviation from the median, as 4 big-endian uint16. The
-    "unavailable" mark 0xFFFF counts as 0, as the contract reads it."""
+    """The `hints` of AllianceTask.settle: per proposal, over the voters' paired differences
+    (:func:`paired_ballots`), the lower and upper middle value, then the lower and upper
+    middle absolute deviation from the median, as 4 big-endian uint16."""
     if not ballots:
         return b""
+    paired = paired_ballots(ballots)
     out = bytearray()
-    for i in range(len(ballots[0])):
-        column = [0 if b[i] == 0xFFFF else b[i] for b in ballots]
+    for i in range(len(paired[0])):
+        column = [b[i] for b in paired]
         lo, hi = _middles(column)
         median = (lo + hi) // 2
         d_lo, d_hi = _middles([abs(x - median) for x in column])

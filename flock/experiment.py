@@ -119,8 +119,10 @@ def validate_config(cfg: DictConfig) -> None:
 
 def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) -> dict[str, int]:
     """The score thresholds `tolerance_bps`, `peer_tolerance_bps`, `min_deviation_bps` and
-    `wash_mad_bps` as configured, each raised to `task.score_steps` score steps of the smallest
-    private test split.
+    `wash_mad_bps` as configured, the first two raised to `task.score_steps` score steps of the
+    smallest private test split, the last two (the voter band's floor and the wash limit) to
+    `task.band_score_steps` (default: twice as many): voters are judged on paired differences,
+    the difference of two scores, whose honest spread is twice a score's.
 
     A voter's accuracy on n test samples moves in steps of 10000 / n basis points, and the
     median over voters stays on that lattice: a tolerance below about two steps rejects honest
@@ -144,11 +146,16 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     if n is None:
         n = alliance_data(cfg).smallest_test_split
     floor = score_floor_bps(steps, int(n))
-    raised = {k: max(v, floor) for k, v in configured.items()}
+    band_steps = float(t.get("band_score_steps") or 2 * steps)
+    band_floor = score_floor_bps(band_steps, int(n))
+    floors = {"tolerance_bps": floor, "peer_tolerance_bps": floor}
+    floors |= {"min_deviation_bps": band_floor, "wash_mad_bps": band_floor}
+    raised = {k: max(v, floors[k]) for k, v in configured.items()}
     if raised != configured:
         log.info(
-            "private test splits of %d samples: score tolerances raised to %d bps (%g steps)",
-            int(n), floor, steps,
+            "private test splits of %d samples: score tolerances raised to %d bps (%g steps), "
+            "the voter band and wash limit to %d bps (%g steps)",
+            int(n), floor, steps, band_floor, band_steps,
         )  # fmt: skip
     if floor > MAX_SCORE // 2:
         log.warning(

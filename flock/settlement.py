@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from flock.consensus import integer_median
+from flock.consensus import integer_median, paired_ballots
 from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
 from flock.contracts.types import Outcome, RewardRule, SlashReason, TaskParams
 
@@ -150,7 +150,8 @@ class SettlementResult:
     wash : bool
         Whether the round was voided as a wash (subset of VOID).
     medians, mads : tuple of int
-        Per item (baseline first) the consensus median and MAD (empty unless scored).
+        Per proposal the median and MAD of the voters' paired differences (score minus the
+        voter's own base-model score, plus MAX_SCORE; empty unless scored).
     outliers : tuple of str
         Revealed voters outside the consensus band on most items (slashed).
     slashes : tuple of (str, SlashReason, int)
@@ -228,8 +229,9 @@ class _Ledger:
 def consensus_statistics(
     scores: Sequence[Sequence[int]], items: int
 ) -> tuple[list[int], list[int]]:
-    """Per item the median of the revealed scores and the median absolute deviation from it
-    (both the floor of the two middles' mean for an even count), as AllianceTask._consensus."""
+    """Per item the median of the values and the median absolute deviation from it (both the
+    floor of the two middles' mean for an even count), as AllianceTask._consensus computes
+    them over the paired differences (:func:`flock.consensus.paired_ballots`)."""
     medians: list[int] = []
     mads: list[int] = []
     for i in range(items):
@@ -246,8 +248,9 @@ def voter_weights(
     mads: Sequence[int],
     rules: SettlementRules,
 ) -> list[int]:
-    """AllianceTask._voterWeights: 0 for a voter outside median +- max(k * MAD, floor) on most
-    items, else items * MAX_SCORE - (sum of its absolute deviations) + 1."""
+    """AllianceTask._voterWeights over the paired differences: 0 for a voter outside
+    median +- max(k * MAD, floor) on most proposals, else
+    proposals * 2 * MAX_SCORE - (sum of its absolute deviations) + 1."""
     items = len(medians)
     bands = [max((mad * rules.mad_multiplier_x100) // 100, rules.min_deviation_bps) for mad in mads]
     weights = []
@@ -255,7 +258,7 @@ def voter_weights(
         deviations = [abs(ballot[i] - medians[i]) for i in range(items)]
         disagreements = sum(d > band for d, band in zip(deviations, bands, strict=True))
         outlier = 2 * disagreements > items
-        weights.append(0 if outlier else items * MAX_SCORE - sum(deviations) + 1)
+        weights.append(0 if outlier else items * 2 * MAX_SCORE - sum(deviations) + 1)
     return weights
 
 
@@ -273,18 +276,18 @@ def proposer_weights(
     Parameters
     ----------
     medians : sequence of int
-        Per item (baseline first) the consensus median.
+        Per proposal the median paired difference (shifted by MAX_SCORE).
     stakes : sequence of int
         Each proposer's stake when credited (only read by the stake rule).
     """
-    n = len(medians) - 1
+    n = len(medians)
     accepted = [bool(accepted_mask >> p & 1) for p in range(n)]
-    best = max([medians[p + 1] for p in range(n) if accepted[p]], default=0)
+    best = max([medians[p] for p in range(n) if accepted[p]], default=0)
     weights = [0] * n
     for p in range(n):
         if not accepted[p]:
             continue
-        score = medians[p + 1]
+        score = medians[p]
         if rules.reward_rule == RewardRule.STAKE:
             weights[p] = stakes[p]
         elif rules.reward_rule == RewardRule.GEOMETRIC:
@@ -293,7 +296,7 @@ def proposer_weights(
                 for q in range(n)
                 if q != p
                 and accepted[q]
-                and (medians[q + 1] > score or (medians[q + 1] == score and q < p))
+                and (medians[q] > score or (medians[q] == score and q < p))
             )
             weights[p] = geometric_weight(rank)
         else:
@@ -394,14 +397,15 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
     elif not record.proposers:
         outcome = Outcome.EMPTY
     else:
-        med, mad = consensus_statistics(scores, items)
-        weights = voter_weights(scores, med, mad, rules)
+        paired = paired_ballots(raw_scores)
+        med, mad = consensus_statistics(paired, items - 1)
+        weights = voter_weights(paired, med, mad, rules)
         outliers = tuple(v for v, w in zip(record.voters, weights, strict=True) if w == 0)
         medians, mads = tuple(med), tuple(mad)
         wash = is_wash(mad, len(outliers), reveals, rules.wash_mad_bps)
         if not wash:
             outcome = Outcome.SETTLED
-            mask, judged = _judge(record, raw_scores, med, weights, deviants, rules, ledger)
+            mask, judged = _judge(record, raw_scores, scores, med, weights, deviants, rules, ledger)
             slashed += judged
             weights = [0 if v in deviants else w for v, w in enumerate(weights)]
             credited = _distribute(record, med, weights, mask, pool_share + slashed, rules, ledger)
@@ -435,29 +439,32 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
 def _judge(
     record: RoundRecord,
     raw_scores: Sequence[Sequence[int]],
+    scores: Sequence[Sequence[int]],
     medians: Sequence[int],
     weights: Sequence[int],
     deviants: set[int],
     rules: SettlementRules,
     ledger: _Ledger,
 ) -> tuple[int, int]:
-    """AllianceTask._judge: accept within both tolerances, slash the rest (reason
-    UNAVAILABLE_PROPOSAL when most voters could not fetch the blob) and the outliers that were
-    not slashed for their attestation already."""
-    peer = integer_median(medians[1:])
-    baseline = medians[0]
+    """AllianceTask._judge on the paired medians: accept a proposal a majority did not refuse
+    (score 0) whose median difference is at least -tolerance and within the peer tolerance of
+    the median proposal's; slash the rest (reason UNAVAILABLE_PROPOSAL when most voters could
+    not fetch the blob) and the outliers that were not slashed for their attestation already."""
+    peer = integer_median(medians)
+    voters = len(scores)
     mask, slashed = 0, 0
     for p, proposer in enumerate(record.proposers):
-        score = medians[p + 1]
+        score = medians[p]
+        refused = 2 * sum(ballot[p + 1] == 0 for ballot in scores) > voters
         if (
-            score != 0
-            and score + rules.tolerance_bps >= baseline
+            not refused
+            and score + rules.tolerance_bps >= MAX_SCORE
             and score + rules.peer_tolerance_bps >= peer
         ):
             mask |= 1 << p
         else:
             marks = sum(ballot[p + 1] == UNAVAILABLE for ballot in raw_scores)
-            unavailable = score == 0 and 2 * marks > len(raw_scores)
+            unavailable = refused and 2 * marks > len(raw_scores)
             reason = SlashReason.REJECTED_PROPOSAL
             if unavailable:
                 reason = SlashReason.UNAVAILABLE_PROPOSAL

@@ -41,7 +41,7 @@ def _record(**changes: object) -> RoundRecord:
         round=1,
         proposers=["P0", "P1"],
         voters=["V0", "V1", "V2"],
-        scores=[[8000, 8050, 3000], [8000, 8050, 3000], [0, 0, 10_000]],
+        scores=[[8000, 8050, 3000], [8000, 8050, 3000], [0, 10_000, 0]],
         missing=["M"],
         stakes=STAKES,
         reward_pool=1000 * TOKEN,
@@ -65,18 +65,20 @@ def test_reward_weights() -> None:
     assert softmax_weight(9000, 9000, 100) == ONE
     assert softmax_weight(8900, 9000, 100) == ONE // 2
     # rank ties break by index; rejected proposers weigh nothing
-    weights = proposer_weights([0, 7000, 7000, 9000], 0b111, [1, 1, 1], RULES)
+    weights = proposer_weights([7000, 7000, 9000], 0b111, [1, 1, 1], RULES)
     assert weights == [2**62, 2**61, 2**63]
-    assert proposer_weights([0, 7000, 9000], 0b01, [1, 1], RULES) == [2**63, 0]
+    assert proposer_weights([7000, 9000], 0b01, [1, 1], RULES) == [2**63, 0]
 
 
 def test_settles_a_round_like_the_contract() -> None:
-    # Execute: V2 is an outlier on every item, P1 scores far below the baseline, M is missing
+    # Execute: V2 is an outlier on every proposal, P1 scores far below the base model, M is
+    # missing
     result = settle_round(_record(), RULES)
 
-    # Assert (by hand): share 500, slashes 3 x 5, budget 515 = 360.5 to P0 + 154.5 to voters
+    # Assert (by hand): paired differences + 10000: P0 10050, 10050, 20000; P1 5000, 5000, 0.
+    # Share 500, slashes 3 x 5, budget 515 = 360.5 to P0 + 154.5 to voters
     assert result.outcome == Outcome.SETTLED and not result.wash
-    assert result.medians == (8000, 8050, 3000) and result.mads == (0, 0, 0)
+    assert result.medians == (10_050, 5000) and result.mads == (0, 0)
     assert result.accepted_mask == 0b01
     assert result.outliers == ("V2",)
     assert result.slashes == (
@@ -108,7 +110,7 @@ def test_too_few_reveals_void_the_round() -> None:
 
 
 def test_dispersed_scores_are_a_wash() -> None:
-    scores = [[0, 0, 0], [5000, 5000, 5000], [10_000, 10_000, 10_000]]
+    scores = [[5000, 0, 10_000], [5000, 5000, 5000], [5000, 10_000, 0]]
     result = settle_round(_record(scores=scores), RULES)
     assert result.outcome == Outcome.VOID and result.wash
     assert [reason for _, reason, _ in result.slashes] == [SlashReason.MISSING_VOTE_REVEAL]
@@ -129,3 +131,30 @@ def test_a_zero_median_is_rejected_even_when_the_baseline_is_zero() -> None:
     assert result.outcome == Outcome.SETTLED
     assert result.accepted_mask == 0b10
     assert ("P0", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in result.slashes
+
+
+def test_a_voters_test_split_bias_cancels_in_the_paired_differences() -> None:
+    # every voter sees the proposal 50 points above the base model, on very different splits
+    scores = [[2000, 2050, 2050], [9000, 9050, 9050], [5000, 5050, 5050]]
+    result = settle_round(_record(scores=scores), RULES)
+    assert result.outcome == Outcome.SETTLED and result.accepted_mask == 0b11
+    assert result.outliers == () and result.medians == (10_050, 10_050)
+
+
+def test_a_colluding_minority_cannot_get_an_honest_proposer_or_voter_slashed() -> None:
+    # The finding: one proposer, five voters, two colluders copy the lowest honest value to pull
+    # an absolute median down and collapse its MAD. Paired differences cancel the honest
+    # voters' bias; a minority can only move the median within the honest differences.
+    honest = [[6000, 6100], [8000, 8150], [9000, 9050]]
+    colluders = [[9000, 6100], [9000, 6100]]
+    record = _record(
+        proposers=["P0"],
+        voters=["V0", "V1", "V2", "C0", "C1"],
+        scores=honest + colluders,
+        missing=[],
+        stakes={**STAKES, "C0": 50 * TOKEN, "C1": 50 * TOKEN},
+    )
+    result = settle_round(record, RULES)
+    assert result.accepted_mask == 0b1
+    slashed = {who for who, _, _ in result.slashes}
+    assert not slashed & {"P0", "V0", "V1", "V2"}

@@ -28,19 +28,20 @@ def test_one_score_step_is_one_test_sample() -> None:
         score_floor_bps(2, 0)
 
 
-def test_small_test_splits_raise_every_tolerance_to_two_steps() -> None:
-    # K = 50 on digits: 7 private test samples each, score steps of 14.3 points
+def test_small_test_splits_raise_the_tolerances_to_two_steps_and_the_band_to_four() -> None:
+    # K = 50 on digits: 7 private test samples each, score steps of 14.3 points; the voter band
+    # and the wash limit judge paired differences (two scores): twice the steps
     cfg = _cfg("participants=50")
     assert alliance_data(cfg).smallest_test_split == 7
     assert score_tolerances(cfg) == {
         "tolerance_bps": 2858,
         "peer_tolerance_bps": 2858,
-        "min_deviation_bps": 2858,
-        "wash_mad_bps": 2858,
+        "min_deviation_bps": 5715,
+        "wash_mad_bps": 5715,
     }
     params = task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
     thresholds = (params.tolerance_bps, params.peer_tolerance_bps, params.min_deviation_bps)
-    assert thresholds == (2858, 2858, 2858) and params.wash_mad_bps == 2858
+    assert thresholds == (2858, 2858, 5715) and params.wash_mad_bps == 5715
 
 
 def test_large_test_splits_keep_the_configured_tolerances() -> None:

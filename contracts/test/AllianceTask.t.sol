@@ -794,7 +794,8 @@ contract AllianceTaskTest is Base {
         assertTrue(info.outcome == IAllianceTask.Outcome.Settled, "outcome");
         assertEq(task.acceptedMask(1), 3, "accepted mask");
 
-        // proposers: geometric weights 2^63 (P0, median 8630) and 2^62 (P1, median 8330)
+        // proposers: geometric weights 2^63 (P0, median paired difference +600) and 2^62
+        // (P1, +300); P2 (-2000) is rejected
         uint256 w0 = uint256(1) << 63;
         uint256 w1 = uint256(1) << 62;
         assertEq(_claimable(rProps[0]), (proposerBudget * w0) / (w0 + w1), "P0 reward");
@@ -803,12 +804,13 @@ contract AllianceTaskTest is Base {
         assertEq(_stake(rProps[2]), MIN_STAKE - slash, "rejected proposer stake");
         assertEq(_stake(rProps[0]), MIN_STAKE);
 
-        // voters: weight = 4 * 10000 - sum |score - median| + 1 = 40001 - 4 * |20 i - 30|
+        // voters: voter i scores everything 20 i higher (its own test split): the paired
+        // differences cancel that, so all five agree exactly with the medians:
+        // weight = 3 proposals * 2 * 10000 - 0 + 1 each
         uint256[5] memory vw;
         uint256 total;
         for (uint256 i = 0; i < 5; ++i) {
-            uint256 d = 20 * i > 30 ? 20 * i - 30 : 30 - 20 * i;
-            vw[i] = 40_001 - 4 * d;
+            vw[i] = 60_001;
             total += vw[i];
         }
         uint256 credited = _claimable(rProps[0]) + _claimable(rProps[1]);
@@ -850,10 +852,11 @@ contract AllianceTaskTest is Base {
         _propose(1, props[0], keccak256("u0"));
         _propose(1, props[1], keccak256("u1"));
         _warpToCommit(1);
-        // A, B, C each fall outside the band on two of three items: 3 outliers of 5 reveals
-        _commitVote(1, voters[0], _scores(0, 8000, 0)); // A
-        _commitVote(1, voters[1], _scores(0, 0, 8000)); // B
-        _commitVote(1, voters[2], _scores(8000, 0, 0)); // C
+        // A, B, C judge both proposals 80 points away from D and E (paired differences +80,
+        // -80, +80 against 0): MAD 8000 above washMadBps on both proposals, no consensus
+        _commitVote(1, voters[0], _scores(0, 8000, 8000)); // A
+        _commitVote(1, voters[1], _scores(8000, 0, 0)); // B
+        _commitVote(1, voters[2], _scores(0, 8000, 8000)); // C
         _commitVote(1, voters[3], _scores(8000, 8000, 8000));
         _commitVote(1, voters[4], _scores(8000, 8000, 8000));
         _commitVote(1, voters[5], _scores(8000, 8000, 8000)); // never reveals
@@ -881,10 +884,11 @@ contract AllianceTaskTest is Base {
         (address[] memory props, address[] memory voters,) = _rolesOf(1);
         _propose(1, props[0], keccak256("u0"));
         _warpToCommit(1);
-        // MAD 2000 > washMadBps on both items, but nobody is outside the (3 x MAD) band
-        _commitVote(1, voters[0], _scores(4000, 4000));
+        // paired differences -20, 0, +20 points: MAD 2000 > washMadBps, but nobody is outside
+        // the (3 x MAD) band
+        _commitVote(1, voters[0], _scores(6000, 4000));
         _commitVote(1, voters[1], _scores(6000, 6000));
-        _commitVote(1, voters[2], _scores(8000, 8000));
+        _commitVote(1, voters[2], _scores(6000, 8000));
         _warpToVoteReveal(1);
         _revealAllVotesExcept(1, address(0));
         _settle(1);
@@ -1100,12 +1104,12 @@ contract AllianceTaskTest is Base {
         // hints: wrong length, a wrong median, a wrong deviation
         bad = _settleInput();
         bad.hints = bytes.concat(bad.hints, hex"0000");
-        _expectInvalid(bad, IAllianceTask.SettleField.Hints, 4);
+        _expectInvalid(bad, IAllianceTask.SettleField.Hints, 3); // 3 proposals: 3 x 8 bytes
         bad = _settleInput();
-        bad.hints[8 + 1] = bytes1(uint8(bad.hints[8 + 1]) ^ 0x01); // item 1, lower middle score
+        bad.hints[8 + 1] = bytes1(uint8(bad.hints[8 + 1]) ^ 0x01); // proposal 1, lower middle value
         _expectInvalid(bad, IAllianceTask.SettleField.Hints, 1);
         bad = _settleInput();
-        bad.hints[16 + 7] = bytes1(uint8(bad.hints[16 + 7]) ^ 0x01); // item 2, upper middle deviation
+        bad.hints[16 + 7] = bytes1(uint8(bad.hints[16 + 7]) ^ 0x01); // proposal 2, upper middle deviation
         _expectInvalid(bad, IAllianceTask.SettleField.Hints, 2);
 
         // the untouched input settles

@@ -384,18 +384,19 @@ abstract contract Base is Test {
             input.salts[i] = revealed[i].salt;
         }
         input.missing = missing;
-        input.hints = _hints(input.scores, proposed.length + 1);
+        input.hints = _hints(input.scores, proposed.length);
     }
 
-    /// @dev Settlement hints: per item, the lower and upper middle score of the revealed voters
-    /// and the lower and upper middle absolute deviation from their mean (4 x uint16 per item).
-    function _hints(bytes[] memory scores, uint256 items) internal pure returns (bytes memory hints) {
+    /// @dev Settlement hints: per proposal, over the voters' paired differences (score minus
+    /// the voter's own base-model score, plus 10000), the lower and upper middle value and the
+    /// lower and upper middle absolute deviation from their mean (4 x uint16 per proposal).
+    function _hints(bytes[] memory scores, uint256 proposals) internal pure returns (bytes memory hints) {
         uint256 n = scores.length;
         if (n == 0) return hints;
         uint256[] memory column = new uint256[](n);
-        for (uint256 i = 0; i < items; ++i) {
+        for (uint256 i = 1; i <= proposals; ++i) {
             for (uint256 v = 0; v < n; ++v) {
-                column[v] = _cellOf(scores[v], i);
+                column[v] = _cellOf(scores[v], i) + 10_000 - _cellOf(scores[v], 0);
             }
             _sortUints(column);
             uint256 lo = column[(n - 1) / 2];

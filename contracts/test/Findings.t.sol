@@ -237,4 +237,59 @@ contract AmountCapTest is Base {
         task.reclaimLeftover();
         assertEq(token.balanceOf(address(task)), 0, "tokens left behind");
     }
+
+    /// Finding "a minority of voters can get honest members slashed": one proposer, a voter
+    /// committee of 11, fewer than a third colluding with arbitrary scores; every honest voter
+    /// has its own test-split bias (its base-model score anywhere in [10, 89] %) and sees the
+    /// honest proposal improve the base by D in [0, 5] points, give or take two score steps
+    /// (of a 36-sample split: 556 bps). With the band floor and the wash limit at the honest
+    /// spread (4 steps) and the tolerance at 2 steps, no honest proposer and no honest voter is
+    /// ever slashed, whatever the colluders reveal.
+    function test_settle_minorityOfVotersCannotSlashHonestMembers(
+        uint256 seed,
+        uint256 colluders,
+        uint256 improvement
+    ) public {
+        uint256 noise = 556;
+        IAllianceTask.TaskConfig memory c = _config();
+        c.maxParticipants = 12;
+        c.proposersPerRound = 1;
+        c.maxVoters = 16;
+        c.minDeviationBps = uint16(2 * noise);
+        c.washMadBps = uint16(2 * noise);
+        c.toleranceBps = uint16(noise);
+        _use(_createTask(c, POOL));
+        _openRound1(12);
+        (address[] memory props, address[] memory voters,) = _rolesOf(1);
+        assertEq(voters.length, 11);
+        colluders = bound(colluders, 0, 3); // < 11 / 3
+        improvement = bound(improvement, 0, 500);
+        _proposeAll(1, props);
+        _warpToCommit(1);
+        for (uint256 v = 0; v < voters.length; ++v) {
+            uint256 r = uint256(keccak256(abi.encode(seed, v)));
+            uint256 baseScore;
+            uint256 proposalScore;
+            if (v < colluders) {
+                baseScore = r % 10_001;
+                proposalScore = (r >> 64) % 10_001;
+            } else {
+                baseScore = 1000 + r % 7901; // 10 .. 89 %
+                proposalScore = baseScore + improvement + (r >> 64) % (2 * noise + 1) - noise;
+            }
+            _commitVote(1, voters[v], _scores(baseScore, proposalScore));
+        }
+        _warpToVoteReveal(1);
+        _revealAllVotesExcept(1, address(0));
+        _settle(1);
+        (uint256 proposerStake,) = task.accountOf(props[0]);
+        assertEq(proposerStake, MIN_STAKE, "honest proposer slashed");
+        for (uint256 v = colluders; v < voters.length; ++v) {
+            (uint256 stake,) = task.accountOf(voters[v]);
+            assertEq(stake, MIN_STAKE, "honest voter slashed");
+        }
+        if (task.roundInfo(1).outcome == IAllianceTask.Outcome.Settled) {
+            assertEq(task.acceptedMask(1), 1, "honest proposal rejected");
+        }
+    }
 }

@@ -413,11 +413,12 @@ contract Handler is CommonBase {
             }
         }
         if (nr == 0) return input;
-        uint256 items = proposed.length + 1;
+        // paired differences: each voter's proposal score minus its own base-model score, + 10000
+        uint256 items = proposed.length;
         uint256[] memory column = new uint256[](nr);
-        for (uint256 i = 0; i < items; ++i) {
+        for (uint256 i = 1; i <= items; ++i) {
             for (uint256 v = 0; v < nr; ++v) {
-                column[v] = _scoreOf(input.scores[v], i);
+                column[v] = _scoreOf(input.scores[v], i) + 10_000 - _scoreOf(input.scores[v], 0);
             }
             _sortUints(column);
             uint256 lo = column[(nr - 1) / 2];

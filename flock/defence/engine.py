@@ -15,6 +15,8 @@ from omegaconf import DictConfig
 from flock.aggregation import consensus, fedavg
 from flock.attacks import Colluding, backdoor_success_rate
 from flock.attacks.base import VoterBehaviour
+from flock.consensus import consensus_scores
+from flock.contracts.commitments import MAX_SCORE
 from flock.contracts.types import Outcome, Proposal, Role
 from flock.defence.config import RULES, TOKEN, resolve_variant, with_fraction
 from flock.defence.result import RunResult
@@ -195,7 +197,8 @@ def _play(
             if settled.outcome == Outcome.SETTLED:
                 result.honest_proposals += len(honest)
                 result.honest_rejected += sum(i not in accepted for i in honest)
-                result.score_gaps += [settled.medians[0] - settled.medians[i + 1] for i in honest]
+                # how far below the base model each honest proposal scored (median paired gap)
+                result.score_gaps += [MAX_SCORE - settled.medians[i] for i in honest]
             if diagnose and honest:
                 result.holdout_gaps += _holdout_gaps(world, global_params, vectors, honest)
         elif name == "flock_paper":
@@ -338,7 +341,8 @@ def _flock_round(
         return [], models.base()[1], slashed, settled
     # the consensus aggregate of the accepted updates, as flock.global_model does from chain
     counts = [proposals[i].num_samples for i in accepted]
-    scores = [settled.medians[i + 1] for i in accepted]
+    medians = consensus_scores([ballots[v] for v in revealed])  # absolute, as from chain
+    scores = [medians[i + 1] for i in accepted]
     if not any(s * c for s, c in zip(scores, counts, strict=True)):
         scores, counts = [1] * len(accepted), [max(c, 1) for c in counts]
     aggregate = consensus([vectors[i] for i in accepted], counts, scores=scores)

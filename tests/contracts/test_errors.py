@@ -196,7 +196,8 @@ def test_forged_settlement_attestations_are_refused(embedded_alliance: AllianceF
     voter.reveal_vote(1)
     chain.advance_time(reveal_end - chain.now())
     reveal = task.vote_reveals(1)[0]
-    hints = ((8000).to_bytes(2, "big") * 2 + bytes(4)) * 2
+    # one proposal: the paired difference 8000 - 8000 (+ 10000) is both middles, deviation 0
+    hints = (10_000).to_bytes(2, "big") * 2 + bytes(4)
 
     def settle(attestations: list[bytes]) -> object:
         settle_input = (

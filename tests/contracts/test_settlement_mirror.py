@@ -86,13 +86,16 @@ def _bps(rng: np.random.Generator, typical: int) -> int:
 def random_params(rng: np.random.Generator, participants: int) -> TaskParams:
     """A valid task configuration with every settlement knob drawn at random."""
     max_voters = int(rng.integers(1, participants))
+    proposers = int(rng.integers(1, 4))
+    # the contract refuses a min_voters that a full roster's committee cannot reach
+    reachable = min(max_voters, participants - min(proposers, participants - 1))
     return replace(
         BASE_PARAMS,
         min_stake=int(rng.integers(1, 5 * TOKEN)),
         max_participants=participants,
-        proposers_per_round=int(rng.integers(1, 4)),
+        proposers_per_round=proposers,
         max_voters=max_voters,
-        min_voters=int(rng.integers(0, min(max_voters, 3) + 1)),
+        min_voters=int(rng.integers(0, min(reachable, 3) + 1)),
         rounds=int(rng.integers(4, 11)),
         slash_bps=_bps(rng, 5000),
         tolerance_bps=_bps(rng, 3000),
@@ -402,7 +405,8 @@ def test_mirror_settles_random_rounds_exactly_as_the_contract() -> None:
 
     # Assert: the random rounds reached every kind of ending
     print(f"mirror: {game.rounds_played} rounds, {_summary(sorted(game.outcomes.items()))}")
-    assert game.rounds_played == ROUNDS
+    # (a task's closing round may take the count one past the budget)
+    assert ROUNDS <= game.rounds_played <= ROUNDS + 1
     if ROUNDS >= 100:
         assert {
             "SETTLED",
