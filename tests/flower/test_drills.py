@@ -29,8 +29,11 @@ def test_rounds_finish_when_a_fifth_of_the_participants_die_each_round(tmp_path:
          "training.epochs=1", "flower.message_timeout_s=30"]
     )  # fmt: skip
     report = dropout_drill(cfg, tmp_path / "run", fraction=0.2, round_timeout_s=ROUND_TIMEOUT_S)
-    assert len(report["killed"]) == 3  # one process per round
-    assert report["rounds_finished"] == 3, report["outcomes"]
+    # 3 rounds, and the closing round when round 3 accepted an update (it depends on the
+    # draw: a killed proposer leaves a round empty): one process killed in each
+    assert report["rounds"] in (3, 4)
+    assert len(report["killed"]) == report["rounds"]
+    assert report["rounds_finished"] == report["rounds"], report["outcomes"]
     assert report["summary"]["result"]["error"] is None
 
 
@@ -42,7 +45,9 @@ def test_a_killed_coordinator_resumes_without_settling_or_paying_twice(tmp_path:
     report = resume_drill(cfg, tmp_path / "run", crash_after_rounds=1, timeout_s=300)
     assert report["error"] is None
     assert report["restarts"] == 1 and report["result"]["restarts"] == 1
-    assert report["settled_per_round"] == {1: 1, 2: 1, 3: 1}
+    # the 3 rounds (and the closing round when round 3 accepted an update), each settled once
+    played = [r["round"] for r in report["result"]["rounds"]]
+    assert played in ([1, 2, 3], [1, 2, 3, 4])
+    assert report["settled_per_round"] == dict.fromkeys(played, 1)
     assert report["double_settlements"] == 0 and report["double_payments"] == 0
-    assert [r["round"] for r in report["result"]["rounds"]] == [1, 2, 3]
     assert len(report["result"]["final_accounts"]) == 4
