@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# MAX_SCORE is also the offset of the paired differences; UNAVAILABLE counts as 0
+from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
+
 
 def integer_median(values: Sequence[int]) -> int:
     """Median as Stats.sol computes it: the middle value, or the floor of the two middles' mean."""
@@ -14,12 +17,6 @@ def integer_median(values: Sequence[int]) -> int:
     if n % 2:
         return ordered[n // 2]
     return (ordered[n // 2 - 1] + ordered[n // 2]) // 2
-
-
-#: AllianceTask.MAX_SCORE, and the offset of the paired differences.
-MAX_SCORE = 10_000
-#: AllianceTask.UNAVAILABLE: a blob the voter could not fetch; counts as 0.
-UNAVAILABLE = 0xFFFF
 
 
 def _score(value: int) -> int:

@@ -165,17 +165,3 @@ class JsonFileMap(MutableMapping[int, V], Generic[V]):
 
     def __contains__(self, key: object) -> bool:
         return str(key) in self._load()
-
-
-def global_model_params(
-    task: TaskClient, store: UpdateStore, num_params: int
-) -> tuple[bytes, torch.Tensor]:
-    """The current global model as the chain names it: (hash, flat parameters from the store).
-
-    Raises
-    ------
-    flock.store.StoreError
-        When the blob is missing or does not hash to the on-chain hash.
-    """
-    digest, _ = task.global_model()
-    return digest, store.get(digest, expected_numel=num_params).vector
