@@ -433,7 +433,11 @@ def play_round(cfg: DictConfig, alliance: Alliance, r: int) -> RoundResult:
 
     def score(p: ChainParticipant, round_: int, proposals: list) -> tuple[list[int], bytes]:
         ballot = members[p.address].voter.ballot(
-            base.params, proposals, base_hash=base.model_hash, round_=round_
+            base.params,
+            proposals,
+            base_hash=base.model_hash,
+            round_=round_,
+            reference_norm=base.update_norm,
         )
         return ballot.scores, ballot.attestation
 

@@ -10,6 +10,7 @@ trains from a hash someone posted: only from its own recomputation or an adopted
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,10 @@ import torch
 from flock.aggregation import get_aggregator
 from flock.consensus import consensus_scores
 from flock.contracts import Outcome, TaskClient
-from flock.store import UpdateStore
+from flock.roles.screening import median_update_norm
+from flock.store import StoreError, UpdateStore
+
+log = logging.getLogger(__name__)
 
 
 def aggregate_from_chain(
@@ -70,12 +74,52 @@ class BaseModel:
         Its flat parameters.
     adopted : bool
         Whether the chain has adopted it (False: the pending aggregate, recomputed here).
+    update_norm : float or None
+        The median norm of the accepted updates it aggregates, each against the model it was
+        trained from: the yardstick voters screen the next updates against
+        (:func:`flock.roles.screening.screen_updates`). None for the initial model or when
+        those updates are not at hand.
     """
 
     round: int
     model_hash: bytes
     params: torch.Tensor
     adopted: bool
+    update_norm: float | None = None
+
+
+def accepted_update_norm(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+    """The median norm of settled `round_`'s accepted updates, each against the base model it
+    names (blobs verified against their on-chain hashes); None when the round accepted nothing.
+    The accepted set is the committee's decision, so no proposer of a later round moves it.
+
+    Raises
+    ------
+    flock.store.StoreError
+        When a needed blob is missing or does not hash to its on-chain hash.
+    """
+    info = task.round_info(round_)
+    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
+    if info.outcome != Outcome.SETTLED or not accepted:
+        return None
+    by_base: dict[bytes, list[torch.Tensor]] = {}
+    for p in accepted:
+        by_base.setdefault(p.base_hash, []).append(store.get(p.update_hash).vector)
+    # honest voters refuse another base than theirs, so two bases take a voter majority
+    if len(by_base) != 1 or len(next(iter(by_base))) != 32:
+        return None
+    ((base_hash, vectors),) = by_base.items()
+    return median_update_norm(store.get(base_hash).vector, vectors)
+
+
+def _yardstick(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+    """:func:`accepted_update_norm`, or None (screening falls back to the round's own median
+    norm) when a blob it needs is not at hand."""
+    try:
+        return accepted_update_norm(task, store, round_)
+    except StoreError as exc:
+        log.warning("round %d's updates are not at hand (%s): no screening yardstick", round_, exc)
+        return None
 
 
 def base_model(
@@ -95,7 +139,9 @@ def base_model(
         if built is None:  # the chain only marks a round pending when it accepted updates
             raise RuntimeError(f"round {pending} is pending but accepted nothing")
         digest, vector = built
-        return BaseModel(pending, digest, vector, adopted=False)
+        norm = _yardstick(task, store, pending)
+        return BaseModel(pending, digest, vector, adopted=False, update_norm=norm)
     digest, round_ = task.global_model()
     vector = store.get(digest, expected_numel=num_params).vector
-    return BaseModel(round_, digest, vector, adopted=True)
+    norm = _yardstick(task, store, round_) if round_ > 0 else None
+    return BaseModel(round_, digest, vector, adopted=True, update_norm=norm)

@@ -97,6 +97,28 @@ def test_base_model_is_the_recomputed_pending_aggregate_not_a_posted_hash(tmp_pa
     assert not base.adopted and base.round == 1
     torch.testing.assert_close(base.params, 2 * torch.ones(4))
     assert store.get(base.model_hash).vector.tolist() == [2.0] * 4
+    # the base records no screening yardstick: the proposals name no base blob at hand
+    assert base.update_norm is None
+
+
+def test_the_base_carries_the_median_norm_of_the_updates_it_aggregates(tmp_path: Path) -> None:
+    # Prepare: round 1 accepted updates of norm 2, 4 and 10 from the initial model (zeros)
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.zeros(4), {"kind": "initial", "round": "0"})
+    vectors = [torch.full((4,), 1.0), torch.full((4,), 2.0), torch.full((4,), 5.0)]
+    recorded = [
+        Proposal(1, f"0x{i:040x}", i, store.put(v, {"round": "1"}), 10, "", initial)
+        for i, v in enumerate(vectors)
+    ]
+    view = ChainView(recorded, 0b111, {"0xv": (5000, 8000, 8000, 8000)}, pending=1,
+                     adopted=initial)  # fmt: skip
+    # Execute
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    # Assert: the yardstick the next voters screen against, which no later proposer moves
+    assert base.update_norm == 4.0
+    # a rejected update (mask 0b011) is not part of it
+    view.accepted_mask = 0b011
+    assert base_model(CONSENSUS, view, store, 4).update_norm == 3.0  # type: ignore[arg-type]
 
 
 def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: Path) -> None:

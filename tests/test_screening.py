@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flock.roles import ScreeningRules, screen_updates
+from flock.roles import ScreeningRules, median_update_norm, screen_updates
 
 RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.001, duplicate_ratio=0.01)
 
@@ -60,6 +60,49 @@ def test_resubmitted_global_models_do_not_drag_the_reference_norm_down() -> None
     global_params, proposals = _round(3)
     proposals += [global_params.clone() for _ in range(4)]
     assert sorted(screen_updates(global_params, proposals, RULES)) == [3, 4, 5, 6]
+
+
+def test_a_proposer_majority_of_tiny_copies_cannot_get_honest_updates_refused() -> None:
+    # The draw gave colluders 11 of 20 proposer seats; they publish one tiny update 11 times.
+    # The round's own median norm is theirs, and every honest update looks 10x oversized.
+    global_params, honest = _round(9)
+    tiny = global_params + 0.04 * (honest[0] - global_params) / (honest[0] - global_params).norm()
+    proposals = honest + [tiny.clone() for _ in range(11)]
+    yardstick = median_update_norm(global_params, honest)
+    assert yardstick is not None
+    own_median = screen_updates(global_params, proposals, RULES)
+    assert set(range(9)) <= set(own_median)  # the attack, against the round's own median
+    # Against the yardstick the previous committee accepted, no honest update is refused;
+    # the copies are (the first tiny update is merely small, which is not a fault)
+    failed = screen_updates(global_params, proposals, RULES, reference_norm=yardstick)
+    assert sorted(failed) == list(range(10, 20))
+
+
+def test_a_proposer_majority_of_boosted_updates_cannot_make_honest_ones_look_like_copies() -> None:
+    global_params, honest = _round(9)
+    g = torch.Generator().manual_seed(7)
+    boosted = [global_params + 70 * torch.randn(50, generator=g) / 50**0.5 for _ in range(11)]
+    proposals = honest + boosted
+    yardstick = median_update_norm(global_params, honest)
+    failed = screen_updates(global_params, proposals, RULES, reference_norm=yardstick)
+    assert sorted(failed) == list(range(9, 20))
+    assert all("> 10 x median" in failed[i] for i in range(9, 20))
+
+
+def test_with_a_yardstick_a_lone_proposal_is_screened_too() -> None:
+    global_params, proposals = _round(1)
+    boosted = global_params + 30 * (proposals[0] - global_params)
+    assert screen_updates(global_params, proposals, RULES, reference_norm=1.0) == {}
+    assert list(screen_updates(global_params, [boosted], RULES, reference_norm=1.0)) == [0]
+
+
+def test_the_yardstick_is_the_median_norm_of_the_updates_that_moved() -> None:
+    base = torch.zeros(3)
+    updated = [torch.tensor([3.0, 4.0, 0.0]), torch.tensor([0.0, 0.0, 1.0]), base.clone(),
+               torch.tensor([0.0, 2.0, 0.0])]  # fmt: skip
+    assert median_update_norm(base, updated) == 2.0
+    assert median_update_norm(base, [base.clone()]) is None
+    assert median_update_norm(base, []) is None
 
 
 def test_no_median_no_screening() -> None:

@@ -6,7 +6,7 @@ import functools
 import gc
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ from flock.defence.result import RunResult
 from flock.defence.world import Member, World, attacker_indices, build_world, role_seed
 from flock.flower_baselines import flower_aggregate
 from flock.models import load_flat_params
-from flock.roles import assign_roles
+from flock.roles import assign_roles, median_update_norm
 from flock.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
 from flock.settlement_flock_paper import (
     ACCEPT,
@@ -87,6 +87,9 @@ class _Models:
     adopted: tuple[bytes, torch.Tensor]
     pending_round: int = 0
     pending: tuple[bytes, torch.Tensor] | None = None
+    #: per aggregate hash, the median norm of the accepted updates it aggregates (the voters'
+    #: screening yardstick while it is the base, as flock.global_model.BaseModel.update_norm)
+    update_norms: dict[bytes, float | None] = field(default_factory=dict)
 
     def base(self) -> tuple[bytes, torch.Tensor]:
         """The model the next round trains from and attests."""
@@ -300,12 +303,19 @@ def _flock_round(
     one). Returns the model the next round trains from as the new parameters."""
     by_address = {m.address: m for m in world.members}
     base_hash, base_params = models.base()
+    reference_norm = models.update_norms.get(base_hash)
     ballots: dict[str, list[int]] = {}
     attestations: dict[str, bytes] = {}
     missing: list[str] = []
     for v in voters:
         voter = by_address[v].voter
-        ballot = voter.ballot(base_params, proposals, base_hash=base_hash, round_=round_)
+        ballot = voter.ballot(
+            base_params,
+            proposals,
+            base_hash=base_hash,
+            round_=round_,
+            reference_norm=reference_norm,
+        )
         if voter.behaviour.reveals:
             ballots[v] = ballot.scores
             attestations[v] = ballot.attestation
@@ -347,6 +357,9 @@ def _flock_round(
         scores, counts = [1] * len(accepted), [max(c, 1) for c in counts]
     aggregate = consensus([vectors[i] for i in accepted], counts, scores=scores)
     models.pending, models.pending_round = (_model_hash(aggregate, round_), aggregate), round_
+    models.update_norms[models.pending[0]] = median_update_norm(
+        base_params, [vectors[i] for i in accepted]
+    )
     return accepted, aggregate, slashed, settled
 
 

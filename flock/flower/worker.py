@@ -399,7 +399,13 @@ class ParticipantWorker:
             screening=ScreeningRules.from_config(self.alliance.cfg.get("voting")),
         )
         started = time.perf_counter()
-        ballot = voter.ballot(base.params, proposals, base_hash=base.model_hash, round_=round_)
+        ballot = voter.ballot(
+            base.params,
+            proposals,
+            base_hash=base.model_hash,
+            round_=round_,
+            reference_norm=base.update_norm,
+        )
         compute_s = time.perf_counter() - started
         try:
             receipt = self.participant.commit_vote(round_, ballot.scores, ballot.attestation)

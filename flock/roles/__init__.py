@@ -3,7 +3,7 @@
 from flock.roles.assignment import assign_roles, committee_sizes, role_for, shuffled_index
 from flock.roles.base import RoleContext
 from flock.roles.proposer import Proposer, TrainingSpec, Update
-from flock.roles.screening import ScreeningRules, screen_updates
+from flock.roles.screening import ScreeningRules, median_update_norm, screen_updates
 from flock.roles.voter import Ballot, Voter, accuracy_to_score, valid_model_score
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "accuracy_to_score",
     "assign_roles",
     "committee_sizes",
+    "median_update_norm",
     "role_for",
     "screen_updates",
     "shuffled_index",

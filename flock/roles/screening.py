@@ -6,6 +6,14 @@ exactly the baseline, and a copied update scores like its original. What these s
 geometry of the update (the proposal minus the current global model): its norm is far above
 the round's typical norm (a boosted update), near zero (no work), or next to an earlier
 proposal's (a copy). A voter scores such a proposal 0, the score the contract never accepts.
+
+The yardstick is the median norm of the accepted updates that built the round's base model
+(`reference_norm`): the previous round's committee chose them, so this round's proposers cannot
+move it, even when the draw gives a colluding group most of the proposer seats (such a group
+would otherwise drag the round's median norm down with tiny copies and have every honest update
+refused as oversized, or up with boosted updates and have honest ones refused as copies). Every
+honest voter computes it from the same public data and agrees. Without one (round 1, or a base
+whose updates are not at hand) the yardstick is the median norm of the round's own updates.
 """
 
 from __future__ import annotations
@@ -64,8 +72,23 @@ class ScreeningRules:
         return cls(**{k: float(v) for k, v in voting.items() if k in known})
 
 
+def median_update_norm(base_params: torch.Tensor, updated: Sequence[torch.Tensor]) -> float | None:
+    """The median norm of the updates (each model minus `base_params`) that moved at all, in
+    float64; None when none moved."""
+    if not updated:
+        return None
+    norms = torch.linalg.vector_norm(torch.stack(list(updated)) - base_params, dim=1)
+    moved = norms[norms > 0]
+    if len(moved) == 0:
+        return None
+    return float(torch.quantile(moved.to(torch.float64), 0.5))
+
+
 def screen_updates(
-    global_params: torch.Tensor, proposals: Sequence[torch.Tensor], rules: ScreeningRules
+    global_params: torch.Tensor,
+    proposals: Sequence[torch.Tensor],
+    rules: ScreeningRules,
+    reference_norm: float | None = None,
 ) -> dict[int, str]:
     """Which proposals (positions in `proposals`, publication order) fail screening, and why.
 
@@ -77,24 +100,32 @@ def screen_updates(
         The round's verified proposals (full flat parameter vectors), in publication order.
     rules : ScreeningRules
         The bounds.
+    reference_norm : float, optional
+        The yardstick: the median norm of the accepted updates that built `global_params`
+        (:func:`median_update_norm`). None or 0: the median norm of this round's updates.
 
     Returns
     -------
     dict of int to str
-        Position -> reason, for each proposal to score 0. Empty when fewer than two proposals
-        (no round median to compare with) or no update moved. The reference norm is the
-        median over the updates of non-zero norm.
+        Position -> reason, for each proposal to score 0. Without a reference, empty when
+        fewer than two proposals (no round median to compare with) or no update moved; the
+        round's median is over the updates of non-zero norm.
     """
-    if len(proposals) < 2:
+    if not proposals:
         return {}
     updates = torch.stack(list(proposals)) - global_params
     norms = torch.linalg.vector_norm(updates, dim=1)
-    # the reference is the median of the updates that moved at all: resubmitted global models
-    # (norm 0) must not drag it down and make honest updates look oversized
-    moved = norms[norms > 0]
-    if len(moved) == 0:
-        return {}
-    median = float(torch.quantile(moved.to(torch.float64), 0.5))
+    if reference_norm:
+        median = float(reference_norm)
+    else:
+        if len(proposals) < 2:
+            return {}
+        # the median of the updates that moved at all: resubmitted global models (norm 0)
+        # must not drag it down and make honest updates look oversized
+        moved = norms[norms > 0]
+        if len(moved) == 0:
+            return {}
+        median = float(torch.quantile(moved.to(torch.float64), 0.5))
     failed: dict[int, str] = {}
     for i, norm in enumerate(norms.tolist()):
         if rules.max_norm_ratio and norm > rules.max_norm_ratio * median:

@@ -53,7 +53,7 @@ class Voter:
     proposal that is malformed, names another author or round than its on-chain record, names
     another base model than this voter's recomputation, claims more samples than
     `max_sample_ratio` times this voter's own train split, or fails update screening (an
-    update norm far from the round's median, or a copy of an earlier proposal:
+    update norm far from the yardstick norm, or a copy of an earlier proposal:
     :mod:`flock.roles.screening`) scores 0; every other model scores at least 1.
     """
 
@@ -106,10 +106,13 @@ class Voter:
         *,
         base_hash: bytes | None = None,
         round_: int = 0,
+        reference_norm: float | None = None,
     ) -> Ballot:
         """Fetch, verify and score every proposal (and their plain average, for the record),
         given the round's base model (`global_params`, hashing to `base_hash` as this voter
-        recomputed it; None skips the base check and attests nothing)."""
+        recomputed it; None skips the base check and attests nothing) and the screening
+        yardstick (`reference_norm`: the median norm of the accepted updates that built the
+        base; None: the round's own median, see :func:`flock.roles.screening.screen_updates`)."""
         vectors: list[torch.Tensor] = []
         valid: list[int] = []
         rejected: dict[int, str] = {}
@@ -132,7 +135,9 @@ class Voter:
             except StoreError as exc:
                 rejected[proposal.index] = str(exc)
                 log.warning("%s rejects proposal %d: %s", self.ctx.address, proposal.index, exc)
-        for position, reason in screen_updates(global_params, vectors, self.screening).items():
+        for position, reason in screen_updates(
+            global_params, vectors, self.screening, reference_norm
+        ).items():
             rejected[valid[position]] = reason
             log.info("%s scores proposal %d 0: %s", self.ctx.address, valid[position], reason)
         candidates = [global_params, *vectors]
