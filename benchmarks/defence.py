@@ -170,8 +170,8 @@ def exposure_round(result, committee: tuple[int, int], fraction: float = 0.9) ->
     from omegaconf import OmegaConf
 
     from flock.defence import role_seed
-    from flock.experiment import participant_signer
     from flock.roles import assign_roles
+    from flock.spec import participant_signer
 
     proposers, voters = committee
     key = (result.seed, result.participants, result.rounds, proposers, voters)
@@ -540,7 +540,7 @@ def write_report(
         "contract; `--smoke` plays it on the contract itself); `flock_v0` is the same contract "
         "and code with score-step tolerances and update screening turned off by config (the "
         "rule the previous grid measured); `flock_paper` is the "
-        "FLock paper's rule (`flock/settlement_flock_paper.py`, Python only); the baselines "
+        "FLock paper's rule (`flock/protocol/flock_paper.py`, Python only); the baselines "
         "aggregate every proposer's update with the real Flower strategy, configured with the "
         "round's true number of malicious proposers.",
         "",
@@ -943,9 +943,9 @@ def diagnose(dataset: str = "digits", seed: int = 0) -> list[str]:
     against the size of the voters' test splits."""
     from hydra import compose, initialize_config_dir
 
-    from flock.alliance_data import alliance_data
     from flock.defence import resolve_variant, simulate
-    from flock.experiment import score_tolerances
+    from flock.learning.alliance_data import alliance_data
+    from flock.spec import score_tolerances
 
     lines = []
     for defence in ("flock_v0", "flock"):

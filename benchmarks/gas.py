@@ -27,8 +27,8 @@ from flock.contracts import (
     TaskParams,
 )
 from flock.contracts.anvil import AnvilProcess
-from flock.devnet import deploy_local_alliance
-from flock.participant import ChainParticipant
+from flock.contracts.participant import ChainParticipant
+from flock.local.devnet import deploy_local_alliance
 
 log = logging.getLogger("benchmarks.gas")
 

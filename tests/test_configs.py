@@ -9,7 +9,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from flock.experiment import ConfigError, task_params, validate_config
+from flock.spec import ConfigError, task_params, validate_config
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 GROUPS = {

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from flock.contracts.types import Proposal
+from flock.protocol.types import Proposal
 
 
 def _none() -> Sequence[torch.Tensor]:

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from flock.attacks.base import VoterBehaviour
-from flock.contracts.commitments import MAX_SCORE
-from flock.contracts.types import Proposal
+from flock.protocol.commitments import MAX_SCORE
+from flock.protocol.types import Proposal
 
 
 class RandomScore(VoterBehaviour):

@@ -13,7 +13,7 @@ from flock.contracts.errors import (
     TransactionRevertedError,
 )
 from flock.contracts.tx import Signer, TxSender
-from flock.contracts.types import (
+from flock.protocol.types import (
     Outcome,
     Phase,
     Proposal,

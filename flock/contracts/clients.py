@@ -10,13 +10,13 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from flock.consensus import settlement_hints
 from flock.contracts.artifacts import load_artifact
 from flock.contracts.chain import Chain
-from flock.contracts.commitments import as_bytes32, decode_scores
 from flock.contracts.errors import ChainMismatchError
 from flock.contracts.tx import Signer, TxSender, as_chain_error
-from flock.contracts.types import (
+from flock.protocol.commitments import as_bytes32, decode_scores
+from flock.protocol.consensus import settlement_hints
+from flock.protocol.types import (
     AdoptedAggregate,
     Outcome,
     Phase,
@@ -259,11 +259,11 @@ class TaskClient:
     def role_of(self, round_: int, participant: str) -> Role:
         """Role of `participant` in `round_`: the contract's view for the current and the
         previous round; for older ones the contract's draw recomputed from the round's seed
-        and roster (flock.roles.assignment, tested equal to `roleOf`)."""
+        and roster (flock.protocol.role_draw, tested equal to `roleOf`)."""
         addr = Web3.to_checksum_address(participant)
         if round_ + 1 >= self.current_round():
             return Role(self._view("roleOf", round_, addr))
-        from flock.roles.assignment import role_for
+        from flock.protocol.role_draw import role_for
 
         info = self.round_info(round_)
         index = self.index_of(addr) if self.is_participant(addr) else -1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flock.contracts.artifacts import load_artifact
 from flock.contracts.clients import FactoryClient, TaskClient, TokenClient
 from flock.contracts.tx import Signer, TxSender
-from flock.contracts.types import TaskParams
+from flock.protocol.types import TaskParams
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ participants' :class:`~flock.roles.Proposer` and :class:`~flock.roles.Voter` wit
 of the `attack` config group (:mod:`flock.attacks`), and the contract's role draw
 (:func:`flock.roles.assign_roles`, on seeds drawn from the run's seed). A round is settled by
 
-- ``flock``: flock's consensus rule through :func:`flock.settlement.settle_round`, the Python
-  mirror that a differential test finds identical to `AllianceTask.settle`; the accepted updates
-  are aggregated by the consensus rule, as `flock run` does;
-- ``flock_paper``: the FLock paper's whole-aggregate vote (:mod:`flock.settlement_flock_paper`);
-- a baseline of :data:`flock.flower_baselines.BASELINES`: no settlement, every proposer's update
+- ``flock``: flock's consensus rule through :func:`flock.protocol.settlement.settle_round`, the
+  Python mirror that a differential test finds identical to `AllianceTask.settle`; the accepted
+  updates are aggregated by the consensus rule, as `flock run` does;
+- ``flock_paper``: the FLock paper's whole-aggregate vote (:mod:`flock.protocol.flock_paper`);
+- a baseline of :data:`flock.defence.baselines.BASELINES`: no settlement, every proposer's update
   aggregated by the real Flower strategy.
 
 The rules differ only in settlement and aggregation: the same seed gives the same splits,

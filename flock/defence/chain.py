@@ -19,8 +19,8 @@ from flock.defence.world import attacker_indices
 def chain_run(cfg: DictConfig, run_dir: Path) -> RunResult:
     """Play `cfg` under flock's rule on the real contract; record it as a simulated run is.
 
-    This is `flock run`'s in-process alliance (:func:`flock.experiment.build_alliance` and
-    :func:`~flock.experiment.play`): the contract deployed on the embedded chain, every
+    This is `flock run`'s in-process alliance (:func:`flock.local.alliance.build_alliance` and
+    :func:`~flock.local.experiment.play`): the contract deployed on the embedded chain, every
     participant sending its own transactions, the contract drawing the roles and settling each
     round. Same data, model, training and behaviours as
     :func:`~flock.defence.engine.simulate` for the same seed; the role draws differ (the
@@ -33,8 +33,10 @@ def chain_run(cfg: DictConfig, run_dir: Path) -> RunResult:
     run_dir : pathlib.Path
         Where the update store and nothing else is written.
     """
-    from flock.chains import open_chain
-    from flock.experiment import build_alliance, play, validate_config
+    from flock.contracts.connect import open_chain
+    from flock.local.alliance import build_alliance
+    from flock.local.experiment import play
+    from flock.spec import validate_config
 
     started = time.perf_counter()
     label = str(cfg.defence.name)

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
-from flock.flower_baselines import BASELINES
+from flock.defence.baselines import BASELINES
 
 TOKEN = 10**18
 

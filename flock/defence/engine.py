@@ -15,17 +15,15 @@ from omegaconf import DictConfig
 from flock.aggregation import consensus, fedavg
 from flock.attacks import Colluding, backdoor_success_rate
 from flock.attacks.base import VoterBehaviour
-from flock.consensus import consensus_scores
-from flock.contracts.commitments import MAX_SCORE
-from flock.contracts.types import Outcome, Proposal, Role
+from flock.defence.baselines import flower_aggregate
 from flock.defence.config import RULES, TOKEN, resolve_variant, with_fraction
 from flock.defence.result import RunResult
 from flock.defence.world import Member, World, attacker_indices, build_world, role_seed
-from flock.flower_baselines import flower_aggregate
-from flock.models import load_flat_params
-from flock.roles import assign_roles, median_update_norm
-from flock.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
-from flock.settlement_flock_paper import (
+from flock.learning.models import load_flat_params
+from flock.learning.training import evaluate, evaluate_many
+from flock.protocol.commitments import MAX_SCORE
+from flock.protocol.consensus import consensus_scores
+from flock.protocol.flock_paper import (
     ACCEPT,
     REJECT,
     PaperRound,
@@ -33,8 +31,10 @@ from flock.settlement_flock_paper import (
     honest_vote,
     settle_paper_round,
 )
+from flock.protocol.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
+from flock.protocol.types import Outcome, Proposal, Role
+from flock.roles import assign_roles, median_update_norm
 from flock.store import blob_hash, encode_blob
-from flock.training import evaluate, evaluate_many
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class _Models:
     pending_round: int = 0
     pending: tuple[bytes, torch.Tensor] | None = None
     #: per aggregate hash, the median norm of the accepted updates it aggregates (the voters'
-    #: screening yardstick while it is the base, as flock.global_model.BaseModel.update_norm)
+    #: screening yardstick while it is the base, as flock.roles.global_model.BaseModel.update_norm)
     update_norms: dict[bytes, float | None] = field(default_factory=dict)
 
     def base(self) -> tuple[bytes, torch.Tensor]:
@@ -232,7 +232,7 @@ def _play(
 def _flock_rules(cfg: DictConfig, smallest_test_split: int) -> SettlementRules:
     """flock's settlement rules from the `task` and `reward` groups (score thresholds from the
     world's smallest private test split, without drawing the data again)."""
-    from flock.experiment import task_params
+    from flock.spec import task_params
 
     return SettlementRules.from_params(
         task_params(
@@ -245,7 +245,7 @@ def _flock_rules(cfg: DictConfig, smallest_test_split: int) -> SettlementRules:
 
 
 def _model_hash(params: torch.Tensor, round_: int, kind: str = "aggregate") -> bytes:
-    """The content hash a member computes for a model blob (as flock.global_model stores it)."""
+    """The content hash a member computes for a model blob (as flock.roles.global_model does)."""
     vector = params.to(torch.float32).contiguous()
     return blob_hash(encode_blob(vector, {"kind": kind, "round": str(round_)}))
 
@@ -349,7 +349,7 @@ def _flock_round(
         models.pending, models.pending_round = None, 0
     if settled.outcome != Outcome.SETTLED or not accepted:
         return [], models.base()[1], slashed, settled
-    # the consensus aggregate of the accepted updates, as flock.global_model does from chain
+    # the consensus aggregate of the accepted updates, as flock.roles.global_model does from chain
     counts = [proposals[i].num_samples for i in accepted]
     medians = consensus_scores([ballots[v] for v in revealed])  # absolute, as from chain
     scores = [medians[i + 1] for i in accepted]

@@ -14,11 +14,11 @@ from eth_utils import keccak
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from flock.alliance_data import alliance_data
 from flock.attacks import AttackPlan, Cartel, plan_attacks
+from flock.contracts.participant import ChainParticipant
 from flock.defence.config import ROLE_SEED_DOMAIN
-from flock.models import flatten_params, num_params
-from flock.participant import ChainParticipant
+from flock.learning.alliance_data import alliance_data
+from flock.learning.models import flatten_params, num_params
 from flock.roles import Proposer, RoleContext, ScreeningRules, TrainingSpec, Voter
 from flock.store import BlobFormatError, BlobNotFoundError, UpdateBlob, UpdateStore
 
@@ -106,7 +106,7 @@ class World:
 
 def build_world(cfg: DictConfig) -> World:
     """Data, model and participants exactly as `flock run` builds them for this seed."""
-    from flock.experiment import participant_signer  # the run's reproducible keys
+    from flock.spec import participant_signer  # the run's reproducible keys
 
     seed = int(cfg.seed)
     torch.manual_seed(seed)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from flock.chains import retry_settings
 from flock.contracts import RpcChain, TaskClient, TxSender
-from flock.global_model import aggregate_from_chain  # noqa: F401 (re-exported)
+from flock.contracts.connect import retry_settings
+from flock.roles.global_model import aggregate_from_chain  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # torch, hydra and the store load lazily: ClientApp processes start per message
     import torch

@@ -21,8 +21,6 @@ from typing import Any
 import torch
 
 from flock.contracts import Outcome, Role, RpcChain, Signer, TaskClient
-from flock.contracts.types import RoundInfo
-from flock.data import holdout_split, load_dataset
 from flock.flower.common import (
     MSG_IDENTIFY,
     MSG_JOIN,
@@ -36,9 +34,11 @@ from flock.flower.common import (
     atomic_write,
 )
 from flock.flower.relay import Relay, Reply, wait_for_nodes
-from flock.models import load_flat_params
-from flock.roles.assignment import assign_roles
-from flock.training import evaluate
+from flock.learning.data import holdout_split, load_dataset
+from flock.learning.models import load_flat_params
+from flock.learning.training import evaluate
+from flock.protocol.role_draw import assign_roles
+from flock.protocol.types import RoundInfo
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Coordinator:
 
     def roles(self, round_: int, info: RoundInfo) -> dict[str, Role]:
         """Every participant's role in `round_`, drawn from the chain's seed and roster with
-        the contract's own algorithm (flock.roles.assignment, tested equal to `roleOf`): one
+        the contract's own algorithm (flock.protocol.role_draw, tested equal to `roleOf`): one
         call instead of one per participant. Participants check their own role on chain."""
         seed = self.task.seed_of(round_)  # fixed when the round opened
         while len(self.roster) < info.roster_size:  # join order never changes

@@ -26,18 +26,13 @@ from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.contracts.deploy import deploy_alliance
 from flock.contracts.units import to_wei
-from flock.experiment import (
-    participant_signer,
-    spec_hash_of,
-    task_params,
-    validate_config,
-)
 from flock.flower.client_app import make_client_app
 from flock.flower.common import AllianceFile, atomic_write
 from flock.flower.coordinator import Coordinator, CoordinatorSettings
 from flock.flower.grpc_route import serve
 from flock.flower.server_app import make_server_app
-from flock.models import flatten_params
+from flock.learning.models import flatten_params
+from flock.spec import participant_signer, spec_hash_of, task_params, validate_config
 from flock.store import UpdateStore
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import OmegaConf
 
 from flock.contracts import Role, Signer
-from flock.contracts.commitments import random_secret
 from flock.contracts.errors import ERRORS
+from flock.contracts.participant import ChainParticipant, PendingVote
 from flock.flower.common import (
     MSG_IDENTIFY,
     MSG_JOIN,
@@ -36,12 +36,12 @@ from flock.flower.common import (
     AllianceFile,
     JsonFileMap,
 )
-from flock.participant import ChainParticipant, PendingVote
+from flock.protocol.commitments import random_secret
 
 if TYPE_CHECKING:  # torch, sklearn and the roles load lazily, in the handlers that need them
     from flock.attacks import AttackPlan, ProposerBehaviour, VoterBehaviour
-    from flock.global_model import BaseModel
     from flock.roles import RoleContext
+    from flock.roles.global_model import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class ParticipantWorker:
     # ------------------------------------------------------------------ setup
     def check_spec(self) -> None:
         """Refuse a task whose on-chain spec hash is not the hash of the local training spec."""
-        from flock.experiment import spec_hash_of
+        from flock.spec import spec_hash_of
 
         if self.task.params.spec_hash != spec_hash_of(self.alliance.cfg):
             raise RequestError(f"task {self.task.address} has another training spec than ours")
@@ -255,8 +255,8 @@ class ParticipantWorker:
 
     def proposer_behaviour(self) -> ProposerBehaviour:
         """This participant's proposer behaviour: the node config's, else the attack plan's."""
-        from flock.behaviours import make_proposer_behaviour
-        from flock.data import load_dataset
+        from flock.attacks import make_proposer_behaviour
+        from flock.learning.data import load_dataset
 
         num_classes = load_dataset(str(self.alliance.cfg.dataset.name)).num_classes
         named = self.settings.proposer_behaviour
@@ -270,13 +270,13 @@ class ParticipantWorker:
         """This participant's voter behaviour: the node config's, else the attack plan's (a
         colluding voter favours the plan's colluders: their addresses are known on dev
         alliances, whose keys derive from the seed; elsewhere list them in the params)."""
-        from flock.behaviours import make_voter_behaviour
+        from flock.attacks import make_voter_behaviour
 
         if self.settings.voter_behaviour:
             return make_voter_behaviour(self.settings.voter_behaviour)
         colluders: list[str] = []
         if self.alliance.dev_chain:
-            from flock.experiment import participant_signer
+            from flock.spec import participant_signer
 
             cfg = self.alliance.cfg
             colluders = [participant_signer(cfg, i).address for i in self.attack_plan.colluders]
@@ -318,7 +318,7 @@ class ParticipantWorker:
         """The current round's base model, computed here: the pending aggregate recomputed
         from the chain and verified blobs, else the model the chain adopted. Never a hash the
         coordinator names."""
-        from flock.global_model import base_model
+        from flock.roles.global_model import base_model
 
         _, n_params = self.role_context()
         return base_model(self.alliance.cfg.aggregation, self.task, self.alliance.store(), n_params)
@@ -465,8 +465,8 @@ class ParticipantWorker:
 def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     import torch
 
-    from flock.alliance_data import alliance_data
-    from flock.models import num_params
+    from flock.learning.alliance_data import alliance_data
+    from flock.learning.models import num_params
     from flock.roles import RoleContext
 
     worker.check_spec()

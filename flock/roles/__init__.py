@@ -1,6 +1,6 @@
 """Roles of a participant in a round: proposer, voter, and the role assignment."""
 
-from flock.roles.assignment import assign_roles, committee_sizes, role_for, shuffled_index
+from flock.protocol.role_draw import assign_roles, committee_sizes, role_for, shuffled_index
 from flock.roles.base import RoleContext
 from flock.roles.proposer import Proposer, TrainingSpec, Update
 from flock.roles.screening import ScreeningRules, median_update_norm, screen_updates

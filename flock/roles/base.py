@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from flock.data import ParticipantData
-from flock.participant import ChainParticipant
+from flock.contracts.participant import ChainParticipant
+from flock.learning.data import ParticipantData
 from flock.store import UpdateStore
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from eth_utils import keccak
 from scipy.stats import chi2
 
-from flock.roles.assignment import SHUFFLE_ROUNDS, committee_sizes
+from flock.protocol.role_draw import SHUFFLE_ROUNDS, committee_sizes
 
 #: Domain of the reproducible seeds the check draws roles for.
 SEED_DOMAIN = b"flock.fairness.seed"

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-from flock.behaviours import ProposerBehaviour, TamperContext
-from flock.models import flatten_params, load_flat_params
+from flock.attacks import ProposerBehaviour, TamperContext
+from flock.learning.models import flatten_params, load_flat_params
+from flock.learning.training import train_local
 from flock.roles.base import RoleContext
 from flock.store import blob_hash, encode_blob
-from flock.training import train_local
 
 log = logging.getLogger(__name__)
 

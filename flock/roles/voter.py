@@ -9,13 +9,13 @@ import numpy as np
 import torch
 
 from flock.aggregation import fedavg
-from flock.behaviours import VoterBehaviour
-from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
-from flock.contracts.types import Proposal
+from flock.attacks import VoterBehaviour
+from flock.learning.training import evaluate_many
+from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
+from flock.protocol.types import Proposal
 from flock.roles.base import RoleContext
 from flock.roles.screening import ScreeningRules, screen_updates
 from flock.store import BlobHashMismatchError, BlobNotFoundError, StoreError
-from flock.training import evaluate_many
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from flock.contracts import (
     TaskParams,
 )
 from flock.contracts.anvil import AnvilProcess
-from flock.devnet import LocalAlliance, deploy_local_alliance
+from flock.local.devnet import LocalAlliance, deploy_local_alliance
 
 TOKEN = 10**18
 

@@ -14,11 +14,11 @@ from conftest import (
 from eth_utils import keccak
 
 from flock.contracts import Outcome, Phase, Role, SlashReason
-from flock.contracts.commitments import UNAVAILABLE
 from flock.contracts.errors import ERRORS
-from flock.contracts.types import Proposal
-from flock.participant import ChainParticipant
-from flock.rounds import RoundResult
+from flock.contracts.participant import ChainParticipant
+from flock.local.driver import RoundResult
+from flock.protocol.commitments import UNAVAILABLE
+from flock.protocol.types import Proposal
 
 POISON = keccak(b"a poisoned aggregate")
 INITIAL = BASE_PARAMS.initial_model_hash

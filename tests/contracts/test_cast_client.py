@@ -18,7 +18,7 @@ from conftest import BASE_PARAMS, TOKEN, build_alliance
 
 from flock.contracts import Role, RpcChain
 from flock.contracts.anvil import REPO_ROOT, AnvilProcess
-from flock.roles.assignment import assign_roles
+from flock.protocol.role_draw import assign_roles
 
 pytestmark = pytest.mark.anvil
 

@@ -16,7 +16,6 @@ from flock.contracts import (
 )
 from flock.contracts.anvil import free_port
 from flock.contracts.clients import TaskClient
-from flock.contracts.commitments import encode_scores, random_secret
 from flock.contracts.deploy import deploy_alliance
 from flock.contracts.errors import (
     ERRORS,
@@ -24,7 +23,8 @@ from flock.contracts.errors import (
     decode_revert,
     error_selector,
 )
-from flock.participant import ChainParticipant
+from flock.contracts.participant import ChainParticipant
+from flock.protocol.commitments import encode_scores, random_secret
 
 CONFIG_FIELD_MAX_SAMPLES = 12  # IAllianceTask.ConfigField.MaxSamples
 SETTLE_FIELD_SCORES = 3  # IAllianceTask.SettleField.Scores

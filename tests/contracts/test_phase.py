@@ -6,8 +6,8 @@ import pytest
 from conftest import AllianceFactory, honest_attestation, honest_base
 
 from flock.contracts import Phase, Role
-from flock.contracts.commitments import random_secret
 from flock.contracts.errors import ERRORS
+from flock.protocol.commitments import random_secret
 
 
 def test_phase_view(make_alliance: AllianceFactory) -> None:

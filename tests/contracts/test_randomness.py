@@ -23,9 +23,9 @@ from web3.types import RPCEndpoint
 
 from flock.contracts import Role, RpcChain, SlashReason
 from flock.contracts.errors import ERRORS
+from flock.contracts.participant import ChainParticipant
 from flock.contracts.tx import Signer
-from flock.participant import ChainParticipant
-from flock.roles.assignment import assign_roles, committee_sizes, shuffled_index
+from flock.protocol.role_draw import assign_roles, committee_sizes, shuffled_index
 from flock.roles.fairness import (
     fairness_seeds,
     proposer_counts,

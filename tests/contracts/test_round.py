@@ -6,9 +6,9 @@ import pytest
 from conftest import TOKEN, Alliance, AllianceFactory, honest_attestation, honest_base
 
 from flock.contracts import Outcome, Role, SlashReason
-from flock.contracts.types import Proposal
-from flock.participant import ChainParticipant
-from flock.roles.assignment import assign_roles
+from flock.contracts.participant import ChainParticipant
+from flock.protocol.role_draw import assign_roles
+from flock.protocol.types import Proposal
 
 
 def _honest_proposal(p: ChainParticipant, r: int) -> tuple[bytes, int, str, bytes]:
@@ -147,7 +147,7 @@ def test_task_runs_to_the_end_and_everyone_withdraws(make_alliance: AllianceFact
 def test_python_shuffle_matches_contract(make_alliance: AllianceFactory, seed_count: int) -> None:
     import random
 
-    from flock.roles.assignment import shuffled_index
+    from flock.protocol.role_draw import shuffled_index
 
     alliance = make_alliance(n=2)
     rng = random.Random(7)

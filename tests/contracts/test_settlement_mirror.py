@@ -1,4 +1,4 @@
-"""Differential test: flock.settlement settles random rounds exactly as the contract does.
+"""Differential test: flock.protocol.settlement settles random rounds exactly as the contract does.
 
 Random tasks (every settlement knob drawn within its valid range, random stakes and pools)
 play random rounds on the in-process EVM: random score matrices with honest noise, outlier
@@ -41,13 +41,13 @@ from flock.contracts import (
     TxSender,
 )
 from flock.contracts.clients import FactoryClient, TokenClient
-from flock.contracts.commitments import MAX_SCORE, UNAVAILABLE
 from flock.contracts.deploy import deploy_factory, deploy_token
-from flock.contracts.types import Proposal
-from flock.participant import ChainParticipant
-from flock.roles.assignment import assign_roles
-from flock.rounds import RoundDriver
-from flock.settlement import RoundRecord, SettlementRules, settle_round
+from flock.contracts.participant import ChainParticipant
+from flock.local.driver import RoundDriver
+from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
+from flock.protocol.role_draw import assign_roles
+from flock.protocol.settlement import RoundRecord, SettlementRules, settle_round
+from flock.protocol.types import Proposal
 
 ROUNDS = int(os.environ.get("FLOCK_MIRROR_ROUNDS", "150"))
 SEED = int(os.environ.get("FLOCK_MIRROR_SEED", "20240611"))

@@ -30,11 +30,11 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from flock.contracts import EmbeddedChain, Role, Signer, TaskClient, TaskParams, TxSender
-from flock.contracts.commitments import encode_scores, seed_commit, vote_commit
 from flock.contracts.deploy import deploy_alliance
 from flock.contracts.errors import ERRORS
-from flock.contracts.types import Outcome, Phase, SlashReason
-from flock.roles.assignment import assign_roles
+from flock.protocol.commitments import encode_scores, seed_commit, vote_commit
+from flock.protocol.role_draw import assign_roles
+from flock.protocol.types import Outcome, Phase, SlashReason
 
 PARAMS: TaskParams = replace(
     BASE_PARAMS,

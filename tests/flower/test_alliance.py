@@ -18,9 +18,9 @@ from omegaconf.errors import ConfigKeyError
 
 from flock.contracts import Outcome, Role, RpcChain, SlashReason, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, anvil_available
-from flock.experiment import participant_signer
 from flock.flower.common import JsonFileMap
 from flock.flower.launch import app_pyproject, launch_alliance, load_config, process_alive
+from flock.spec import participant_signer
 
 PARTICIPANTS = 3
 ROUNDS = 2

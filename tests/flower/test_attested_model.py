@@ -13,10 +13,10 @@ from omegaconf import OmegaConf
 from flock.attacks import plan_attacks
 from flock.contracts import RpcChain, SlashReason, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, anvil_available
-from flock.experiment import participant_signer
 from flock.flower.common import AllianceFile
 from flock.flower.launch import launch_alliance, load_config
-from flock.global_model import aggregate_from_chain
+from flock.roles.global_model import aggregate_from_chain
+from flock.spec import participant_signer
 
 PARTICIPANTS = 4
 ROUNDS = 2

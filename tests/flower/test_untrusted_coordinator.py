@@ -19,7 +19,7 @@ from flock.flower.common import MSG_TRAIN
 from flock.flower.coordinator import Coordinator, RoundTiming
 from flock.flower.launch import launch_alliance, load_config
 from flock.flower.relay import Reply
-from flock.roles.assignment import assign_roles
+from flock.protocol.role_draw import assign_roles
 from flock.store import decode_blob, encode_blob
 
 PARTICIPANTS = 4

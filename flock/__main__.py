@@ -1,0 +1,5 @@
+"""`python -m flock <command>`: the same as the `flock` command."""
+
+from flock.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Python mirror of the contract's consensus arithmetic (integer medians of revealed scores)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# MAX_SCORE is also the offset of the paired differences; UNAVAILABLE counts as 0
+from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
+
+
+def integer_median(values: Sequence[int]) -> int:
+    """Median as Stats.sol computes it: the middle value, or the floor of the two middles' mean."""
+    if not values:
+        raise ValueError("median of no values")
+    ordered = sorted(values)
+    n = len(ordered)
+    if n % 2:
+        return ordered[n // 2]
+    return (ordered[n // 2 - 1] + ordered[n // 2]) // 2
+
+
+def _score(value: int) -> int:
+    return 0 if value == UNAVAILABLE else value
+
+
+def consensus_scores(ballots: Sequence[Sequence[int]]) -> list[int]:
+    """Median score per item (baseline first, then each proposal) over revealed ballots (the
+    "unavailable" mark counts as 0)."""
+    if not ballots:
+        raise ValueError("no revealed ballots")
+    items = len(ballots[0])
+    if any(len(b) != items for b in ballots):
+        raise ValueError("ballots have different lengths")
+    return [integer_median([_score(b[i]) for b in ballots]) for i in range(items)]
+
+
+def paired_ballots(ballots: Sequence[Sequence[int]]) -> list[list[int]]:
+    """ScoreMatrix.loadPaired: per ballot, each proposal's score minus the voter's own score of
+    the base model (item 0), plus MAX_SCORE (0 .. 2 * MAX_SCORE; the mark 0xFFFF counts as 0).
+    A voter's test-split bias, shared by everything it scores, cancels."""
+    return [[_score(x) + MAX_SCORE - _score(b[0]) for x in b[1:]] for b in ballots]
+
+
+def _middles(values: Sequence[int]) -> tuple[int, int]:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[(n - 1) // 2], ordered[n // 2]
+
+
+def settlement_hints(ballots: Sequence[Sequence[int]]) -> bytes:
+    """The `hints` of AllianceTask.settle: per proposal, over the voters' paired differences
+    (:func:`paired_ballots`), the lower and upper middle value, then the lower and upper
+    middle absolute deviation from the median, as 4 big-endian uint16."""
+    if not ballots:
+        return b""
+    paired = paired_ballots(ballots)
+    out = bytearray()
+    for i in range(len(paired[0])):
+        column = [b[i] for b in paired]
+        lo, hi = _middles(column)
+        median = (lo + hi) // 2
+        d_lo, d_hi = _middles([abs(x - median) for x in column])
+        for value in (lo, hi, d_lo, d_hi):
+            out += value.to_bytes(2, "big")
+    return bytes(out)

@@ -1,0 +1,147 @@
+"""The global model: the deterministic aggregate of a settled round's accepted updates, which
+every member recomputes, and the base model each round trains from.
+
+Round r trains from the aggregate of the round the chain names as pending
+(`pendingAggregateRound`), recomputed here from on-chain data and verified blobs; its voters
+attest that hash and the chain adopts it only when a strict majority agrees. With nothing
+pending, round r trains from the adopted global model (`globalModelHash`). A member never
+trains from a hash someone posted: only from its own recomputation or an adopted model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from flock.aggregation import get_aggregator
+from flock.contracts import Outcome, TaskClient
+from flock.protocol.consensus import consensus_scores
+from flock.roles.screening import median_update_norm
+from flock.store import StoreError, UpdateStore
+
+log = logging.getLogger(__name__)
+
+
+def aggregate_from_chain(
+    aggregation: Any, task: TaskClient, store: UpdateStore, round_: int
+) -> tuple[bytes, torch.Tensor] | None:
+    """Aggregate settled `round_`'s accepted updates from on-chain data only.
+
+    The accepted proposals, their sample counts and the revealed scores come from the chain,
+    the blobs from the store (verified against their on-chain hashes). `aggregation` is the
+    `aggregation` config group (name and kwargs). Stores the result and returns (hash, vector),
+    or None when the round did not settle or accepted nothing.
+    """
+    info = task.round_info(round_)
+    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
+    if info.outcome != Outcome.SETTLED or not accepted:
+        return None
+    medians = consensus_scores(list(task.revealed_scores(round_).values()))
+    vectors = [store.get(p.update_hash).vector for p in accepted]
+    counts = [p.num_samples for p in accepted]
+    name = str(aggregation.name)
+    kwargs = dict(aggregation.get("kwargs") or {})
+    if name == "consensus":
+        scores = [medians[p.index + 1] for p in accepted]
+        if not any(s * c for s, c in zip(scores, counts, strict=True)):
+            # accepted, yet every weight is 0 (e.g. a test split so small that each median
+            # score is 0): the scores carry no information; weigh by samples, at least 1 each
+            scores = [1] * len(accepted)
+            counts = [max(c, 1) for c in counts]
+        aggregate = get_aggregator(name)(vectors, counts, scores=scores)
+    elif name == "fedavg":
+        aggregate = get_aggregator(name)(vectors, counts)
+    else:
+        aggregate = get_aggregator(name)(vectors, **kwargs)
+    digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)})
+    return digest, aggregate
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """The model a round trains from and its voters attest.
+
+    Attributes
+    ----------
+    round : int
+        The round whose aggregate it is (0: the initial model).
+    model_hash : bytes
+        Its content hash (what voters attest and proposers name as their base).
+    params : torch.Tensor
+        Its flat parameters.
+    adopted : bool
+        Whether the chain has adopted it (False: the pending aggregate, recomputed here).
+    update_norm : float or None
+        The median norm of the accepted updates it aggregates, each against the model it was
+        trained from: the yardstick voters screen the next updates against
+        (:func:`flock.roles.screening.screen_updates`). None for the initial model or when
+        those updates are not at hand.
+    """
+
+    round: int
+    model_hash: bytes
+    params: torch.Tensor
+    adopted: bool
+    update_norm: float | None = None
+
+
+def accepted_update_norm(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+    """The median norm of settled `round_`'s accepted updates, each against the base model it
+    names (blobs verified against their on-chain hashes); None when the round accepted nothing.
+    The accepted set is the committee's decision, so no proposer of a later round moves it.
+
+    Raises
+    ------
+    flock.store.StoreError
+        When a needed blob is missing or does not hash to its on-chain hash.
+    """
+    info = task.round_info(round_)
+    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
+    if info.outcome != Outcome.SETTLED or not accepted:
+        return None
+    by_base: dict[bytes, list[torch.Tensor]] = {}
+    for p in accepted:
+        by_base.setdefault(p.base_hash, []).append(store.get(p.update_hash).vector)
+    # honest voters refuse another base than theirs, so two bases take a voter majority
+    if len(by_base) != 1 or len(next(iter(by_base))) != 32:
+        return None
+    ((base_hash, vectors),) = by_base.items()
+    return median_update_norm(store.get(base_hash).vector, vectors)
+
+
+def _yardstick(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+    """:func:`accepted_update_norm`, or None (screening falls back to the round's own median
+    norm) when a blob it needs is not at hand."""
+    try:
+        return accepted_update_norm(task, store, round_)
+    except StoreError as exc:
+        log.warning("round %d's updates are not at hand (%s): no screening yardstick", round_, exc)
+        return None
+
+
+def base_model(
+    aggregation: Any, task: TaskClient, store: UpdateStore, num_params: int
+) -> BaseModel:
+    """The base model of the task's current round: the pending aggregate as recomputed here
+    from the chain and verified blobs, else the adopted global model read from the store.
+
+    Raises
+    ------
+    flock.store.StoreError
+        When a needed blob is missing or does not hash to its on-chain hash.
+    """
+    pending = task.pending_aggregate_round()
+    if pending:
+        built = aggregate_from_chain(aggregation, task, store, pending)
+        if built is None:  # the chain only marks a round pending when it accepted updates
+            raise RuntimeError(f"round {pending} is pending but accepted nothing")
+        digest, vector = built
+        norm = _yardstick(task, store, pending)
+        return BaseModel(pending, digest, vector, adopted=False, update_norm=norm)
+    digest, round_ = task.global_model()
+    vector = store.get(digest, expected_numel=num_params).vector
+    norm = _yardstick(task, store, round_) if round_ > 0 else None
+    return BaseModel(round_, digest, vector, adopted=True, update_norm=norm)

@@ -1,0 +1,116 @@
+"""What every member of a task must agree on, from the config: the contract's TaskConfig (with
+score tolerances fitted to the private test splits) and the hash of the training spec."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from eth_utils import keccak
+from omegaconf import DictConfig, OmegaConf
+
+from flock.contracts.units import to_wei
+from flock.learning.alliance_data import alliance_data, score_floor_bps
+from flock.protocol.commitments import MAX_SCORE
+from flock.protocol.types import RewardRule, TaskParams
+
+log = logging.getLogger(__name__)
+
+
+def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) -> dict[str, int]:
+    """The score thresholds `tolerance_bps`, `peer_tolerance_bps`, `min_deviation_bps` and
+    `wash_mad_bps` as configured, the first two raised to `task.score_steps` score steps of the
+    smallest private test split, the last two (the voter band's floor and the wash limit) to
+    `task.band_score_steps` (default: twice as many): voters are judged on paired differences,
+    the difference of two scores, whose honest spread is twice a score's.
+
+    A voter's accuracy on n test samples moves in steps of 10000 / n basis points, and the
+    median over voters stays on that lattice: a tolerance below about two steps rejects honest
+    models one test sample worse than the global model (7 samples: 14.3-point steps), a voter
+    band below it slashes honest voters, and a wash threshold below it voids every round in
+    which a large minority disagrees (honest voters' own spread already reaches it). The split
+    size is `task.min_test_samples` when set (a deployment whose splits are private), else
+    `smallest_test_split`, else computed from the config's partition.
+    """
+    t = cfg.task
+    configured = {
+        "tolerance_bps": int(t.tolerance_bps),
+        "peer_tolerance_bps": int(t.peer_tolerance_bps),
+        "min_deviation_bps": int(t.min_deviation_bps),
+        "wash_mad_bps": int(t.wash_mad_bps),
+    }
+    steps = float(t.get("score_steps") or 0)
+    if steps == 0:
+        return configured
+    n = t.get("min_test_samples") or smallest_test_split
+    if n is None:
+        n = alliance_data(cfg).smallest_test_split
+    floor = score_floor_bps(steps, int(n))
+    band_steps = float(t.get("band_score_steps") or 2 * steps)
+    band_floor = score_floor_bps(band_steps, int(n))
+    floors = {"tolerance_bps": floor, "peer_tolerance_bps": floor}
+    floors |= {"min_deviation_bps": band_floor, "wash_mad_bps": band_floor}
+    raised = {k: max(v, floors[k]) for k, v in configured.items()}
+    if raised != configured:
+        log.info(
+            "private test splits of %d samples: score tolerances raised to %d bps (%g steps), "
+            "the voter band and wash limit to %d bps (%g steps)",
+            int(n), floor, steps, band_floor, band_steps,
+        )  # fmt: skip
+    if floor > MAX_SCORE // 2:
+        log.warning(
+            "private test splits of %d samples are too small to judge a proposal (%g score "
+            "steps = %d bps): raise test_fraction or give participants more data",
+            int(n), steps, floor,
+        )  # fmt: skip
+    return raised
+
+
+def task_params(
+    cfg: DictConfig,
+    *,
+    spec_hash: bytes,
+    initial_model_hash: bytes,
+    smallest_test_split: int | None = None,
+) -> TaskParams:
+    """The contract's TaskConfig from the `task` and `reward` config groups (tolerances from
+    :func:`score_tolerances`)."""
+    t = cfg.task
+    tolerances = score_tolerances(cfg, smallest_test_split)
+    return TaskParams(
+        spec_hash=spec_hash,
+        initial_model_hash=initial_model_hash,
+        min_stake=to_wei(t.min_stake),
+        max_participants=int(t.max_participants or cfg.participants),
+        proposers_per_round=int(t.proposers_per_round),
+        max_voters=int(t.max_voters),
+        min_voters=int(t.min_voters),
+        rounds=int(t.rounds),
+        enrol_period=int(t.enrol_period),
+        propose_period=int(t.propose_period),
+        commit_period=int(t.commit_period),
+        reveal_period=int(t.reveal_period),
+        max_samples=int(t.max_samples),
+        slash_bps=int(t.slash_bps),
+        tolerance_bps=tolerances["tolerance_bps"],
+        peer_tolerance_bps=tolerances["peer_tolerance_bps"],
+        mad_multiplier_x100=int(t.mad_multiplier_x100),
+        min_deviation_bps=tolerances["min_deviation_bps"],
+        wash_mad_bps=tolerances["wash_mad_bps"],
+        voter_share_bps=int(t.voter_share_bps),
+        reward_rule=RewardRule[str(cfg.reward.rule).upper()],
+        softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
+    )
+
+
+def spec_hash_of(cfg: DictConfig) -> bytes:
+    """keccak256 of the canonical JSON of the off-chain training spec."""
+    spec = {
+        "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "training": OmegaConf.to_container(cfg.training, resolve=True),
+        "aggregation": OmegaConf.to_container(cfg.aggregation, resolve=True),
+    }
+    if cfg.get("voting") is not None:  # how voters screen updates: every voter must agree
+        spec["voting"] = OmegaConf.to_container(cfg.voting, resolve=True)
+    return keccak(json.dumps(spec, sort_keys=True).encode())

@@ -1,0 +1,79 @@
+"""Checks on a run's config before anything is deployed, and its token amounts in wei, exactly."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+from flock.contracts.units import to_wei
+
+TOKEN = 10**18
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run (checked before anything is deployed)."""
+
+
+#: Token amounts in the config (whole tokens, or wei for `decimals` 0), converted exactly.
+AMOUNT_KEYS: dict[str, int] = {
+    "tokens.supply": 18,
+    "tokens.reward_pool": 18,
+    "tokens.per_participant": 18,
+    "tokens.stake": 18,
+    "task.min_stake": 18,
+    "chain.fund_wei": 0,
+}
+
+
+def config_amounts(cfg: DictConfig) -> dict[str, int]:
+    """The config's token amounts (:data:`AMOUNT_KEYS`) in wei, exactly (no float on the way).
+
+    Raises
+    ------
+    ConfigError
+        Naming every amount that is negative, not a number, or finer than the token.
+    """
+    amounts: dict[str, int] = {}
+    errors: list[str] = []
+    for key, decimals in AMOUNT_KEYS.items():
+        try:
+            amounts[key] = to_wei(OmegaConf.select(cfg, key, throw_on_missing=True), decimals)
+        except ValueError as exc:
+            errors.append(f"{key}: {exc}")
+    if errors:
+        raise ConfigError("invalid config: " + "; ".join(errors))
+    return amounts
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Reject impossible values with a message naming the key."""
+    n, task = int(cfg.participants), cfg.task
+    wei = config_amounts(cfg)
+    checks = [
+        (n >= 2, "participants must be >= 2"),
+        (int(task.rounds) >= 1, "task.rounds must be >= 1"),
+        (
+            1 <= int(task.proposers_per_round) < n,
+            "task.proposers_per_round must be in [1, participants)",
+        ),
+        (int(task.max_voters) >= 1, "task.max_voters must be >= 1"),
+        (0 <= int(task.slash_bps) <= 10_000, "task.slash_bps must be in [0, 10000]"),
+        (0 <= int(task.voter_share_bps) <= 10_000, "task.voter_share_bps must be in [0, 10000]"),
+        (wei["tokens.stake"] >= wei["task.min_stake"], "tokens.stake must be >= task.min_stake"),
+        (
+            wei["tokens.per_participant"] >= wei["tokens.stake"],
+            "tokens.per_participant must cover tokens.stake",
+        ),
+        (wei["tokens.reward_pool"] > 0, "tokens.reward_pool must be > 0"),
+        (int(cfg.training.epochs) >= 1, "training.epochs must be >= 1"),
+        (float(cfg.training.lr) > 0, "training.lr must be > 0"),
+        (0 < float(cfg.test_fraction) < 1, "test_fraction must be in (0, 1)"),
+        (0 < float(cfg.holdout_fraction) < 1, "holdout_fraction must be in (0, 1)"),
+    ]
+    for count_key in ("proposer", "voter"):
+        count = int(cfg.attack[count_key].count)
+        checks.append((0 <= count <= n, f"attack.{count_key}.count must be in [0, participants]"))
+    cartel_size = int(cfg.attack.get("cartel", {}).get("size", 0))
+    checks.append((0 <= cartel_size <= n, "attack.cartel.size must be in [0, participants]"))
+    errors = [msg for ok, msg in checks if not ok]
+    if errors:
+        raise ConfigError("invalid config: " + "; ".join(errors))

@@ -1,0 +1,160 @@
+"""The settlement mirror on hand-computed rounds (tests/contracts/test_settlement_mirror.py
+checks it against the contract itself on random rounds)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from flock.protocol.settlement import (
+    ONE,
+    RoundRecord,
+    SettlementRules,
+    exp2neg,
+    geometric_weight,
+    proposer_weights,
+    settle_round,
+    softmax_weight,
+)
+from flock.protocol.types import Outcome, RewardRule, SlashReason
+
+TOKEN = 10**18
+RULES = SettlementRules(
+    rounds=2,
+    min_voters=1,
+    slash_bps=1000,
+    tolerance_bps=200,
+    peer_tolerance_bps=1500,
+    mad_multiplier_x100=300,
+    min_deviation_bps=500,
+    wash_mad_bps=1500,
+    voter_share_bps=3000,
+    reward_rule=RewardRule.GEOMETRIC,
+    softmax_temperature_bps=100,
+)
+STAKES = {a: 50 * TOKEN for a in ("P0", "P1", "V0", "V1", "V2", "M")}
+
+
+def _record(**changes: object) -> RoundRecord:
+    base = RoundRecord(
+        round=1,
+        proposers=["P0", "P1"],
+        voters=["V0", "V1", "V2"],
+        scores=[[8000, 8050, 3000], [8000, 8050, 3000], [0, 10_000, 0]],
+        missing=["M"],
+        stakes=STAKES,
+        reward_pool=1000 * TOKEN,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_exp2neg_halves_per_unit_and_vanishes_after_sixty() -> None:
+    assert exp2neg(0) == ONE
+    assert exp2neg(ONE) == ONE // 2
+    assert exp2neg(3 * ONE) == ONE // 8
+    assert exp2neg(ONE // 2) == pytest.approx(ONE / 2**0.5, rel=2e-7)
+    assert exp2neg(60 * ONE) == 0
+    values = [exp2neg(k * ONE // 37) for k in range(200)]
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+
+
+def test_reward_weights() -> None:
+    assert geometric_weight(0) == 2**63 and geometric_weight(3) == 2**60
+    assert geometric_weight(64) == 0
+    assert softmax_weight(9000, 9000, 100) == ONE
+    assert softmax_weight(8900, 9000, 100) == ONE // 2
+    # rank ties break by index; rejected proposers weigh nothing
+    weights = proposer_weights([7000, 7000, 9000], 0b111, [1, 1, 1], RULES)
+    assert weights == [2**62, 2**61, 2**63]
+    assert proposer_weights([7000, 9000], 0b01, [1, 1], RULES) == [2**63, 0]
+
+
+def test_settles_a_round_like_the_contract() -> None:
+    # Execute: V2 is an outlier on every proposal, P1 scores far below the base model, M is
+    # missing
+    result = settle_round(_record(), RULES)
+
+    # Assert (by hand): paired differences + 10000: P0 10050, 10050, 20000; P1 5000, 5000, 0.
+    # Share 500, slashes 3 x 5, budget 515 = 360.5 to P0 + 154.5 to voters
+    assert result.outcome == Outcome.SETTLED and not result.wash
+    assert result.medians == (10_050, 5000) and result.mads == (0, 0)
+    assert result.accepted_mask == 0b01
+    assert result.outliers == ("V2",)
+    assert result.slashes == (
+        ("M", SlashReason.MISSING_VOTE_REVEAL, 5 * TOKEN),
+        ("P1", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN),
+        ("V2", SlashReason.VOTE_OUTSIDE_CONSENSUS, 5 * TOKEN),
+    )
+    assert result.rewards == (
+        ("P0", 3605 * TOKEN // 10),
+        ("V0", 7725 * TOKEN // 100),
+        ("V1", 7725 * TOKEN // 100),
+    )
+    assert (result.credited, result.slashed) == (515 * TOKEN, 15 * TOKEN)
+    assert result.reward_pool == 500 * TOKEN
+    assert result.stakes["P1"] == 45 * TOKEN and result.stakes["P0"] == 50 * TOKEN
+
+
+def test_without_proposals_the_round_is_empty_and_only_missing_reveals_pay() -> None:
+    result = settle_round(_record(proposers=[], scores=[[8000]] * 3), RULES)
+    assert result.outcome == Outcome.EMPTY
+    assert result.slashes == (("M", SlashReason.MISSING_VOTE_REVEAL, 5 * TOKEN),)
+    assert result.rewards == () and result.reward_pool == 1005 * TOKEN
+
+
+def test_too_few_reveals_void_the_round() -> None:
+    result = settle_round(_record(), replace(RULES, min_voters=4))
+    assert result.outcome == Outcome.VOID and not result.wash
+    assert result.credited == 0
+
+
+def test_dispersed_scores_are_a_wash() -> None:
+    scores = [[5000, 0, 10_000], [5000, 5000, 5000], [5000, 10_000, 0]]
+    result = settle_round(_record(scores=scores), RULES)
+    assert result.outcome == Outcome.VOID and result.wash
+    assert [reason for _, reason, _ in result.slashes] == [SlashReason.MISSING_VOTE_REVEAL]
+
+
+def test_rejects_a_ballot_the_contract_would_refuse() -> None:
+    with pytest.raises(ValueError, match="scores"):
+        settle_round(_record(scores=[[8000, 8050]] * 3), RULES)
+    with pytest.raises(ValueError, match="stakes unknown"):
+        settle_round(_record(stakes={}), RULES)
+
+
+def test_a_zero_median_is_rejected_even_when_the_baseline_is_zero() -> None:
+    # an untrained global model can score 0; a proposal the voters refused (score 0) must not
+    # clear "baseline - tolerance" anyway, while a weak but valid one (score 1) does
+    scores = [[0, 0, 1], [0, 0, 1], [0, 0, 1]]
+    result = settle_round(_record(scores=scores), RULES)
+    assert result.outcome == Outcome.SETTLED
+    assert result.accepted_mask == 0b10
+    assert ("P0", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in result.slashes
+
+
+def test_a_voters_test_split_bias_cancels_in_the_paired_differences() -> None:
+    # every voter sees the proposal 50 points above the base model, on very different splits
+    scores = [[2000, 2050, 2050], [9000, 9050, 9050], [5000, 5050, 5050]]
+    result = settle_round(_record(scores=scores), RULES)
+    assert result.outcome == Outcome.SETTLED and result.accepted_mask == 0b11
+    assert result.outliers == () and result.medians == (10_050, 10_050)
+
+
+def test_a_colluding_minority_cannot_get_an_honest_proposer_or_voter_slashed() -> None:
+    # The finding: one proposer, five voters, two colluders copy the lowest honest value to pull
+    # an absolute median down and collapse its MAD. Paired differences cancel the honest
+    # voters' bias; a minority can only move the median within the honest differences.
+    honest = [[6000, 6100], [8000, 8150], [9000, 9050]]
+    colluders = [[9000, 6100], [9000, 6100]]
+    record = _record(
+        proposers=["P0"],
+        voters=["V0", "V1", "V2", "C0", "C1"],
+        scores=honest + colluders,
+        missing=[],
+        stakes={**STAKES, "C0": 50 * TOKEN, "C1": 50 * TOKEN},
+    )
+    result = settle_round(record, RULES)
+    assert result.accepted_mask == 0b1
+    slashed = {who for who, _, _ in result.slashes}
+    assert not slashed & {"P0", "V0", "V1", "V2"}

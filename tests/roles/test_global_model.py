@@ -1,0 +1,130 @@
+"""The next global model is computed from on-chain records only; edge cases of the weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from flock.contracts import Outcome
+from flock.protocol.types import Proposal, RoundInfo
+from flock.roles.global_model import aggregate_from_chain, base_model
+from flock.store import UpdateStore
+
+
+@dataclass
+class RecordedRound:
+    """The on-chain record of one settled round, as TaskClient's views return it."""
+
+    recorded: list[Proposal]
+    accepted_mask: int
+    scores: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def round_info(self, round_: int) -> RoundInfo:
+        return RoundInfo(0, 0, 5, len(self.recorded), 3, 3, Outcome.SETTLED,
+                         self.accepted_mask, 0)  # fmt: skip
+
+    def proposals(self, round_: int) -> list[Proposal]:
+        return self.recorded
+
+    def revealed_scores(self, round_: int) -> dict[str, tuple[int, ...]]:
+        return self.scores
+
+
+def _record(store: UpdateStore, vectors: list[torch.Tensor], samples: list[int]) -> list[Proposal]:
+    return [
+        Proposal(1, f"0x{i:040x}", i, store.put(v, {"round": "1"}), n, "")
+        for i, (v, n) in enumerate(zip(vectors, samples, strict=True))
+    ]
+
+
+CONSENSUS = OmegaConf.create({"name": "consensus"})
+
+
+def test_accepted_updates_are_weighted_by_median_score_and_samples(tmp_path: Path) -> None:
+    store = UpdateStore(tmp_path)
+    a, b, c = torch.zeros(4), torch.ones(4), torch.full((4,), 9.0)
+    proposals = _record(store, [a, b, c], [10, 30, 5])
+    # baseline first; proposal 2 rejected (mask 0b011)
+    ballots = {"v1": (5000, 8000, 8000, 100), "v2": (5000, 6000, 8000, 0), "v3": (0, 8000, 8000, 0)}
+    rec = RecordedRound(proposals, 0b011, ballots)
+    digest, vector = aggregate_from_chain(CONSENSUS, rec, store, 1)  # type: ignore[arg-type]
+    # medians 8000 and 8000: weights 10*8000 : 30*8000
+    assert torch.allclose(vector, torch.full((4,), 0.75))
+    assert store.get(digest).vector.equal(vector)
+
+
+def test_all_zero_medians_fall_back_to_sample_weights(tmp_path: Path) -> None:
+    store = UpdateStore(tmp_path)
+    proposals = _record(store, [torch.zeros(3), torch.ones(3)], [1, 3])
+    rec = RecordedRound(proposals, 0b11, {"v1": (0, 0, 0), "v2": (0, 0, 0), "v3": (0, 0, 0)})
+    _, vector = aggregate_from_chain(CONSENSUS, rec, store, 1)  # type: ignore[arg-type]
+    assert torch.allclose(vector, torch.full((3,), 0.75))
+
+
+def test_nothing_accepted_means_no_new_model(tmp_path: Path) -> None:
+    store = UpdateStore(tmp_path)
+    proposals = _record(store, [torch.zeros(3)], [1])
+    rec = RecordedRound(proposals, 0, {"v1": (0, 0)})
+    assert aggregate_from_chain(CONSENSUS, rec, store, 1) is None  # type: ignore[arg-type]
+
+
+@dataclass
+class ChainView(RecordedRound):
+    """A task whose round 1 settled; `pending` says whether its aggregate awaits attestation."""
+
+    pending: int = 0
+    adopted: bytes = b""
+
+    def pending_aggregate_round(self) -> int:
+        return self.pending
+
+    def global_model(self) -> tuple[bytes, int]:
+        return self.adopted, 0
+
+
+def test_base_model_is_the_recomputed_pending_aggregate_not_a_posted_hash(tmp_path: Path) -> None:
+    # Prepare: round 1 accepted two updates and is pending; the adopted model is the initial one
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.zeros(4), {"kind": "initial", "round": "0"})
+    recorded = _record(store, [torch.ones(4), 3 * torch.ones(4)], [10, 10])
+    view = ChainView(recorded, 0b11, {"0xv": (5000, 8000, 8000)}, pending=1, adopted=initial)
+    # Execute
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    # Assert: this member's own recomputation, stored under the hash it attests
+    assert not base.adopted and base.round == 1
+    torch.testing.assert_close(base.params, 2 * torch.ones(4))
+    assert store.get(base.model_hash).vector.tolist() == [2.0] * 4
+    # the base records no screening yardstick: the proposals name no base blob at hand
+    assert base.update_norm is None
+
+
+def test_the_base_carries_the_median_norm_of_the_updates_it_aggregates(tmp_path: Path) -> None:
+    # Prepare: round 1 accepted updates of norm 2, 4 and 10 from the initial model (zeros)
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.zeros(4), {"kind": "initial", "round": "0"})
+    vectors = [torch.full((4,), 1.0), torch.full((4,), 2.0), torch.full((4,), 5.0)]
+    recorded = [
+        Proposal(1, f"0x{i:040x}", i, store.put(v, {"round": "1"}), 10, "", initial)
+        for i, v in enumerate(vectors)
+    ]
+    view = ChainView(recorded, 0b111, {"0xv": (5000, 8000, 8000, 8000)}, pending=1,
+                     adopted=initial)  # fmt: skip
+    # Execute
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    # Assert: the yardstick the next voters screen against, which no later proposer moves
+    assert base.update_norm == 4.0
+    # a rejected update (mask 0b011) is not part of it
+    view.accepted_mask = 0b011
+    assert base_model(CONSENSUS, view, store, 4).update_norm == 3.0  # type: ignore[arg-type]
+
+
+def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: Path) -> None:
+    store = UpdateStore(tmp_path)
+    initial = store.put(torch.full((4,), 7.0), {"kind": "initial", "round": "0"})
+    view = ChainView([], 0, pending=0, adopted=initial)
+    base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
+    assert base.adopted and base.model_hash == initial
+    torch.testing.assert_close(base.params, torch.full((4,), 7.0))

@@ -1,0 +1,73 @@
+"""Score tolerances follow the size of the voters' private test splits."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from flock.learning.alliance_data import alliance_data, score_floor_bps
+from flock.spec import score_tolerances, spec_hash_of, task_params
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+
+
+def _cfg(*overrides: str):  # type: ignore[no-untyped-def]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_one_score_step_is_one_test_sample() -> None:
+    assert score_floor_bps(2, 7) == 2858  # ceil(2 x 10000 / 7)
+    assert score_floor_bps(1, 36) == 278
+    assert score_floor_bps(2, 2) == 10_000  # capped at the maximum score
+    assert score_floor_bps(0, 5) == 0
+    with pytest.raises(ValueError, match="test_samples must be >= 1"):
+        score_floor_bps(2, 0)
+
+
+def test_small_test_splits_raise_the_tolerances_to_two_steps_and_the_band_to_four() -> None:
+    # K = 50 on digits: 7 private test samples each, score steps of 14.3 points; the voter band
+    # and the wash limit judge paired differences (two scores): twice the steps
+    cfg = _cfg("participants=50")
+    assert alliance_data(cfg).smallest_test_split == 7
+    assert score_tolerances(cfg) == {
+        "tolerance_bps": 2858,
+        "peer_tolerance_bps": 2858,
+        "min_deviation_bps": 5715,
+        "wash_mad_bps": 5715,
+    }
+    params = task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
+    thresholds = (params.tolerance_bps, params.peer_tolerance_bps, params.min_deviation_bps)
+    assert thresholds == (2858, 2858, 5715) and params.wash_mad_bps == 5715
+
+
+def test_large_test_splits_keep_the_configured_tolerances() -> None:
+    cfg = _cfg()  # 10 participants: 36 test samples, steps of 2.8 points
+    assert score_tolerances(cfg) == {
+        "tolerance_bps": 1000,
+        "peer_tolerance_bps": 1500,
+        "min_deviation_bps": 1500,
+        "wash_mad_bps": 2000,
+    }
+
+
+def test_a_declared_split_size_or_zero_steps_overrides_the_partition() -> None:
+    cfg = _cfg("participants=50", "task.min_test_samples=20")
+    assert score_tolerances(cfg)["tolerance_bps"] == 1000  # floor 1000: as configured
+    assert score_tolerances(cfg)["peer_tolerance_bps"] == 1500
+    cfg = _cfg("participants=50", "task.score_steps=0")
+    assert score_tolerances(cfg)["tolerance_bps"] == 1000
+
+
+def test_splits_too_small_to_judge_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    cfg = _cfg("participants=50", "dataset=breast_cancer")
+    with caplog.at_level(logging.WARNING, logger="flock.spec.task"):
+        assert score_tolerances(cfg)["tolerance_bps"] == 10_000
+    assert "too small to judge a proposal" in caplog.text
+
+
+def test_voters_screening_rules_are_part_of_the_training_spec() -> None:
+    assert spec_hash_of(_cfg()) != spec_hash_of(_cfg("voting.max_norm_ratio=4"))
