@@ -7,18 +7,14 @@ import os
 from pathlib import Path
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.connect import open_chain
-from flock.contracts.deploy import deploy_alliance
 from flock.contracts.units import to_wei
-from flock.flower.common import AllianceFile
-from flock.learning.models import flatten_params
-from flock.spec import spec_hash_of, task_params, validate_config
+from flock.flower.deploy import deploy_task
+from flock.spec import validate_config
 from flock.store import UpdateStore
 
 log = logging.getLogger(__name__)
@@ -40,43 +36,32 @@ def deployer_signer(chain_kind: str) -> Signer:
 def deploy_app(cfg: DictConfig) -> None:
     """Deploy the contracts for the configured task and print their addresses."""
     validate_config(cfg)
-    torch.manual_seed(int(cfg.seed))
-    initial = flatten_params(instantiate(cfg.model))
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     store_dir = Path(cfg.deploy.get("store_dir") or run_dir / "store").resolve()
     store = UpdateStore(store_dir, max_bytes=int(cfg.store.max_bytes))
-    initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
     with open_chain(cfg.chain) as chain:
         signer = deployer_signer(str(cfg.chain.kind))
         if cfg.chain.kind != "rpc" or cfg.chain.get("dev"):
             chain.fund(signer.address, to_wei(cfg.chain.fund_wei, decimals=0))
         sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
-        params = task_params(cfg, spec_hash=spec_hash_of(cfg), initial_model_hash=initial_hash)
-        deployment, task = deploy_alliance(
+        # what participants and the coordinator need: an alliance file, on a JSON-RPC chain
+        alliance_file = run_dir / "alliance.json" if isinstance(chain, RpcChain) else None
+        deployed = deploy_task(
+            cfg,
             sender,
             signer,
-            params,
-            reward_pool=to_wei(cfg.tokens.reward_pool),
+            store=store,
+            alliance_file=alliance_file,
             token_address=cfg.deploy.token or None,
-            token_supply=to_wei(cfg.tokens.supply),
         )
+        deployment = deployed.deployment
         print(f"chain_id: {chain.chain_id}")
         print(f"token: {deployment.token}")
         print(f"implementation: {deployment.implementation}")
         print(f"factory: {deployment.factory}")
         print(f"task: {deployment.task}")
-        print(f"spec_hash: 0x{params.spec_hash.hex()}")
-        print(f"initial_model_hash: 0x{initial_hash.hex()}")
-        log.info("enrolment ends at %d", task.enrol_end())
-        if isinstance(chain, RpcChain):  # what participants and the coordinator need
-            alliance_file = run_dir / "alliance.json"
-            AllianceFile(
-                cfg=cfg,
-                task=deployment.task,
-                rpc_url=chain.url,
-                chain_id=chain.chain_id,
-                store_dir=store_dir,
-                stake_wei=to_wei(cfg.tokens.stake),
-                dev_chain=chain.dev,
-            ).write(alliance_file)
+        print(f"spec_hash: 0x{deployed.params.spec_hash.hex()}")
+        print(f"initial_model_hash: 0x{deployed.initial_model_hash.hex()}")
+        log.info("enrolment ends at %d", deployed.task.enrol_end())
+        if alliance_file is not None:
             print(f"alliance_file: {alliance_file}")

@@ -16,6 +16,13 @@ The rules differ only in settlement and aggregation: the same seed gives the sam
 initial model, role draws (until the paper's rule removes someone) and training.
 :func:`chain_run` plays the same configuration on the real contract instead (`flock run`'s
 in-process alliance), for the benchmark's smoke mode.
+
+The benchmark over the engine (`benchmarks/defence.py` is its command line): the grid's names
+and paths (:mod:`~flock.defence.grid`), its Hydra multiruns (:mod:`~flock.defence.sweep`), the
+summaries and goals (:mod:`~flock.defence.summary`), the report (:mod:`~flock.defence.report`,
+:mod:`~flock.defence.notes`, :mod:`~flock.defence.plots`), the CI smoke
+(:mod:`~flock.defence.smoke`) and the diagnosis of honest rejections
+(:mod:`~flock.defence.diagnose`).
 """
 
 from flock.defence.chain import chain_run

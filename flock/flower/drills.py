@@ -24,15 +24,11 @@ from flock.contracts import RpcChain, TaskClient, TxSender
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.flower.common import MSG_REVEAL_VOTE, MSG_TRAIN, MSG_VOTE
 from flock.flower.coordinator import DRILL_CRASH_ENV, Coordinator
-from flock.flower.launch import (
-    Processes,
-    deploy,
-    flower_env,
-    launch_alliance,
-    process_alive,
-    signal_group,
-)
+from flock.flower.deploy import deploy_dev_alliance
+from flock.flower.launch import launch_alliance
+from flock.flower.processes import Processes, process_alive, signal_group
 from flock.flower.relay import Reply
+from flock.flower.routes import flower_env
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +168,7 @@ def resume_drill(
     processes = Processes(stop_timeout=float(fl.stop_timeout_s))
     with AnvilProcess(chain_id=int(fl.chain_id)) as node:
         try:
-            deployed = deploy(cfg, node.url, run_dir)
+            deployed = deploy_dev_alliance(cfg, node.url, run_dir)
             env = flower_env(run_dir, fl)
             address = f"127.0.0.1:{free_port()}"
             for i, key_file in enumerate(deployed.key_files):

@@ -13,6 +13,10 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from flock.defence import MemoryStore, RunResult, attack_with_fraction, simulate
+from flock.defence import report as defence_report
+from flock.defence.grid import RUNS_DIR, SCRIPT
+from flock.defence.summary import figure_lines, goals_for, summarise
+from flock.defence.sweep import grid_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = str(ROOT / "configs")
@@ -61,6 +65,84 @@ def test_a_small_run_is_reproducible(defence: str) -> None:
 def test_unknown_defence_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown defence"):
         simulate(_cfg("defence.name=nope"))
+
+
+def test_the_full_grid_is_1485_runs_under_multirun_defence() -> None:
+    blocks = grid_blocks("full", (0, 1, 2))
+    assert sum(b.jobs for b in blocks) == 1485
+    assert blocks[0].sweep_dir("full") == RUNS_DIR / "full" / "digits" / "none" / "seed0"
+    assert RUNS_DIR == ROOT / "multirun" / "defence"
+    assert SCRIPT == ROOT / "benchmarks" / "defence.py" and SCRIPT.exists()
+
+
+def _result(defence: str, attack: str, eta: float | None, accuracy: list[float]) -> RunResult:
+    attackers = [] if attack == "none" else [0, 1, 2]
+    settles = defence.startswith("flock")
+    return RunResult(
+        defence=defence,
+        attack=attack,
+        eta=eta,
+        seed=0,
+        dataset="digits",
+        participants=10,
+        rounds=len(accuracy),
+        attackers=attackers,
+        accuracy=accuracy,
+        honest_stake=[64.0] * len(accuracy) if settles else [],
+        attacker_stake=[32.0] * len(accuracy) if settles and attackers else [],
+        first_slashed={i: 1 for i in attackers} if settles else {},
+        rule="flock" if settles else "",
+        attack_updates=6 if attackers else 0,
+        on_chain=True,  # no role-draw bound: the summary needs no role draws
+    )
+
+
+def _results() -> list[RunResult]:
+    return [
+        _result("flock", "none", None, [0.5, 0.8, 0.9]),
+        _result("flock", "label_flip", 0.3, [0.5, 0.8, 0.89]),
+        _result("fedavg", "none", None, [0.5, 0.8, 0.9]),
+        _result("fedavg", "label_flip", 0.3, [0.4, 0.6, 0.7]),
+    ]
+
+
+def test_summary_figure_lines_and_goals() -> None:
+    cells = summarise(_results())
+    lines = dict(line.split(": ", 1) for line in figure_lines(cells))
+    assert lines["final_acc[flock,label_flip,0.3]"] == "89.0"
+    assert lines["acc_drop_pts[flock,label_flip,0.3]"] == "1.0"
+    assert lines["acc_drop_pts[fedavg,label_flip,0.3]"] == "20.0"
+    assert lines["attackers_slashed_by_r5_pct[flock,label_flip,0.3]"] == "100.0"
+    assert lines["rounds_to_90pct_slashed[flock,label_flip,0.3]"] == "1"
+    assert lines["honest_slashed[flock,0.3]"] == "0"
+    checks = {c.name: c for c in goals_for(cells, ("digits", "label_flip", 0.3, "flock"))}
+    assert checks["acc within 2 pts"].met
+    assert checks["acc within 2 pts"].figure == "1.0 pts; FedAvg 20.0"
+    assert goals_for(cells, ("digits", "label_flip", 0.3, "fedavg")) == []
+
+
+def test_report_writes_markdown_plots_and_figure_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    for r in _results():
+        job = runs / "tiny" / r.dataset / r.attack / "seed0" / f"{r.defence}_eta{r.eta}"
+        job.mkdir(parents=True)
+        (job / "result.json").write_text(r.to_json())
+    results.mkdir()
+    (results / "defence_diagnose.txt").write_text("")  # no --diagnose run: figures say n/a
+    monkeypatch.setattr(defence_report, "RUNS_DIR", runs)
+    monkeypatch.setattr(defence_report, "RESULTS_DIR", results)
+    lines = defence_report.report("tiny")
+    assert "acc_drop_pts[flock,label_flip,0.3]: 1.0" in lines
+    assert (results / "defence.txt").read_text().splitlines() == lines
+    markdown = (results / "defence.md").read_text()
+    assert markdown.startswith("# Defence benchmark\n\nGrid `tiny`: 4 runs, seeds 0")
+    assert "## What the figures say" in markdown and "## digits: every figure" in markdown
+    for kind in ("accuracy", "stake"):
+        assert (results / f"defence_{kind}_digits_eta0.3.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="no runs under"):
+        defence_report.report("missing")
 
 
 @pytest.fixture(scope="module")

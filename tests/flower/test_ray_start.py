@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flock.flower import launch
+from flock.flower import routes
 
 ray = pytest.importorskip("ray")
 
@@ -37,7 +37,7 @@ def test_a_head_that_misses_the_deadline_is_started_again(
     fake = _FakeRay([TIMEOUT, TIMEOUT])
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setenv("PYTHONPATH", "/extra")  # restored after the test
-    launch._start_ray({"num_cpus": 2, "include_dashboard": False}, attempts=3)
+    routes.start_ray({"num_cpus": 2, "include_dashboard": False}, attempts=3)
     assert len(fake.inits) == 3 and fake.shutdowns == 2
     # as Flower's Ray backend: the actors get the driver's sys.path, then PYTHONPATH
     paths = fake.inits[-1]["runtime_env"]["env_vars"]["PYTHONPATH"].split(os.pathsep)
@@ -52,9 +52,9 @@ def test_it_gives_up_after_the_configured_attempts_and_on_other_errors(
     fake = _FakeRay([TIMEOUT, TIMEOUT])
     monkeypatch.setitem(sys.modules, "ray", fake)
     with pytest.raises(RuntimeError, match="Timed out waiting for file"):
-        launch._start_ray({}, attempts=2)
+        routes.start_ray({}, attempts=2)
     fake = _FakeRay([RuntimeError("some other Ray failure")])
     monkeypatch.setitem(sys.modules, "ray", fake)
     with pytest.raises(RuntimeError, match="some other"):
-        launch._start_ray({}, attempts=3)
+        routes.start_ray({}, attempts=3)
     assert len(fake.inits) == 1

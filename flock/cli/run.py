@@ -1,0 +1,24 @@
+"""`flock run`: the Hydra app that runs a local alliance (embedded chain by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
+def run_app(cfg: DictConfig) -> float | None:
+    """Hydra entry point of `flock run`; returns the final accuracy (for sweepers)."""
+    from flock.local.experiment import run
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    summary = run(cfg, run_dir)
+    print(f"final_accuracy: {summary['final_accuracy']:.4f}")
+    print(f"adopted_aggregate_mismatches: {summary['adopted_aggregate_mismatches']}")
+    print(f"run_dir: {run_dir}")
+    return summary["final_accuracy"]
