@@ -3,6 +3,7 @@ side, on the same splits, seeds and role draws, under every attack of `flock.att
 
     python benchmarks/defence.py --grid full --jobs 2   # the grid as Hydra multiruns, then report
     python benchmarks/defence.py --report --grid full   # the report from the runs on disk
+    python benchmarks/defence.py --grid full --defences flock   # flock's rows only (no report)
     python benchmarks/defence.py --smoke                # CI: flock's rule on the real contract
     python benchmarks/defence.py -m +experiment=defence defence.name=flock,krum attack=alie \\
         defence.eta=0.1,0.2 seed=0,1                    # a Hydra multirun of single runs
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from flock.defence.diagnose import diagnose
 from flock.defence.grid import CONFIG_DIR, RUNS_DIR, SEEDS
-from flock.defence.report import report
+from flock.defence.report import report, rows
 from flock.defence.smoke import smoke
 from flock.defence.sweep import run_grid, run_job
 
@@ -62,6 +63,12 @@ def main() -> None:
         "--diagnose", action="store_true", help="why flock's rule rejects honest proposals"
     )
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="seeds of the grid")
+    parser.add_argument(
+        "--defences",
+        default=None,
+        help="comma-separated: run and print only these defences' rows (e.g. flock); the "
+        "report is not rewritten",
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--out", type=Path, default=RUNS_DIR / "smoke", help="smoke run dir")
     args = parser.parse_args()
@@ -78,9 +85,11 @@ def main() -> None:
                 print(line)
         return
     grid = args.grid or "full"
+    only = args.defences.split(",") if args.defences else None
     if not args.report:
-        run_grid(grid, [int(s) for s in args.seeds.split(",")], args.jobs)
-    for line in report(grid):
+        run_grid(grid, [int(s) for s in args.seeds.split(",")], args.jobs, only)
+    lines = report(grid) if only is None else rows(grid, only)
+    for line in lines:
         print(line)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from flock.defence.diagnose import diagnose
@@ -209,6 +210,21 @@ def report(grid: str) -> list[str]:
     write_report(cells, grid, len(results), seeds, text, seconds)
     lines = figure_lines(cells)
     (RESULTS_DIR / "defence.txt").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def rows(grid: str, only: Sequence[str]) -> list[str]:
+    """The figure lines of the defences `only` from the grid's runs on disk, written to
+    `results/defence_rows_<defences>.txt`; the report and the plots are left as they are (they
+    compare every defence)."""
+    results = [r for r in load_results(RUNS_DIR / grid) if r.defence in only]
+    if not results:
+        raise SystemExit(f"no runs of {list(only)} under {RUNS_DIR / grid}")
+    lines = figure_lines(summarise(results, committee("defence")))
+    lines.append(f"runs: {len(results)}")
+    lines.append(f"run_seconds: {sum(r.seconds for r in results):.0f}")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"defence_rows_{'_'.join(only)}.txt").write_text("\n".join(lines) + "\n")
     return lines
 
 

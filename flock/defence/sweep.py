@@ -67,11 +67,24 @@ class Block:
         return len(self.defences) * len(self.etas)
 
 
-def grid_blocks(grid: str, seeds: Sequence[int]) -> list[Block]:
+def grid_blocks(grid: str, seeds: Sequence[int], only: Sequence[str] | None = None) -> list[Block]:
     """The blocks of `grid`, every block of the first seed first (a partial grid is then a
     complete grid of fewer seeds). `full`: digits, every attack x eta x defence (the vote-only
     attacks with the settling rules only), clean runs, and breast cancer at eta 0.3 for the
-    simple attacks. `quick`: digits at eta 0.3."""
+    simple attacks. `quick`: digits at eta 0.3. `only`: those defences' rows alone (their
+    runs land where the whole grid's would, so a later whole grid reuses them)."""
+    blocks = _blocks(grid, seeds)
+    if only is None:
+        return blocks
+    unknown = set(only) - set(DEFENCES)
+    if unknown:
+        raise ValueError(f"unknown defences {sorted(unknown)}; valid: {list(DEFENCES)}")
+    kept = [Block(b.dataset, b.attack, b.seed, tuple(d for d in b.defences if d in only), b.etas)
+            for b in blocks]  # fmt: skip
+    return [b for b in kept if b.defences]
+
+
+def _blocks(grid: str, seeds: Sequence[int]) -> list[Block]:
     blocks = []
     for seed in seeds:
         blocks.append(Block("digits", "none", seed, DEFENCES, (None,)))
@@ -97,9 +110,10 @@ def run_block(block: Block, grid: str) -> tuple[Block, int, float]:
     return block, code, time.perf_counter() - started
 
 
-def run_grid(grid: str, seeds: Sequence[int], jobs: int) -> None:
-    """Run every block of `grid`, `jobs` processes at a time."""
-    blocks = grid_blocks(grid, seeds)
+def run_grid(grid: str, seeds: Sequence[int], jobs: int, only: Sequence[str] | None = None) -> None:
+    """Run every block of `grid` (of the defences `only`, when given), `jobs` processes at a
+    time."""
+    blocks = grid_blocks(grid, seeds, only)
     total = sum(b.jobs for b in blocks)
     log.info("grid %s: %d blocks, %d runs, %d processes", grid, len(blocks), total, jobs)
     started, done = time.perf_counter(), 0

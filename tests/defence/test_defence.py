@@ -75,6 +75,18 @@ def test_the_full_grid_is_1485_runs_under_multirun_defence() -> None:
     assert SCRIPT == ROOT / "benchmarks" / "defence.py" and SCRIPT.exists()
 
 
+def test_one_defences_rows_are_the_same_jobs_as_in_the_full_grid() -> None:
+    full = grid_blocks("full", (0, 1, 2))
+    rows = grid_blocks("full", (0, 1, 2), only=["flock"])
+    assert all(b.defences == ("flock",) for b in rows)
+    # the same job directories: a later full grid skips what the rows already ran
+    assert {b.sweep_dir("full") for b in rows} == {b.sweep_dir("full") for b in full}
+    # per seed: digits clean + 14 attacks x 4 etas, breast cancer clean + 5 attacks at 0.3
+    assert sum(b.jobs for b in rows) == 3 * (1 + 14 * 4 + 1 + 5)
+    with pytest.raises(ValueError, match="unknown defences"):
+        grid_blocks("full", (0,), only=["flock", "no_such_rule"])
+
+
 def _result(defence: str, attack: str, eta: float | None, accuracy: list[float]) -> RunResult:
     attackers = [] if attack == "none" else [0, 1, 2]
     settles = defence.startswith("flock")
