@@ -33,7 +33,7 @@ class MemoryStore(UpdateStore):
         self.fsync = False
         self._blobs: dict[bytes, UpdateBlob] = {}
 
-    def put(self, vector: torch.Tensor, metadata: dict[str, str]) -> bytes:
+    def put(self, vector: torch.Tensor, metadata: dict[str, str], *, publish: bool = True) -> bytes:
         data = vector.detach().to(torch.float32).contiguous().clone()
         meta = json.dumps(metadata, sort_keys=True).encode()
         digest = hashlib.sha256(data.numpy().tobytes() + meta).digest()

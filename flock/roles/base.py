@@ -9,7 +9,7 @@ import torch
 
 from flock.contracts.participant import ChainParticipant
 from flock.learning.data import ParticipantData
-from flock.store import UpdateStore
+from flock.store import BlobStore
 
 
 @dataclass
@@ -19,7 +19,7 @@ class RoleContext:
 
     participant: ChainParticipant
     data: ParticipantData
-    store: UpdateStore
+    store: BlobStore
     make_model: Callable[[], torch.nn.Module]
     num_params: int
 

@@ -20,20 +20,21 @@ from flock.aggregation import get_aggregator
 from flock.contracts import Outcome, TaskClient
 from flock.protocol.consensus import consensus_scores
 from flock.roles.screening import median_update_norm
-from flock.store import StoreError, UpdateStore
+from flock.store import BlobStore, StoreError
 
 log = logging.getLogger(__name__)
 
 
 def aggregate_from_chain(
-    aggregation: Any, task: TaskClient, store: UpdateStore, round_: int
+    aggregation: Any, task: TaskClient, store: BlobStore, round_: int
 ) -> tuple[bytes, torch.Tensor] | None:
     """Aggregate settled `round_`'s accepted updates from on-chain data only.
 
     The accepted proposals, their sample counts and the revealed scores come from the chain,
     the blobs from the store (verified against their on-chain hashes). `aggregation` is the
-    `aggregation` config group (name and kwargs). Stores the result and returns (hash, vector),
-    or None when the round did not settle or accepted nothing.
+    `aggregation` config group (name and kwargs). Keeps the result in this member's store (not
+    published: every member recomputes it) and returns (hash, vector), or None when the round
+    did not settle or accepted nothing.
     """
     info = task.round_info(round_)
     accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
@@ -56,7 +57,8 @@ def aggregate_from_chain(
         aggregate = get_aggregator(name)(vectors, counts)
     else:
         aggregate = get_aggregator(name)(vectors, **kwargs)
-    digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)})
+    # kept, not published: every member recomputes it from the chain and the accepted blobs
+    digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)}, publish=False)
     return digest, aggregate
 
 
@@ -88,7 +90,7 @@ class BaseModel:
     update_norm: float | None = None
 
 
-def accepted_update_norm(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+def accepted_update_norm(task: TaskClient, store: BlobStore, round_: int) -> float | None:
     """The median norm of settled `round_`'s accepted updates, each against the base model it
     names (blobs verified against their on-chain hashes); None when the round accepted nothing.
     The accepted set is the committee's decision, so no proposer of a later round moves it.
@@ -112,7 +114,7 @@ def accepted_update_norm(task: TaskClient, store: UpdateStore, round_: int) -> f
     return median_update_norm(store.get(base_hash).vector, vectors)
 
 
-def _yardstick(task: TaskClient, store: UpdateStore, round_: int) -> float | None:
+def _yardstick(task: TaskClient, store: BlobStore, round_: int) -> float | None:
     """:func:`accepted_update_norm`, or None (screening falls back to the round's own median
     norm) when a blob it needs is not at hand."""
     try:
@@ -122,9 +124,21 @@ def _yardstick(task: TaskClient, store: UpdateStore, round_: int) -> float | Non
         return None
 
 
-def base_model(
-    aggregation: Any, task: TaskClient, store: UpdateStore, num_params: int
-) -> BaseModel:
+def _adopted_vector(
+    aggregation: Any, task: TaskClient, store: BlobStore, digest: bytes, round_: int, n: int
+) -> torch.Tensor:
+    """The adopted model's parameters: from the store, else (a member whose cache lacks the
+    aggregate, which nobody publishes) recomputed from round `round_`'s accepted updates."""
+    try:
+        return store.get(digest, expected_numel=n).vector
+    except StoreError:
+        built = aggregate_from_chain(aggregation, task, store, round_) if round_ > 0 else None
+        if built is None or built[0] != digest:
+            raise
+        return built[1]
+
+
+def base_model(aggregation: Any, task: TaskClient, store: BlobStore, num_params: int) -> BaseModel:
     """The base model of the task's current round: the pending aggregate as recomputed here
     from the chain and verified blobs, else the adopted global model read from the store.
 
@@ -142,6 +156,6 @@ def base_model(
         norm = _yardstick(task, store, pending)
         return BaseModel(pending, digest, vector, adopted=False, update_norm=norm)
     digest, round_ = task.global_model()
-    vector = store.get(digest, expected_numel=num_params).vector
+    vector = _adopted_vector(aggregation, task, store, digest, round_, num_params)
     norm = _yardstick(task, store, round_) if round_ > 0 else None
     return BaseModel(round_, digest, vector, adopted=True, update_norm=norm)

@@ -97,7 +97,7 @@ class Voter:
         """Store a random-noise model (for attacks that attest one) and return its hash."""
         generator = torch.Generator().manual_seed(seed)
         noise = torch.randn(self.ctx.num_params, generator=generator)
-        return self.ctx.store.put(noise, {"kind": "poison", "seed": str(seed)})
+        return self.ctx.store.put(noise, {"kind": "poison", "seed": str(seed)}, publish=False)
 
     def ballot(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf
 
 from flock.contracts.units import to_wei
+from flock.store import STORE_KINDS
 
 TOKEN = 10**18
 
@@ -74,6 +75,32 @@ def validate_config(cfg: DictConfig) -> None:
         checks.append((0 <= count <= n, f"attack.{count_key}.count must be in [0, participants]"))
     cartel_size = int(cfg.attack.get("cartel", {}).get("size", 0))
     checks.append((0 <= cartel_size <= n, "attack.cartel.size must be in [0, participants]"))
+    checks += _store_checks(cfg)
     errors = [msg for ok, msg in checks if not ok]
     if errors:
         raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def _store_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """The `store` group: a known kind, a size cap, and (networked kinds) fetch deadlines that
+    end inside the commit period: a voter fetches each proposal, then scores and commits."""
+    store = cfg.get("store")
+    if store is None:
+        return []
+    kind = str(store.get("kind", "dir"))
+    checks = [
+        (kind in STORE_KINDS, f"store.kind must be one of {', '.join(STORE_KINDS)}"),
+        (int(store.max_bytes) >= 1, "store.max_bytes must be >= 1"),
+    ]
+    if kind != "dir":
+        deadline = float(store.get("fetch_deadline_s", 60.0))
+        fetches = deadline * int(cfg.task.proposers_per_round)
+        checks.append((deadline > 0, "store.fetch_deadline_s must be > 0"))
+        checks.append(
+            (
+                fetches < float(cfg.task.commit_period),
+                "store.fetch_deadline_s x task.proposers_per_round must end inside "
+                "task.commit_period",
+            )
+        )
+    return checks

@@ -86,7 +86,10 @@ class UpdateStore:
         """Return whether a file for ``digest`` is present (its content is not verified)."""
         return self.path(digest).is_file()
 
-    def put(self, vector: torch.Tensor, metadata: dict[str, str]) -> bytes:
+    def check(self) -> None:
+        """A directory is always at hand (created by the constructor)."""
+
+    def put(self, vector: torch.Tensor, metadata: dict[str, str], *, publish: bool = True) -> bytes:
         """Encode and store an update; return its 32-byte digest.
 
         Parameters
@@ -95,6 +98,8 @@ class UpdateStore:
             1-D finite float32 update.
         metadata : dict of str to str
             Provenance strings.
+        publish : bool
+            Ignored: a directory is one location, where every reader looks.
 
         Returns
         -------
@@ -103,7 +108,7 @@ class UpdateStore:
         """
         return self.put_bytes(encode_blob(vector, metadata))
 
-    def put_bytes(self, data: bytes) -> bytes:
+    def put_bytes(self, data: bytes, *, publish: bool = True) -> bytes:
         """Validate and store already-encoded bytes; return their digest.
 
         Writing is atomic (temporary file in the same directory, then ``os.replace``)
@@ -117,12 +122,19 @@ class UpdateStore:
         data = bytes(data)
         decode_blob(data, max_bytes=self.max_bytes)
         digest = blob_hash(data)
-        target = self.path(digest)
         try:
             if self.get_bytes(digest) == data:
                 return digest
         except StoreError:
             pass
+        self.write_verified(digest, data)
+        return digest
+
+    def write_verified(self, digest: bytes, data: bytes) -> Path:
+        """Write bytes the caller has already checked to hash to `digest` (a networked
+        backend's download, verified while streaming) under its name, atomically; return the
+        file's path. Readers re-hash it all the same."""
+        target = self.path(digest)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=FILE_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -136,7 +148,7 @@ class UpdateStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         logger.debug("stored blob %s (%d bytes)", hash_hex(digest), len(data))
-        return digest
+        return target
 
     def get_bytes(self, digest: bytes) -> bytes:
         """Read the raw bytes stored under ``digest`` after verifying their hash.
