@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "roles": 3,
     "spec": 3,
     "attacks": 4,
+    "storeservice": 4,
     "learning": 5,
     "aggregation": 5,
     "store": 5,

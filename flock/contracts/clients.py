@@ -306,6 +306,10 @@ class TaskClient:
         """Participant at 0-based join index `index`."""
         return str(self._view("participantAt", index))
 
+    def creator(self) -> str:
+        """The task's creator (it deployed the task and may reclaim the unspent pool)."""
+        return str(self._view("creator"))
+
     def is_participant(self, participant: str) -> bool:
         """Whether `participant` has joined."""
         return bool(self._view("isParticipant", Web3.to_checksum_address(participant)))
