@@ -1,4 +1,5 @@
-"""Command line `flock <command>`: run, deploy, alliance, participant, coordinator (flock.cli.*)."""
+"""Command line `flock <command>`: run, deploy, alliance, participant, coordinator, store
+(flock.cli.*)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ commands:
   alliance  launch a real multi-process alliance on Flower (anvil, coordinator, N participants)
   participant  run one participant process (long-lived Flower gRPC client); see --help
   coordinator  relay a deployed alliance's rounds to connected participants; see --help
+  store     the alliance's blob service and tools: store serve | push | cid; see --help
 """
 
 
@@ -41,6 +43,10 @@ def main() -> None:
         from flock.cli.nodes import coordinator_main
 
         coordinator_main()
+    elif command == "store":
+        from flock.cli.store import store_main
+
+        store_main()
     else:
         print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

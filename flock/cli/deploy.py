@@ -13,9 +13,10 @@ from omegaconf import DictConfig
 from flock.contracts import RpcChain, Signer, TxSender
 from flock.contracts.connect import open_chain
 from flock.contracts.units import to_wei
-from flock.flower.deploy import deploy_task
+from flock.flower.common import AllianceFile
+from flock.flower.deploy import deploy_task, publish_initial_model
 from flock.spec import validate_config
-from flock.store import UpdateStore
+from flock.store import StoreUnreachableError, UpdateStore
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
@@ -37,7 +38,13 @@ def deploy_app(cfg: DictConfig) -> None:
     """Deploy the contracts for the configured task and print their addresses."""
     validate_config(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    store_dir = Path(cfg.deploy.get("store_dir") or run_dir / "store").resolve()
+    kind = str(cfg.store.kind)
+    store_url = str(cfg.store.get("url") or "") if kind == "http" else ""
+    if kind == "http" and not store_url:
+        raise ValueError("store=http needs store.url: where the alliance's blob service runs")
+    # store=dir: the directory the alliance shares; else the creator's own cache
+    default_dir = run_dir / "store" if kind == "dir" else run_dir / "creator" / "store"
+    store_dir = Path(cfg.deploy.get("store_dir") or default_dir).resolve()
     store = UpdateStore(store_dir, max_bytes=int(cfg.store.max_bytes))
     with open_chain(cfg.chain) as chain:
         signer = deployer_signer(str(cfg.chain.kind))
@@ -53,6 +60,7 @@ def deploy_app(cfg: DictConfig) -> None:
             store=store,
             alliance_file=alliance_file,
             token_address=cfg.deploy.token or None,
+            store_url=store_url,
         )
         deployment = deployed.deployment
         print(f"chain_id: {chain.chain_id}")
@@ -65,3 +73,20 @@ def deploy_app(cfg: DictConfig) -> None:
         log.info("enrolment ends at %d", deployed.task.enrol_end())
         if alliance_file is not None:
             print(f"alliance_file: {alliance_file}")
+        print(f"initial_model_blob: {store.path(deployed.initial_model_hash)}")
+        if kind != "dir" and deployed.alliance is not None:
+            _publish(deployed.alliance, signer, store, deployed.initial_model_hash)
+
+
+def _publish(alliance: AllianceFile, signer: Signer, store: UpdateStore, digest: bytes) -> None:
+    """Publish the initial model on the networked store, or say how once it runs."""
+    cache, blob = store.root, store.path(digest)
+    try:
+        print(f"initial_model_uri: {publish_initial_model(alliance, signer, cache, digest)}")
+    except StoreUnreachableError as exc:
+        print(f"initial model not published yet: {exc}")
+        print(
+            "start the service with `flock store serve --alliance-file <alliance_file> --dir "
+            "<dir>`, then publish it with `flock store push --alliance-file <alliance_file> "
+            f"--key-env {KEY_ENV} {blob}`"
+        )

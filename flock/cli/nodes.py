@@ -35,6 +35,11 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--server", required=True, help="coordinator address, host:port")
     parser.add_argument("--alliance-file", required=True)
     parser.add_argument("--state-dir", required=True)
+    parser.add_argument(
+        "--cache-dir",
+        default="",
+        help="this member's own cache of a networked store (default: <state-dir>/store)",
+    )
     parser.add_argument("--partition-id", type=int, required=True)
     _add_key_arguments(parser)
     parser.add_argument("--proposer-behaviour", default="")
@@ -49,6 +54,7 @@ def participant_main(argv: Sequence[str] | None = None) -> None:
         alliance_file=args.alliance_file,
         state_dir=args.state_dir,
         partition_id=args.partition_id,
+        cache_dir=args.cache_dir,
         key_env=args.key_env,
         key_file=args.key_file,
         key_password_env=args.key_password_env,
@@ -75,6 +81,11 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
     _add_key_arguments(parser)
     parser.add_argument("--result-file", default="result.json")
     parser.add_argument(
+        "--cache-dir",
+        default="",
+        help="its own cache of a networked store (default: coordinator-store/ by the result)",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="continue a task a previous coordinator left (state from the chain and the store)",
@@ -92,6 +103,7 @@ def coordinator_main(argv: Sequence[str] | None = None) -> None:
         coordinator_key_password_env=args.key_password_env,
         coordinator_key_env=args.key_env,
         result_file=args.result_file,
+        cache_dir=args.cache_dir,
         num_nodes=args.participants,
         node_wait_s=args.node_wait_s,
         resume=args.resume,

@@ -19,8 +19,9 @@ from flock.roles.global_model import aggregate_from_chain  # noqa: F401 (re-expo
 
 if TYPE_CHECKING:  # torch, hydra and the store load lazily: ClientApp processes start per message
     import torch
+    from eth_account.signers.local import LocalAccount
 
-    from flock.store import UpdateStore
+    from flock.store import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ RECORD = "flock"
 class AllianceFile:
     """The public description of one alliance, written by the launcher and read by every process.
 
-    It holds no secret: task address, RPC endpoint, shared store directory and the resolved
-    experiment config (dataset, model, training spec, aggregation), whose hash is on chain.
+    It holds no secret: task address, RPC endpoint, where the update store is (the shared
+    directory of `store=dir`, the service URL of `store=http`; the bucket of `store=s3` is in
+    the config) and the resolved experiment config (dataset, model, training spec,
+    aggregation, store), whose training-spec hash is on chain.
     """
 
     cfg: DictConfig
@@ -53,6 +56,13 @@ class AllianceFile:
     store_dir: Path
     stake_wei: int
     dev_chain: bool
+    #: The blob service of `store=http` ("" for the other kinds).
+    store_url: str = ""
+
+    @property
+    def store_kind(self) -> str:
+        """The alliance's store backend: dir, http or s3."""
+        return str(self.cfg.get("store", {}).get("kind", "dir"))
 
     def write(self, path: Path) -> None:
         """Write as JSON to `path`."""
@@ -62,6 +72,7 @@ class AllianceFile:
             "rpc_url": self.rpc_url,
             "chain_id": self.chain_id,
             "store_dir": str(self.store_dir),
+            "store": {"kind": self.store_kind, "url": self.store_url},
             "stake_wei": str(self.stake_wei),
             "dev_chain": self.dev_chain,
         }
@@ -79,6 +90,7 @@ class AllianceFile:
             store_dir=Path(data["store_dir"]),
             stake_wei=int(data["stake_wei"]),
             dev_chain=bool(data["dev_chain"]),
+            store_url=str(data.get("store", {}).get("url") or ""),
         )
 
     def connect(self) -> tuple[RpcChain, TaskClient]:
@@ -93,11 +105,31 @@ class AllianceFile:
         sender = TxSender(chain, gas_margin=float(self.cfg.chain.gas_margin))
         return chain, TaskClient(sender, self.task)
 
-    def store(self) -> UpdateStore:
-        """The shared content-addressed update store."""
-        from flock.store import UpdateStore
+    def store(
+        self, cache_dir: Path | None = None, account: LocalAccount | None = None
+    ) -> BlobStore:
+        """This process's update store: the shared directory (`store=dir`), or the alliance's
+        networked store behind this process's own cache directory `cache_dir`, uploading with
+        `account` (None: read-only).
 
-        return UpdateStore(self.store_dir, max_bytes=int(self.cfg.store.max_bytes))
+        Raises
+        ------
+        ValueError
+            For a networked store without a cache directory.
+        """
+        from flock.store import UpdateStore, open_store
+
+        if self.store_kind == "dir":
+            return UpdateStore(self.store_dir, max_bytes=int(self.cfg.store.max_bytes))
+        if cache_dir is None:
+            raise ValueError(f"store={self.store_kind} needs this process's own cache directory")
+        return open_store(
+            self.cfg.store,
+            cache_dir=cache_dir,
+            url=self.store_url or None,
+            task=self.task,
+            account=account,
+        )
 
     def make_model(self) -> torch.nn.Module:
         """An untrained model of the task's architecture."""

@@ -97,10 +97,18 @@ class Coordinator:
         settles (anyone may); the global model is adopted by the voters' attestations.
     chain_poll_s : float
         How often to look at the chain while waiting for a deadline (non-dev chains).
+    cache_dir : Path | None
+        The coordinator's own cache of a networked store (it only reads: it uploads nothing).
     """
 
     def __init__(
-        self, relay: Relay, alliance: AllianceFile, signer: Signer, *, chain_poll_s: float = 1.0
+        self,
+        relay: Relay,
+        alliance: AllianceFile,
+        signer: Signer,
+        *,
+        chain_poll_s: float = 1.0,
+        cache_dir: Path | None = None,
     ) -> None:
         self.relay = relay
         self.chain_poll_s = chain_poll_s
@@ -109,7 +117,7 @@ class Coordinator:
         chain, task = alliance.connect()
         self.chain: RpcChain = chain
         self.task: TaskClient = task
-        self.store = alliance.store()
+        self.store = alliance.store(cache_dir)
         #: Participant address -> its node on the relay (routing only).
         self.node_of: dict[str, Hashable] = {}
         #: Failed replies so far, as "message type, node: reason".
@@ -344,6 +352,12 @@ class CoordinatorSettings:
     resume: bool = False
     #: Environment variable with the password when the key file is an encrypted keystore.
     coordinator_key_password_env: str = "FLOCK_KEY_PASSWORD"
+    #: Its own cache of a networked store ("": coordinator-store/ beside the result file).
+    cache_dir: str = ""
+
+    def store_cache(self) -> Path:
+        """The coordinator's cache directory of a networked store."""
+        return Path(self.cache_dir or Path(self.result_file).parent / "coordinator-store")
 
     def read_key(self) -> str:
         """The coordinator's private key (never logged).
@@ -379,7 +393,8 @@ def run_coordinator(
     alliance = AllianceFile.read(settings.alliance_file)
     signer = Signer.from_key(settings.read_key())
     torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
-    coordinator = coordinator_cls(relay, alliance, signer)
+    coordinator = coordinator_cls(relay, alliance, signer, cache_dir=settings.store_cache())
+    coordinator.store.check()  # an unreachable store is named before anything starts
     result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}
     result_file = Path(settings.result_file)
     if settings.resume and result_file.exists():

@@ -41,9 +41,14 @@ def deploy_task(
     store: UpdateStore,
     alliance_file: Path | None,
     token_address: str | None = None,
+    store_url: str = "",
 ) -> DeployedTask:
     """Store the task's initial model, deploy token (unless `token_address`), factory and the
     task funded by `creator`, and write the public alliance file.
+
+    With a networked store (`store=http`, `store=s3`), `store` is the creator's own cache and
+    the initial model still has to be published there: :func:`publish_initial_model`, once
+    the blob service runs (it needs the alliance file to know its task).
 
     Parameters
     ----------
@@ -52,12 +57,15 @@ def deploy_task(
     sender, creator : TxSender, Signer
         The chain to deploy on and the funded deployer (task creator, reward pool holder).
     store : UpdateStore
-        The alliance's update store; it receives the initial model.
+        The alliance's shared store directory (`store=dir`), or the creator's cache; it
+        receives the initial model.
     alliance_file : Path | None
         Where to write the alliance file (`sender.chain` must then be an RpcChain, whose URL,
         chain id and dev flag it records); None writes none.
     token_address : str | None
         An existing ERC-20; None deploys a FlockToken with `tokens.supply`.
+    store_url : str
+        The blob service of `store=http`, recorded in the alliance file.
 
     Raises
     ------
@@ -91,9 +99,28 @@ def deploy_task(
             store_dir=store.root,
             stake_wei=to_wei(cfg.tokens.stake),
             dev_chain=chain.dev,
+            store_url=store_url,
         )
         alliance.write(alliance_file)
     return DeployedTask(deployment, task, params, initial_hash, alliance)
+
+
+def publish_initial_model(
+    alliance: AllianceFile, creator: Signer, cache_dir: Path, digest: bytes
+) -> str:
+    """Upload the initial model from the creator's cache to the alliance's networked store,
+    signed by the creator (the service takes it from the task's creator); return its URI.
+
+    Raises
+    ------
+    flock.store.StoreUnreachableError
+        When the store does not answer (its message names the URL).
+    """
+    store = alliance.store(cache_dir, account=creator.account)
+    store.check()
+    store.put_bytes(UpdateStore(cache_dir).get_bytes(digest))
+    log.info("initial model %s published at %s", digest.hex()[:12], store.uri(digest))
+    return store.uri(digest)
 
 
 @dataclass
@@ -104,6 +131,11 @@ class Deployed:
     coordinator_key_file: Path
     key_files: list[Path]
     addresses: list[str]
+    #: The task creator, its store directory (the shared one of `store=dir`, else its own
+    #: cache) and the initial model's hash, to publish it on a networked store.
+    creator: Signer | None = None
+    creator_store: Path | None = None
+    initial_model_hash: bytes = b""
 
 
 def write_key(path: Path, signer: Signer) -> None:
@@ -111,7 +143,9 @@ def write_key(path: Path, signer: Signer) -> None:
     atomic_write(path, signer.account.key.hex(), mode=0o600)
 
 
-def deploy_dev_alliance(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deployed:
+def deploy_dev_alliance(
+    cfg: DictConfig, rpc_url: str, run_dir: Path, *, store_url: str = ""
+) -> Deployed:
     """Deploy the task on the dev chain at `rpc_url` (:func:`deploy_task`), then fund N
     participant keys (gas + tokens) and a coordinator key and write their key files.
 
@@ -123,6 +157,8 @@ def deploy_dev_alliance(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deploye
         A dev JSON-RPC node (anvil) serving `cfg.flower.chain_id`.
     run_dir : Path
         Where the store, key files and alliance file go.
+    store_url : str
+        The blob service of `store=http` (recorded in the alliance file).
 
     Returns
     -------
@@ -130,13 +166,17 @@ def deploy_dev_alliance(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deploye
         Paths of the alliance file and key files, and the participants' addresses.
     """
     chain = RpcChain(rpc_url, expected_chain_id=int(cfg.flower.chain_id), dev=True)
-    store = UpdateStore(run_dir / "store", max_bytes=int(cfg.store.max_bytes))
+    shared = str(cfg.store.get("kind", "dir")) == "dir"  # else: the creator's own cache
+    store_dir = run_dir / "store" if shared else run_dir / "creator" / "store"
+    store = UpdateStore(store_dir, max_bytes=int(cfg.store.max_bytes))
     sender = TxSender(chain, gas_margin=float(cfg.chain.gas_margin))
     fund_wei = to_wei(cfg.chain.fund_wei, decimals=0)
     creator = Signer.create()
     chain.fund(creator.address, fund_wei)
     alliance_file = run_dir / "alliance.json"
-    deployed = deploy_task(cfg, sender, creator, store=store, alliance_file=alliance_file)
+    deployed = deploy_task(
+        cfg, sender, creator, store=store, alliance_file=alliance_file, store_url=store_url
+    )
     task = deployed.task
     log.info("task %s deployed (token %s)", task.address, deployed.deployment.token)
     key_files, addresses = [], []
@@ -152,4 +192,12 @@ def deploy_dev_alliance(cfg: DictConfig, rpc_url: str, run_dir: Path) -> Deploye
     chain.fund(coordinator.address, fund_wei)
     coordinator_key_file = run_dir / "coordinator.key"
     write_key(coordinator_key_file, coordinator)
-    return Deployed(alliance_file, coordinator_key_file, key_files, addresses)
+    return Deployed(
+        alliance_file,
+        coordinator_key_file,
+        key_files,
+        addresses,
+        creator=creator,
+        creator_store=store.root,
+        initial_model_hash=deployed.initial_model_hash,
+    )

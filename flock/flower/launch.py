@@ -12,12 +12,18 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from flock.contracts.anvil import AnvilProcess
-from flock.flower.common import atomic_write
+from flock.contracts.anvil import AnvilProcess, free_port
+from flock.flower.common import AllianceFile, atomic_write
 from flock.flower.coordinator import Coordinator, CoordinatorSettings
-from flock.flower.deploy import deploy_dev_alliance
+from flock.flower.deploy import deploy_dev_alliance, publish_initial_model
 from flock.flower.processes import Processes, process_alive
-from flock.flower.routes import app_pyproject, run_grpc, run_simulation, run_superlink
+from flock.flower.routes import (
+    app_pyproject,
+    run_grpc,
+    run_simulation,
+    run_superlink,
+    start_store_service,
+)
 from flock.spec import validate_config
 
 __all__ = [
@@ -109,7 +115,9 @@ def launch_alliance(
     cfg : DictConfig
         flock config with the `flower` group (see :func:`load_config`).
     run_dir : Path
-        Run directory: logs, store, node state, FLWR_HOME, result and summary.
+        Run directory: logs, store (with `store=http`: the service's directory, and a cache
+        per process under nodes/<i>/store, creator/ and coordinator/), node state,
+        FLWR_HOME, result and summary.
     rpc_url : str | None
         An existing dev chain to use (left running); None starts a private anvil.
     coordinator_cls : type[Coordinator]
@@ -141,8 +149,23 @@ def launch_alliance(
             rpc_url = anvil.url
             summary["anvil_pid"] = anvil.pid
             atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
-        deployed = deploy_dev_alliance(cfg, rpc_url, run_dir)
+        store_kind = str(cfg.store.kind)
+        # store=http without a url: this launcher starts the service, one more process
+        store_port = free_port() if store_kind == "http" and not cfg.store.get("url") else None
+        store_url = f"http://127.0.0.1:{store_port}" if store_port else ""
+        deployed = deploy_dev_alliance(cfg, rpc_url, run_dir, store_url=store_url)
         summary["participants"] = deployed.addresses
+        if store_port is not None:
+            start_store_service(cfg, run_dir, deployed.alliance_file, store_port, processes)
+            summary["store_url"] = store_url
+        if store_kind != "dir":
+            assert deployed.creator is not None and deployed.creator_store is not None
+            publish_initial_model(
+                AllianceFile.read(deployed.alliance_file),
+                deployed.creator,
+                deployed.creator_store,
+                deployed.initial_model_hash,
+            )
         summary["deploy_s"] = round(time.perf_counter() - started, 2)
 
         result_file = run_dir / "result.json"
@@ -152,6 +175,7 @@ def launch_alliance(
             result_file=str(result_file),
             num_nodes=int(cfg.participants),
             node_wait_s=float(fl.startup_timeout_s),
+            cache_dir=str(run_dir / "coordinator" / "store"),
         )
         t = time.perf_counter()
         if fl.route == "grpc":

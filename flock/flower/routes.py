@@ -94,6 +94,26 @@ def flower_env(run_dir: Path, fl: DictConfig) -> dict[str, str]:
     }
 
 
+def start_store_service(
+    cfg: DictConfig, run_dir: Path, alliance_file: Path, port: int, processes: Processes
+) -> str:
+    """Start `flock store serve` for the alliance on 127.0.0.1:`port` (its blobs in
+    run_dir/store-service) as one more process of the group, and wait until it listens."""
+    processes.start(
+        "store-service",
+        [
+            sys.executable, "-m", "flock.cli", "store", "serve",
+            "--alliance-file", str(alliance_file),
+            "--dir", str(run_dir / "store-service"),
+            "--address", f"127.0.0.1:{port}",
+        ],
+        flower_env(run_dir, cfg.flower),
+        run_dir / "logs" / "store-service.log",
+    )  # fmt: skip
+    wait_port(port, float(cfg.flower.startup_timeout_s), processes)
+    return f"http://127.0.0.1:{port}"
+
+
 def run_grpc(
     cfg: DictConfig,
     run_dir: Path,
@@ -124,6 +144,8 @@ def run_grpc(
                 str(deployed.alliance_file),
                 "--state-dir",
                 str(key_file.parent / "state"),
+                "--cache-dir",
+                str(key_file.parent / "store"),
                 "--key-file",
                 str(key_file),
                 "--partition-id",
@@ -167,6 +189,7 @@ def run_superlink(
                 "alliance-file": settings.alliance_file,
                 "coordinator-key-file": settings.coordinator_key_file,
                 "result-file": settings.result_file,
+                "cache-dir": settings.cache_dir,
                 "num-nodes": settings.num_nodes,
                 "node-wait-s": settings.node_wait_s,
                 "message-timeout-s": float(fl.message_timeout_s),
@@ -193,6 +216,7 @@ def run_superlink(
             [
                 f'alliance-file="{deployed.alliance_file}"',
                 f'state-dir="{key_file.parent / "state"}"',
+                f'cache-dir="{key_file.parent / "store"}"',
                 f'key-file="{key_file}"',
                 f"partition-id={i}",
             ]

@@ -20,6 +20,7 @@ def settings_from(run_config: dict[str, object]) -> CoordinatorSettings:
         result_file=str(run_config["result-file"]),
         num_nodes=int(str(run_config["num-nodes"])),
         node_wait_s=float(str(run_config["node-wait-s"])),
+        cache_dir=str(run_config.get("cache-dir", "") or ""),
     )
 
 

@@ -10,12 +10,9 @@ secrets, vote salts) is kept on disk in the node's state directory.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,12 +33,14 @@ from flock.flower.common import (
     AllianceFile,
     JsonFileMap,
 )
+from flock.flower.node_settings import NodeSettings, read_key_file
 from flock.protocol.commitments import random_secret
 
 if TYPE_CHECKING:  # torch, sklearn and the roles load lazily, in the handlers that need them
     from flock.attacks import AttackPlan, ProposerBehaviour, VoterBehaviour
     from flock.roles import RoleContext
     from flock.roles.global_model import BaseModel
+    from flock.store import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -49,105 +48,11 @@ log = logging.getLogger(__name__)
 Values = dict[str, Any]
 
 
+__all__ = ["NodeSettings", "ParticipantWorker", "RequestError", "read_key_file", "worker_for"]
+
+
 class RequestError(ValueError):
     """A coordinator request this participant refuses (wrong role, bad field, unknown type)."""
-
-
-@dataclass(frozen=True)
-class NodeSettings:
-    """Where one participant finds its alliance, key and state (never the key itself)."""
-
-    alliance_file: str
-    state_dir: str
-    partition_id: int
-    key_env: str = ""
-    key_file: str = ""
-    #: Environment variable with the password of an encrypted keystore `key_file`.
-    key_password_env: str = "FLOCK_KEY_PASSWORD"
-    #: Behaviour names; empty means "as the alliance config's `attack` group assigns".
-    proposer_behaviour: str = ""
-    voter_behaviour: str = ""
-
-    @classmethod
-    def from_config(
-        cls, node_config: Mapping[str, Any], run_config: Mapping[str, Any] | None = None
-    ) -> NodeSettings:
-        """Settings from a Flower node config (`alliance-file`, `state-dir`, `partition-id`,
-        `key-file` or `key-env`, optional `proposer-behaviour`/`voter-behaviour`).
-
-        In Flower's simulation the node config only has `partition-id`: the alliance file and
-        the per-node directory root (`nodes-dir`, holding `<id>/key` and `<id>/state`) then come
-        from the run config.
-
-        Raises
-        ------
-        KeyError
-            When neither config names the alliance file or the partition.
-        """
-        run_config = run_config or {}
-        partition = int(node_config["partition-id"])
-        alliance_file = str(node_config.get("alliance-file") or run_config["alliance-file"])
-        nodes_dir = Path(str(run_config.get("nodes-dir", "")))
-        state_dir = str(node_config.get("state-dir") or nodes_dir / str(partition) / "state")
-        key_env = str(node_config.get("key-env", "") or "")
-        key_file = str(node_config.get("key-file", "") or "")
-        if not key_env and not key_file and "nodes-dir" in run_config:
-            key_file = str(nodes_dir / str(partition) / "key")
-        return cls(
-            alliance_file=alliance_file,
-            state_dir=state_dir,
-            partition_id=partition,
-            key_env=key_env,
-            key_file=key_file,
-            key_password_env=str(node_config.get("key-password-env", "") or "FLOCK_KEY_PASSWORD"),
-            proposer_behaviour=str(node_config.get("proposer-behaviour", "") or ""),
-            voter_behaviour=str(node_config.get("voter-behaviour", "") or ""),
-        )
-
-    def read_key(self) -> str:
-        """The participant's private key, from the env var `key_env`, else from `key_file`
-        (hex, or an encrypted keystore: see :func:`read_key_file`).
-
-        Raises
-        ------
-        KeyError
-            When neither source is configured or the env var is unset.
-        FileNotFoundError
-            When the key file does not exist.
-        """
-        if self.key_env:
-            if self.key_env not in os.environ:
-                raise KeyError(f"environment variable {self.key_env} (the key) is not set")
-            return os.environ[self.key_env]
-        if not self.key_file:
-            raise KeyError("node config needs key-env or key-file")
-        return read_key_file(Path(self.key_file), self.key_password_env)
-
-
-def read_key_file(path: Path, password_env: str = "FLOCK_KEY_PASSWORD") -> str:
-    """A private key from `path`: a hex key, or an encrypted Ethereum keystore (V3 JSON, as
-    geth, clef or `eth_account.Account.encrypt` write it) whose password is in the environment
-    variable `password_env`.
-
-    Raises
-    ------
-    KeyError
-        When the file is a keystore and the password variable is unset.
-    ValueError
-        When the password does not decrypt the keystore.
-    """
-    text = path.read_text().strip()
-    if not text.startswith("{"):
-        return text
-    from eth_account import Account
-
-    if password_env not in os.environ:
-        raise KeyError(f"{path} is an encrypted keystore: set its password in ${password_env}")
-    try:
-        key = Account.decrypt(json.loads(text), os.environ[password_env])
-    except ValueError as exc:
-        raise ValueError(f"cannot decrypt keystore {path}: {exc}") from exc
-    return "0x" + bytes(key).hex()
 
 
 def _encode_vote(v: PendingVote) -> dict[str, str]:
@@ -238,6 +143,13 @@ class ParticipantWorker:
         if self.task.params.spec_hash != spec_hash_of(self.alliance.cfg):
             raise RequestError(f"task {self.task.address} has another training spec than ours")
 
+    @cached_property
+    def store(self) -> BlobStore:
+        """This participant's update store: the alliance's shared directory (`store=dir`), or
+        the networked store behind its own cache directory, uploading with its own key."""
+        cache = Path(self.settings.cache_dir or Path(self.settings.state_dir) / "store")
+        return self.alliance.store(cache, account=self.participant.signer.account)
+
     def role_context(self) -> tuple[RoleContext, int]:
         """The private data partition, model factory and store (built on first use)."""
         if self._role_context is None:
@@ -321,7 +233,7 @@ class ParticipantWorker:
         from flock.roles.global_model import base_model
 
         _, n_params = self.role_context()
-        return base_model(self.alliance.cfg.aggregation, self.task, self.alliance.store(), n_params)
+        return base_model(self.alliance.cfg.aggregation, self.task, self.store, n_params)
 
     def train(self, values: Values) -> Values:
         """As a proposer of the round (checked on chain): train the round's base model (see
@@ -470,6 +382,7 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     from flock.roles import RoleContext
 
     worker.check_spec()
+    worker.store.check()  # an unreachable store is named here, before the first request
     cfg = worker.alliance.cfg
     threads = OmegaConf.select(cfg, "flower.torch_threads", default=cfg.torch_threads)
     torch.set_num_threads(int(threads))
@@ -480,7 +393,7 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     ctx = RoleContext(
         worker.participant,
         parts[worker.partition_id],
-        worker.alliance.store(),
+        worker.store,
         worker.alliance.make_model,
         n_params,
     )

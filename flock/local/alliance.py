@@ -25,10 +25,11 @@ from flock.learning.data import Dataset
 from flock.learning.models import flatten_params, num_params
 from flock.local.driver import RoundDriver
 from flock.local.reporting import RoundRecord
+from flock.local.stores import LocalStores
 from flock.roles import Proposer, RoleContext, ScreeningRules, TrainingSpec, Voter
 from flock.roles.global_model import BaseModel, base_model
 from flock.spec import participant_signer, spec_hash_of, task_params
-from flock.store import UpdateStore
+from flock.store import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Alliance:
     task: TaskClient
     members: list[Member]
     driver: RoundDriver
-    store: UpdateStore
+    store: BlobStore
     #: The initial model and its hash (round 1's base).
     initial: tuple[torch.Tensor, bytes]
     holdout: Dataset
@@ -70,6 +71,13 @@ class Alliance:
     adopted_mismatches: list[int] = field(default_factory=list)
     #: Rounds whose aggregate found no attesting majority (void).
     voided_aggregates: list[int] = field(default_factory=list)
+    #: Every store of the run (a networked store: the members' caches and the service).
+    stores: LocalStores | None = None
+
+    def close(self) -> None:
+        """Stop what the alliance started besides the chain (the blob service of store=http)."""
+        if self.stores is not None:
+            self.stores.close()
 
     def base(self) -> BaseModel:
         """The current round's base model as an honest member computes it (the pending
@@ -95,10 +103,8 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
 
     model = make_model()
     initial = flatten_params(model)
-    store = UpdateStore(
-        run_dir / "store", max_bytes=int(cfg.store.max_bytes), uri_base=cfg.store.get("uri_base")
-    )
-    initial_hash = store.put(initial, {"kind": "initial", "round": "0"})
+    stores = LocalStores(cfg.store, run_dir)
+    initial_hash = stores.initial.put(initial, {"kind": "initial", "round": "0"})
 
     sender = TxSender(
         chain,
@@ -127,6 +133,11 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         deployment.token,
         deployment.factory,
     )
+    try:
+        store = stores.connect(task, creator, initial_hash)
+    except BaseException:
+        stores.close()
+        raise
 
     attack = OmegaConf.to_container(cfg.attack, resolve=True)
     plan = plan_attacks(attack, n=n, seed=int(cfg.seed))  # type: ignore[arg-type]
@@ -140,7 +151,9 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         task.token.transfer(creator, signer.address, to_wei(tokens.per_participant))
         rng = random.Random(f"{cfg.seed}/secrets/{i}")
         participant = ChainParticipant(signer, task, new_secret=partial(rng.randbytes, 32))
-        ctx = RoleContext(participant, data[i], store, make_model, num_params(model))
+        ctx = RoleContext(
+            participant, data[i], stores.member(i, signer), make_model, num_params(model)
+        )
         seed = int(cfg.seed) * 1000 + i
         p_behaviour = plan.proposer_behaviour(i, num_classes=dataset.num_classes, seed=seed)
         v_behaviour = plan.voter_behaviour(i, colluders=colluders)
@@ -169,5 +182,6 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         cartel=Cartel(
             {members[i].address: members[i].proposer.honest_vector for i in plan.colluders}
         ),
+        stores=stores,
     )
     return alliance

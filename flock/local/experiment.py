@@ -182,10 +182,13 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, run_dir)
-        play(cfg, alliance)
-        final_accuracy, final_round = adopted_model_accuracy(alliance)
-        final = settle_accounts(alliance)
-        totals = alliance.task.totals()
+        try:
+            play(cfg, alliance)
+            final_accuracy, final_round = adopted_model_accuracy(alliance)
+            final = settle_accounts(alliance)
+            totals = alliance.task.totals()
+        finally:
+            alliance.close()
     summary = {
         "final_accuracy": final_accuracy,
         "final_model_round": final_round,
