@@ -23,8 +23,7 @@ def _serve(args: argparse.Namespace) -> None:
     _, task = alliance.connect()
     store_cfg = alliance.cfg.store
     settings = ServiceSettings.from_config(store_cfg, root=Path(args.dir), task=alliance.task)
-    ttl = float(store_cfg.get("membership_ttl_s") or 10.0)
-    app = create_app(settings, task_membership(task, ttl_s=ttl))
+    app = create_app(settings, task_membership(task))
     log.info(
         "serving blobs of task %s at http://%s from %s (cap %d bytes, %g uploads/s each)",
         alliance.task, args.address, settings.root, settings.max_bytes, settings.rate_per_s,

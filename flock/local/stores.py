@@ -51,8 +51,7 @@ class LocalStores:
             settings = ServiceSettings.from_config(
                 self.cfg, root=self.run_dir / "store-service", task=task.address
             )
-            ttl = float(self.cfg.get("membership_ttl_s") or 10.0)
-            self.service = ServiceThread(create_app(settings, task_membership(task, ttl_s=ttl)))
+            self.service = ServiceThread(create_app(settings, task_membership(task)))
             self.url = self.service.start().url
         store = self._open(self.initial.root, creator)
         store.check()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 
 #: The service's record of used upload signatures, in its blob directory.
 USED_SIGNATURES = ".used-signatures"
+#: Blobs up to this size are read, checked and answered on the event loop: no thread hop.
+INLINE_BYTES = 1 << 20
 
 
 class MembershipUnavailableError(StoreError):
@@ -84,6 +86,9 @@ class ServiceSettings:
         Each uploader's token bucket.
     max_signature_ttl_s : float
         The farthest an upload signature's expiry may lie ahead.
+    membership_ttl_s : float
+        How long a "yes, a member" from the chain is believed (a member who left is refused
+        after that); a "no" is asked again every time (a member may have joined since).
     """
 
     root: Path
@@ -92,6 +97,7 @@ class ServiceSettings:
     rate_burst: float = 20.0
     rate_per_s: float = 2.0
     max_signature_ttl_s: float = 360.0
+    membership_ttl_s: float = 10.0
 
     @classmethod
     def from_config(cls, store: Any, *, root: Path, task: str) -> ServiceSettings:
@@ -105,6 +111,7 @@ class ServiceSettings:
             rate_burst=float(rate.get("burst", cls.rate_burst)),
             rate_per_s=float(rate.get("per_s", cls.rate_per_s)),
             max_signature_ttl_s=ttl + 60.0,  # a minute of clock skew
+            membership_ttl_s=float(store.get("membership_ttl_s") or 10.0),
         )
 
 
@@ -172,6 +179,7 @@ def create_app(settings: ServiceSettings, is_member: MemberCheck) -> FastAPI:
     guard = ReplayGuard(store.root / USED_SIGNATURES)
     buckets = TokenBuckets(settings.rate_burst, settings.rate_per_s)
     task = settings.task.lower()
+    members: dict[str, float] = {}  # address -> until when the chain's "yes" is believed
     app = FastAPI(title="flock store", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.counts = {"stored": 0, "exists": 0, "refused": 0}
 
@@ -189,26 +197,45 @@ def create_app(settings: ServiceSettings, is_member: MemberCheck) -> FastAPI:
         return JSONResponse({"error": code, "detail": str(exc)}, status, headers=headers)
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"service": SERVICE_NAME, "task": task, "max_bytes": settings.max_bytes}
 
-    def serve(digest: bytes) -> BlobResponse:
+    def serve(digest: bytes, method: str) -> Response:
         path = store.path(digest)
-        if not path.is_file():
-            raise BlobNotFoundError(f"no blob {hash_hex(digest)} here")
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"no blob {hash_hex(digest)} here") from None
         headers = {"X-Flock-Digest": hash_hex(digest), "X-Flock-CID": cid_of(digest)}
-        return BlobResponse(path, media_type="application/octet-stream", headers=headers)
+        if size > INLINE_BYTES:  # streamed from the file in 1 MiB chunks
+            return BlobResponse(path, media_type="application/octet-stream", headers=headers)
+        body = b"" if method == "HEAD" else path.read_bytes()
+        headers["Content-Length"] = str(size)
+        return Response(body, media_type="application/octet-stream", headers=headers)
 
     @app.api_route("/blobs/{ref}", methods=["GET", "HEAD"])
-    def download(ref: str) -> BlobResponse:
-        return serve(parse_ref(ref))
+    async def download(ref: str, request: Request) -> Response:
+        return serve(parse_ref(ref), request.method)
 
     @app.api_route("/ipfs/{cid}", methods=["GET", "HEAD"])
-    def download_cid(cid: str) -> BlobResponse:
+    async def download_cid(cid: str, request: Request) -> Response:
         try:
-            return serve(digest_from_cid(cid))
+            digest = digest_from_cid(cid)
         except ValueError as exc:
             raise BadDigestError(str(exc)) from None
+        return serve(digest, request.method)
+
+    async def member(address: str) -> bool:
+        if members.get(address, 0.0) > time.monotonic():
+            return True
+        try:
+            allowed = await run_in_threadpool(is_member, address)  # the chain: off the loop
+        except Exception as exc:
+            message = f"cannot ask the chain about {address}: {exc}"
+            raise MembershipUnavailableError(message) from exc
+        if allowed:
+            members[address] = time.monotonic() + settings.membership_ttl_s
+        return bool(allowed)
 
     async def authorise(request: Request, digest: bytes, size: int) -> str:
         """The uploader's address, once every check before the body passed."""
@@ -239,11 +266,7 @@ def create_app(settings: ServiceSettings, is_member: MemberCheck) -> FastAPI:
             )
         guard.use(replay_key(task, digest, size, expiry, signer), expiry)
         buckets.take(signer)
-        try:
-            allowed = await run_in_threadpool(is_member, signer)
-        except Exception as exc:
-            raise MembershipUnavailableError(f"cannot ask the chain about {signer}: {exc}") from exc
-        if not allowed:
+        if not await member(signer):
             raise NotAMemberError(f"{signer} is neither a member nor the creator of task {task}")
         return signer
 
@@ -292,7 +315,10 @@ def create_app(settings: ServiceSettings, is_member: MemberCheck) -> FastAPI:
         tmp = await receive(request, digest, size)
         try:
             # a well-formed update only (safetensors, one finite float32 vector): never pickle
-            await run_in_threadpool(lambda: decode_blob(tmp.read_bytes(), max_bytes=size))
+            if size <= INLINE_BYTES:
+                decode_blob(tmp.read_bytes(), max_bytes=size)
+            else:
+                await run_in_threadpool(lambda: decode_blob(tmp.read_bytes(), max_bytes=size))
             os.chmod(tmp, store.file_mode)
             try:
                 os.link(tmp, store.path(digest))  # never replaces a stored blob

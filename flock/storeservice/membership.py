@@ -4,7 +4,6 @@ roster, ``isParticipant``) and its creator (who publishes the initial model)."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from flock.contracts import TaskClient
@@ -13,28 +12,17 @@ from flock.contracts import TaskClient
 MemberCheck = Callable[[str], bool]
 
 
-def task_membership(task: TaskClient, *, ttl_s: float = 10.0) -> MemberCheck:
-    """A check that asks `task`'s contract whether an address is on its roster or created it.
-
-    A yes is remembered for `ttl_s` seconds (a member who left is refused after that); a no
-    is asked again every time (a member may have joined since). Calls are serialised: the
-    service's worker threads share one chain client.
-    """
+def task_membership(task: TaskClient) -> MemberCheck:
+    """A check that asks `task`'s contract whether an address is on its roster or created it
+    (the service remembers a yes for a while: ``ServiceSettings.membership_ttl_s``). Calls
+    are serialised: the service's worker threads share one chain client."""
     lock = threading.Lock()
-    members: dict[str, float] = {}
     creator: list[str] = []
 
     def is_member(address: str) -> bool:
-        address = address.lower()
         with lock:
-            now = time.monotonic()
-            if members.get(address, 0.0) > now:
-                return True
             if not creator:
                 creator.append(task.creator().lower())
-            allowed = address == creator[0] or task.is_participant(address)
-            if allowed:
-                members[address] = now + ttl_s
-            return allowed
+            return address.lower() == creator[0] or task.is_participant(address)
 
     return is_member
