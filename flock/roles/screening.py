@@ -7,13 +7,15 @@ geometry of the update (the proposal minus the current global model): its norm i
 the round's typical norm (a boosted update), near zero (no work), or next to an earlier
 proposal's (a copy). A voter scores such a proposal 0, the score the contract never accepts.
 
-The yardstick is the median norm of the accepted updates that built the round's base model
-(`reference_norm`): the previous round's committee chose them, so this round's proposers cannot
-move it, even when the draw gives a colluding group most of the proposer seats (such a group
-would otherwise drag the round's median norm down with tiny copies and have every honest update
-refused as oversized, or up with boosted updates and have honest ones refused as copies). Every
-honest voter computes it from the same public data and agrees. Without one (round 1, or a base
-whose updates are not at hand) the yardstick is the median norm of the round's own updates.
+Two yardsticks, and an update is refused only when it fails against both: the median norm of
+this round's updates, and the median norm of the accepted updates that built the round's base
+model (`reference_norm`, chosen by the previous committee). Each alone can be captured: a
+colluding group that the draw gives most of a round's proposer seats drags the round's median
+down with tiny copies (every honest update then looks oversized) or up with boosted updates
+(honest ones then look like copies); boosted updates a committee accepted inflate the previous
+round's norm (honest ones then look like no work). Colluders must hold both to get an honest
+update refused. Every honest voter computes both from the same public data and agrees. Without
+a reference (round 1, or a base whose updates are not at hand) the round's median decides.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ def screen_updates(
     rules : ScreeningRules
         The bounds.
     reference_norm : float, optional
-        The yardstick: the median norm of the accepted updates that built `global_params`
-        (:func:`median_update_norm`). None or 0: the median norm of this round's updates.
+        The second yardstick: the median norm of the accepted updates that built
+        `global_params` (:func:`median_update_norm`). None or 0: the round's median alone.
 
     Returns
     -------
@@ -115,27 +117,29 @@ def screen_updates(
         return {}
     updates = torch.stack(list(proposals)) - global_params
     norms = torch.linalg.vector_norm(updates, dim=1)
-    if reference_norm:
-        median = float(reference_norm)
-    else:
-        if len(proposals) < 2:
-            return {}
+    references = [float(reference_norm)] if reference_norm else []
+    moved = norms[norms > 0]
+    if len(proposals) >= 2 and len(moved):
         # the median of the updates that moved at all: resubmitted global models (norm 0)
         # must not drag it down and make honest updates look oversized
-        moved = norms[norms > 0]
-        if len(moved) == 0:
-            return {}
-        median = float(torch.quantile(moved.to(torch.float64), 0.5))
+        references.append(float(torch.quantile(moved.to(torch.float64), 0.5)))
+    if not references:
+        return {}
+    # an update is refused only when it fails against every yardstick: colluders must hold
+    # both the round's median and the previous committee's accepted set to get an honest
+    # update refused (each alone was shown to fail: a proposer majority drawn by chance moves
+    # the round's median; accepted boosted updates inflate the previous round's norm)
+    high, low = max(references), min(references)
     failed: dict[int, str] = {}
     for i, norm in enumerate(norms.tolist()):
-        if rules.max_norm_ratio and norm > rules.max_norm_ratio * median:
-            failed[i] = f"update norm {norm:.4g} > {rules.max_norm_ratio:g} x median {median:.4g}"
-        elif norm < rules.min_norm_ratio * median:
-            failed[i] = f"update norm {norm:.4g} < {rules.min_norm_ratio:g} x median {median:.4g}"
+        if rules.max_norm_ratio and norm > rules.max_norm_ratio * high:
+            failed[i] = f"update norm {norm:.4g} > {rules.max_norm_ratio:g} x median {high:.4g}"
+        elif norm < rules.min_norm_ratio * low:
+            failed[i] = f"update norm {norm:.4g} < {rules.min_norm_ratio:g} x median {low:.4g}"
     if rules.duplicate_ratio:
         # exact pairwise differences (no Gram-matrix shortcut: a copy must measure ~0)
         distances = torch.cdist(updates, updates, compute_mode="donot_use_mm_for_euclid_dist")
-        limit = rules.duplicate_ratio * median
+        limit = rules.duplicate_ratio * low
         for i in range(1, len(proposals)):
             close = (distances[i, :i] <= limit).nonzero()
             if len(close) and i not in failed:
