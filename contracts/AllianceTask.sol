@@ -5,10 +5,17 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAllianceTask} from "./IAllianceTask.sol";
-import {Shuffle} from "./Shuffle.sol";
-import {ScoreMatrix} from "./ScoreMatrix.sol";
-import {Stats} from "./Stats.sol";
+import {Band} from "./Band.sol";
+import {Consensus} from "./Consensus.sol";
+import {Majority} from "./Majority.sol";
+import {PackedScores} from "./PackedScores.sol";
 import {RewardMath} from "./RewardMath.sol";
+import {ScoreMatrix} from "./ScoreMatrix.sol";
+import {Seeds} from "./Seeds.sol";
+import {SettleInputCheck} from "./SettleInputCheck.sol";
+import {Shuffle} from "./Shuffle.sol";
+import {Stats} from "./Stats.sol";
+import {TaskConfigCheck} from "./TaskConfigCheck.sol";
 
 /// @title AllianceTask
 /// @notice One federated-learning task: stake, per-round commit-reveal randomness for roles,
@@ -30,16 +37,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Largest proposer committee a task may ask for (bounds settlement gas).
-    uint256 public constant MAX_PROPOSERS = 32;
+    uint256 public constant MAX_PROPOSERS = TaskConfigCheck.MAX_PROPOSERS;
     /// @notice Largest voter committee a task may ask for (bounds settlement gas).
-    uint256 public constant MAX_VOTERS = 64;
+    uint256 public constant MAX_VOTERS = TaskConfigCheck.MAX_VOTERS;
     /// @notice Scores are accuracies in basis points.
-    uint256 public constant MAX_SCORE = 10_000;
+    uint256 public constant MAX_SCORE = PackedScores.MAX_SCORE;
     /// @notice Domain separator of the round seed.
-    bytes32 public constant SEED_DOMAIN = keccak256("flock.AllianceTask.seed.v2");
+    bytes32 public constant SEED_DOMAIN = Seeds.DOMAIN;
     /// @notice The score a voter reveals for a proposal whose blob it could not fetch (missing,
     /// not served, or bytes that do not hash to the on-chain hash); counts as 0 in consensus.
-    uint256 public constant UNAVAILABLE = 0xFFFF;
+    uint256 public constant UNAVAILABLE = PackedScores.UNAVAILABLE;
     /// @notice Largest reward pool and largest total stake; the task's books (pool + stake +
     /// credited rewards, i.e. its token balance) never exceed 2 * MAX_AMOUNT, so every stake
     /// and every credit fits the 112-bit accounting (and slashed stake re-staked cannot grow
@@ -143,7 +150,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @param config_ The task's immutable rules.
     function initialize(IERC20 token_, address creator_, TaskConfig calldata config_) external {
         if (_initialized) revert TaskAlreadyInitialized();
-        _validate(config_);
+        TaskConfigCheck.validate(config_);
         _initialized = true;
         token = token_;
         factory = msg.sender;
@@ -338,7 +345,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         Seat storage seat = _seats[msg.sender][round % 2];
         if (seat.round != round || !seat.voteCommitted) revert VoteNotCommitted(msg.sender, round);
         if (seat.voteRevealed) revert VoteAlreadyRevealed(msg.sender, round);
-        _checkScores(scores, info.numProposals);
+        PackedScores.check(scores, info.numProposals);
         if (bytes24(keccak256(abi.encodePacked(scores, attestation, salt, msg.sender, round))) != seat.voteCommit) {
             revert VoteRevealMismatch(msg.sender, round);
         }
@@ -361,7 +368,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         (, uint256 revealEnd) = _voteRevealWindow(round);
         if (block.timestamp < revealEnd) revert PhaseClosed(Phase.Settle, block.timestamp, revealEnd, 0);
         // the revealed salts (verified against their commitments) feed the next rounds' seeds
-        (bytes32 salts, bytes32 candidate) = _checkSettleInput(round, info, input);
+        (bytes32 salts, bytes32 candidate) = SettleInputCheck.check(_seats, round, info, input);
         _entropy ^= salts;
 
         Tally memory tally;
@@ -602,7 +609,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint32 baseRound = _pendingRound != 0 ? _pendingRound : _modelRound;
         info.baseRound = baseRound;
         if (round > _config.rounds) info.closing = true;
-        bytes32 seed = keccak256(abi.encode(SEED_DOMAIN, address(this), block.chainid, round, _entropy));
+        bytes32 seed = Seeds.roundSeed(address(this), block.chainid, round, _entropy);
         _seeds[round % 2] = seed;
         _currentRound = uint32(round);
         emit RoundOpened(round, block.timestamp, block.number, seed, baseRound);
@@ -615,9 +622,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @dev Rounds 1..rounds draw proposers and voters; the closing round (rounds + 1) only voters.
     function _committee(bool closing, uint256 rosterSize) private view returns (uint256 proposers, uint256 voters) {
         if (rosterSize < 2) return (0, 0);
-        if (closing) return (0, _min(_config.maxVoters, rosterSize));
-        proposers = _min(_config.proposersPerRound, rosterSize - 1);
-        voters = _min(_config.maxVoters, rosterSize - proposers);
+        if (closing) return (0, Stats.min(_config.maxVoters, rosterSize));
+        proposers = Stats.min(_config.proposersPerRound, rosterSize - 1);
+        voters = Stats.min(_config.maxVoters, rosterSize - proposers);
     }
 
     /// @dev The closing round has no propose period (its flag shares the slot with `start`).
@@ -712,7 +719,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
         SeedCommit storage sc = _seedCommits[participant];
         if (sc.commit == bytes28(0) || sc.round != round) revert SeedCommitMissing(participant, round);
-        if (bytes28(keccak256(abi.encodePacked(secret, participant, uint256(round)))) != sc.commit) {
+        if (Seeds.commitment(secret, participant, round) != sc.commit) {
             revert SeedRevealMismatch(participant, round);
         }
         delete _seedCommits[participant];
@@ -737,147 +744,6 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
 
     // ================================================================ internals: settlement
 
-    function _checkScores(bytes calldata scores, uint256 numProposals) private pure {
-        uint256 items = numProposals + 1;
-        if (scores.length != 2 * items) revert VoteScoresLength(scores.length, 2 * items);
-        for (uint256 i = 0; i < items; ++i) {
-            uint256 score = _scoreAt(scores, i);
-            if (score > MAX_SCORE && score != UNAVAILABLE) revert VoteScoreOutOfRange(i, score);
-        }
-    }
-
-    function _scoreAt(bytes calldata scores, uint256 item) private pure returns (uint256) {
-        return uint256(uint16(bytes2(scores[2 * item:2 * item + 2])));
-    }
-
-    /// @dev Checks the settler's input against the round's record; returns the XOR of the
-    /// revealed salts and the Boyer-Moore majority candidate of the attestations (one pass).
-    function _checkSettleInput(uint256 round, RoundInfo storage info, SettleInput calldata input)
-        private
-        view
-        returns (bytes32 salts, bytes32 candidate)
-    {
-        uint256 parity = round % 2;
-        if (input.proposers.length != info.numProposals) revert SettlementInputInvalid(SettleField.Proposers, 0);
-        for (uint256 i = 0; i < input.proposers.length; ++i) {
-            Seat storage seat = _seats[input.proposers[i]][parity];
-            if (seat.round != round || seat.proposalIndex1 != i + 1) {
-                revert SettlementInputInvalid(SettleField.Proposers, i);
-            }
-        }
-        // the revealed voters and the missing ones are disjoint sets of committers (checked
-        // below, seat by seat) that together count every commit: so `voters` holds exactly
-        // the voters who revealed, and `missing` exactly those who did not
-        uint256 reveals = input.voters.length;
-        if (reveals + input.missing.length != info.numVoteCommits) {
-            revert SettlementInputInvalid(SettleField.Missing, 0);
-        }
-        if (input.scores.length != reveals || input.salts.length != reveals) {
-            revert SettlementInputInvalid(SettleField.Voters, 0);
-        }
-        if (input.attestations.length != reveals) revert SettlementInputInvalid(SettleField.Attestations, 0);
-        uint256 lead = 0;
-        address previous = address(0);
-        for (uint256 v = 0; v < reveals; ++v) {
-            address voter = input.voters[v];
-            if (v > 0 && voter <= previous) revert SettlementInputInvalid(SettleField.VotersOrder, v);
-            previous = voter;
-            Seat storage seat = _seats[voter][parity];
-            if (seat.round != round || !seat.voteRevealed) revert SettlementInputInvalid(SettleField.Voters, v);
-            bytes32 attestation = input.attestations[v];
-            bytes32 salt = input.salts[v];
-            if (bytes24(keccak256(abi.encodePacked(input.scores[v], attestation, salt, voter, round)))
-                    != seat.voteCommit) {
-                revert SettlementInputInvalid(SettleField.Scores, v);
-            }
-            salts ^= salt;
-            if (lead == 0) {
-                candidate = attestation;
-                lead = 1;
-            } else if (attestation == candidate) {
-                ++lead;
-            } else {
-                --lead;
-            }
-        }
-        for (uint256 m = 0; m < input.missing.length; ++m) {
-            address voter = input.missing[m];
-            if (m > 0 && voter <= input.missing[m - 1]) revert SettlementInputInvalid(SettleField.MissingOrder, m);
-            Seat storage seat = _seats[voter][parity];
-            if (seat.round != round || !seat.voteCommitted || seat.voteRevealed) {
-                revert SettlementInputInvalid(SettleField.Missing, m);
-            }
-        }
-    }
-
-    /// @dev Paired differences as a matrix (proposals x voters) read once from calldata: each
-    /// voter's score of a proposal minus its own score of the base model, plus MAX_SCORE
-    /// (0 .. 2 * MAX_SCORE; the voter's test-split bias cancels), with the median and MAD of
-    /// each proposal's row, and per proposal how many voters scored it 0. The settler supplies
-    /// the middle order statistics as hints; the contract checks them by counting
-    /// (O(voters) per proposal) instead of sorting.
-    function _consensus(SettleInput calldata input, uint256 items)
-        private
-        pure
-        returns (uint256[] memory cells, uint256[] memory medians, uint256[] memory mads, uint256[] memory refusals)
-    {
-        uint256 voters = input.voters.length;
-        if (input.hints.length != 8 * items) revert SettlementInputInvalid(SettleField.Hints, items);
-        (cells, refusals) = ScoreMatrix.loadPaired(input.scores, items, MAX_SCORE);
-        medians = new uint256[](items);
-        mads = new uint256[](items);
-        for (uint256 i = 0; i < items; ++i) {
-            uint256 lo = _scoreAt(input.hints, 4 * i);
-            uint256 hi = _scoreAt(input.hints, 4 * i + 1);
-            uint256 m = (lo + hi) / 2;
-            uint256 dLo = _scoreAt(input.hints, 4 * i + 2);
-            uint256 dHi = _scoreAt(input.hints, 4 * i + 3);
-            if (
-                !ScoreMatrix.isMiddle(cells, i, voters, lo, hi, false, 0)
-                    || !ScoreMatrix.isMiddle(cells, i, voters, dLo, dHi, true, m)
-            ) revert SettlementInputInvalid(SettleField.Hints, i);
-            medians[i] = m;
-            mads[i] = (dLo + dHi) / 2;
-        }
-    }
-
-    /// @dev Agreement weight per voter (0 for a voter outside the band on most proposals).
-    function _voterWeights(uint256[] memory cells, uint256[] memory medians, uint256[] memory mads)
-        private
-        view
-        returns (uint256[] memory weights, uint256 outliers)
-    {
-        uint256 items = medians.length;
-        uint256 voters = cells.length / items;
-        uint256 multiplier = _config.madMultiplierX100;
-        uint256 floor = _config.minDeviationBps;
-        uint256[] memory bands = new uint256[](items);
-        for (uint256 i = 0; i < items; ++i) {
-            uint256 band = (mads[i] * multiplier) / 100;
-            bands[i] = band < floor ? floor : band;
-        }
-        weights = new uint256[](voters);
-        for (uint256 v = 0; v < voters; ++v) {
-            (uint256 disagreements, uint256 distance) = ScoreMatrix.agreement(cells, voters, v, medians, bands);
-            if (2 * disagreements > items) {
-                ++outliers; // weight 0 marks an outlier
-            } else {
-                // + 1: an agreeing voter always has a positive weight (paired values lie in
-                // [0, 2 * MAX_SCORE], so distance <= items * 2 * MAX_SCORE)
-                weights[v] = items * 2 * MAX_SCORE - distance + 1;
-            }
-        }
-    }
-
-    /// @dev A wash: most voters outside the band, or most items without a tight consensus.
-    function _isWash(uint256[] memory mads, uint256 outliers, uint256 voters) private view returns (bool) {
-        uint256 dispersed = 0;
-        for (uint256 i = 0; i < mads.length; ++i) {
-            if (mads[i] > _config.washMadBps) ++dispersed;
-        }
-        return 2 * outliers > voters || 2 * dispersed > mads.length;
-    }
-
     /// @dev Adopts or voids the pending aggregate by a strict majority of the revealed
     /// attestations (a zero hash never wins) and slashes the voters who attested another hash
     /// than the adopted one (bit v of `deviants`). With no aggregate pending, the expected
@@ -893,14 +759,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint256 reveals = attestations.length;
         uint256 pending = _pendingRound;
         bytes32 expected = pending == 0 ? globalModelHash : candidate;
-        uint256 votes = 0;
-        for (uint256 v = 0; v < reveals; ++v) {
-            if (attestations[v] == expected) {
-                ++votes;
-            } else {
-                deviants |= uint256(1) << v; // v < MAX_VOTERS = 64
-            }
-        }
+        uint256 votes;
+        (votes, deviants) = Majority.count(attestations, expected); // reveals <= MAX_VOTERS = 64
         if (pending != 0) {
             if (candidate == bytes32(0) || 2 * votes <= reveals) {
                 emit AggregateVoided(pending, round, votes, reveals);
@@ -927,11 +787,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
             return;
         }
         uint256 judged;
-        (tally.acceptedMask, judged) = _judge(round, input, medians, refusals, voterWeights, deviants);
-        for (uint256 v = 0; deviants != 0 && v < voterWeights.length; ++v) {
-            if (deviants & (uint256(1) << v) != 0) voterWeights[v] = 0;
-        }
-        tally.slashed += judged;
+        (tally.acceptedMask, judged) = _judge(round, input, medians, refusals);
+        tally.slashed += judged + _slashOutliers(round, input.voters, voterWeights, deviants);
         tally.credited = _distribute(
             round, input, medians, voterWeights, tally.acceptedMask, tally.poolShare + tally.slashed
         );
@@ -947,13 +804,15 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         view
         returns (uint256[] memory medians, uint256[] memory voterWeights, uint256[] memory refusals, bool wash)
     {
-        uint256 items = input.proposers.length;
         uint256[] memory cells;
         uint256[] memory mads;
-        (cells, medians, mads, refusals) = _consensus(input, items);
+        uint256 items = input.proposers.length;
+        (cells, refusals) = ScoreMatrix.loadPaired(input.scores, items, MAX_SCORE);
+        (medians, mads) = Consensus.fromHints(cells, input.hints, items, input.voters.length);
         uint256 outliers;
-        (voterWeights, outliers) = _voterWeights(cells, medians, mads);
-        wash = _isWash(mads, outliers, input.voters.length);
+        (voterWeights, outliers) =
+            Band.voterWeights(cells, medians, mads, _config.madMultiplierX100, _config.minDeviationBps);
+        wash = Band.isWash(mads, outliers, input.voters.length, _config.washMadBps);
     }
 
     /// @dev Splits `budget` between accepted proposers (by the reward rule) and agreeing voters.
@@ -969,7 +828,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (acceptedMask != 0) {
             credited = _creditProposers(round, input.proposers, medians, acceptedMask, budget - voterBudget);
         }
-        credited += _creditVoters(round, input.voters, voterWeights, voterBudget);
+        credited += _credit(round, input.voters, voterWeights, RewardMath.sum(voterWeights), voterBudget);
     }
 
     /// @dev Judges each proposal on the median of the voters' paired differences (its score
@@ -978,51 +837,44 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// copied, out of bounds, built on another base or claiming an implausible sample count;
     /// an unavailable blob, 0xFFFF, counts as 0), whose median difference is at least
     /// -`toleranceBps` and within `peerToleranceBps` of the median proposal's; slashes the
-    /// others (reason 6 when most voters could not fetch the blob, else 2) and the voters
-    /// outside the consensus band (except `deviants`, slashed for their attestation already).
+    /// others (reason 6 when most voters could not fetch the blob, else 2).
     /// With fewer than half the voters colluding, every median lies within the honest voters'
     /// range: a minority cannot move an honest proposal below the honest differences.
     function _judge(
         uint256 round,
         SettleInput calldata input,
         uint256[] memory medians,
-        uint256[] memory refusals,
-        uint256[] memory voterWeights,
-        uint256 deviants
+        uint256[] memory refusals
     ) private returns (uint256 acceptedMask, uint256 slashed) {
         uint256 n = input.proposers.length;
-        uint256[] memory sorted = new uint256[](n);
-        for (uint256 p = 0; p < n; ++p) {
-            sorted[p] = medians[p];
-        }
-        uint256 peer = Stats.median(sorted); // n <= MAX_PROPOSERS; sorts the copy in place
+        uint256 peer = Stats.medianOfCopy(medians); // n <= MAX_PROPOSERS
         uint256 tolerance = _config.toleranceBps;
         uint256 peerTolerance = _config.peerToleranceBps;
         uint256 voters = input.voters.length;
         for (uint256 p = 0; p < n; ++p) {
-            uint256 score = medians[p]; // MAX_SCORE + the median paired difference
             bool refused = 2 * refusals[p] > voters;
-            if (!refused && score + tolerance >= MAX_SCORE && score + peerTolerance >= peer) {
+            if (Consensus.accepts(medians[p], refused, peer, tolerance, peerTolerance)) {
                 acceptedMask |= uint256(1) << p;
             } else {
-                uint8 reason = refused && _mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
+                uint8 reason = refused && PackedScores.mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
                 slashed += _slash(input.proposers[p], round, reason);
-            }
-        }
-        for (uint256 v = 0; v < input.voters.length; ++v) {
-            if (voterWeights[v] == 0 && deviants & (uint256(1) << v) == 0) {
-                slashed += _slash(input.voters[v], round, 3);
             }
         }
     }
 
-    /// @dev Whether a strict majority of the revealed voters marked `item` unavailable.
-    function _mostlyUnavailable(bytes[] calldata scores, uint256 item) private pure returns (bool) {
-        uint256 marks = 0;
-        for (uint256 v = 0; v < scores.length; ++v) {
-            if (_scoreAt(scores[v], item) == UNAVAILABLE) ++marks;
+    /// @dev Slashes the voters outside the consensus band (weight 0) except `deviants` (slashed
+    /// for their attestation already), whose weight it zeroes: neither earns a reward.
+    function _slashOutliers(uint256 round, address[] calldata voters, uint256[] memory weights, uint256 deviants)
+        private
+        returns (uint256 slashed)
+    {
+        for (uint256 v = 0; v < voters.length; ++v) {
+            if (deviants & (uint256(1) << v) != 0) {
+                weights[v] = 0;
+            } else if (weights[v] == 0) {
+                slashed += _slash(voters[v], round, 3);
+            }
         }
-        return 2 * marks > scores.length;
     }
 
     /// @dev Stake when `round` opened: stake added during the round does not count.
@@ -1035,49 +887,27 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         }
     }
 
+    /// @dev Credits the accepted proposers (`mask`) by the task's reward rule.
     function _creditProposers(
         uint256 round,
         address[] calldata proposers,
         uint256[] memory medians,
         uint256 mask,
         uint256 budget
-    ) private returns (uint256 credited) {
-        uint256 n = proposers.length;
-        uint256[] memory weights = new uint256[](n);
-        uint256 best = 0;
-        for (uint256 p = 0; p < n; ++p) {
-            if (mask & (uint256(1) << p) != 0 && medians[p] > best) best = medians[p];
-        }
-        uint256 total = 0;
-        for (uint256 p = 0; p < n; ++p) {
-            if (mask & (uint256(1) << p) == 0) continue;
-            RewardRule rule = _config.rewardRule;
-            if (rule == RewardRule.Stake) {
-                weights[p] = _stakeAtOpen(proposers[p], round);
-            } else if (rule == RewardRule.Geometric) {
-                uint256 rank = 0;
-                for (uint256 q = 0; q < n; ++q) {
-                    if (q == p || mask & (uint256(1) << q) == 0) continue;
-                    if (medians[q] > medians[p] || (medians[q] == medians[p] && q < p)) ++rank;
-                }
-                weights[p] = RewardMath.geometric(rank);
-            } else {
-                weights[p] = RewardMath.softmax(medians[p], best, _config.softmaxTemperatureBps);
+    ) private returns (uint256) {
+        uint256[] memory weights;
+        RewardRule rule = _config.rewardRule;
+        if (rule == RewardRule.Stake) {
+            weights = new uint256[](proposers.length);
+            for (uint256 p = 0; p < proposers.length; ++p) {
+                if (mask & (uint256(1) << p) != 0) weights[p] = _stakeAtOpen(proposers[p], round);
             }
-            total += weights[p];
+        } else if (rule == RewardRule.Geometric) {
+            weights = RewardMath.geometricWeights(medians, mask);
+        } else {
+            weights = RewardMath.softmaxWeights(medians, mask, _config.softmaxTemperatureBps);
         }
-        credited = _credit(round, proposers, weights, total, budget);
-    }
-
-    function _creditVoters(uint256 round, address[] calldata voters, uint256[] memory weights, uint256 budget)
-        private
-        returns (uint256)
-    {
-        uint256 total = 0;
-        for (uint256 v = 0; v < weights.length; ++v) {
-            total += weights[v];
-        }
-        return _credit(round, voters, weights, total, budget);
+        return _credit(round, proposers, weights, RewardMath.sum(weights), budget);
     }
 
     /// @dev Credits budget * weight / total to each account; the rounding dust stays in the pool.
@@ -1140,42 +970,8 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         if (received != amount) revert TokenTransferShort(amount, received);
     }
 
-    function _validate(TaskConfig memory c) private pure {
-        if (c.minStake == 0) revert TaskInvalidConfig(ConfigField.MinStake);
-        if (c.maxParticipants < 2) revert TaskInvalidConfig(ConfigField.MaxParticipants);
-        if (c.proposersPerRound == 0 || c.proposersPerRound > MAX_PROPOSERS) {
-            revert TaskInvalidConfig(ConfigField.ProposersPerRound);
-        }
-        if (c.maxVoters == 0 || c.maxVoters > MAX_VOTERS) revert TaskInvalidConfig(ConfigField.MaxVoters);
-        // minVoters must be reachable by a full roster's committee, else every round is void
-        uint256 fullProposers = _min(c.proposersPerRound, c.maxParticipants - 1);
-        if (c.minVoters > c.maxVoters || c.minVoters > c.maxParticipants - fullProposers) {
-            revert TaskInvalidConfig(ConfigField.MinVoters);
-        }
-        if (c.maxSamples == 0) revert TaskInvalidConfig(ConfigField.MaxSamples);
-        if (c.rounds == 0) revert TaskInvalidConfig(ConfigField.Rounds);
-        if (c.enrolPeriod == 0 || c.proposePeriod == 0 || c.commitPeriod == 0 || c.revealPeriod == 0) {
-            revert TaskInvalidConfig(ConfigField.Period);
-        }
-        if (c.slashBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.SlashBps);
-        if (c.minDeviationBps > MAX_SCORE || c.washMadBps > MAX_SCORE) {
-            revert TaskInvalidConfig(ConfigField.ConsensusBand);
-        }
-        if (c.voterShareBps > MAX_SCORE) revert TaskInvalidConfig(ConfigField.VoterShareBps);
-        if (c.toleranceBps > MAX_SCORE || c.peerToleranceBps > MAX_SCORE) {
-            revert TaskInvalidConfig(ConfigField.ToleranceBps);
-        }
-        if (c.rewardRule == RewardRule.Softmax && c.softmaxTemperatureBps == 0) {
-            revert TaskInvalidConfig(ConfigField.SoftmaxTemperatureBps);
-        }
-    }
-
     function _toUint112(uint256 value) private pure returns (uint112) {
         if (value > type(uint112).max) revert AmountTooLarge(value);
         return uint112(value);
-    }
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
     }
 }

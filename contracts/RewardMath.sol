@@ -13,6 +13,48 @@ library RewardMath {
         return rank >= 64 ? 0 : uint256(1) << (63 - rank);
     }
 
+    /// @notice Geometric-rule weights: for each proposal in `mask` (bit p set: proposal p is
+    /// accepted) `geometric` of its rank among them by score (ties: the lower index ranks
+    /// first); 0 for the others.
+    function geometricWeights(uint256[] memory scores, uint256 mask) internal pure returns (uint256[] memory w) {
+        uint256 n = scores.length;
+        w = new uint256[](n);
+        for (uint256 p = 0; p < n; ++p) {
+            if (mask & (uint256(1) << p) == 0) continue;
+            uint256 rank = 0;
+            for (uint256 q = 0; q < n; ++q) {
+                if (q == p || mask & (uint256(1) << q) == 0) continue;
+                if (scores[q] > scores[p] || (scores[q] == scores[p] && q < p)) ++rank;
+            }
+            w[p] = geometric(rank);
+        }
+    }
+
+    /// @notice Softmax-rule weights: for each proposal in `mask` `softmax` of its score against
+    /// the best score in `mask`, at `temperature`; 0 for the others.
+    function softmaxWeights(uint256[] memory scores, uint256 mask, uint256 temperature)
+        internal
+        pure
+        returns (uint256[] memory w)
+    {
+        uint256 n = scores.length;
+        uint256 best = 0;
+        for (uint256 p = 0; p < n; ++p) {
+            if (mask & (uint256(1) << p) != 0 && scores[p] > best) best = scores[p];
+        }
+        w = new uint256[](n);
+        for (uint256 p = 0; p < n; ++p) {
+            if (mask & (uint256(1) << p) != 0) w[p] = softmax(scores[p], best, temperature);
+        }
+    }
+
+    /// @notice Sum of `weights`.
+    function sum(uint256[] memory weights) internal pure returns (uint256 total) {
+        for (uint256 i = 0; i < weights.length; ++i) {
+            total += weights[i];
+        }
+    }
+
     /// @notice Softmax weight of `score` against the best score, base 2, temperature `temperature`
     /// (same score units): 2^(-(best - score) / temperature) in 18-decimal fixed point.
     function softmax(uint256 score, uint256 best, uint256 temperature) internal pure returns (uint256) {

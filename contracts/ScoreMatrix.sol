@@ -7,27 +7,6 @@ pragma solidity 0.8.37;
 /// assembly: every index stays below items * voters by the loop bounds, and scores are 16-bit
 /// values, so no arithmetic can overflow.
 library ScoreMatrix {
-    /// @notice Unpacks each voter's 2-byte big-endian scores into a row-major matrix; the
-    /// "unavailable" mark 0xFFFF becomes 0 (a blob the voter could not fetch is refused).
-    /// @dev Every `scores[v]` holds exactly 2 * items bytes (checked at reveal and bound by the
-    /// commitment the caller verified).
-    function load(bytes[] calldata scores, uint256 items) internal pure returns (uint256[] memory cells) {
-        uint256 voters = scores.length;
-        cells = new uint256[](items * voters);
-        for (uint256 v = 0; v < voters; ++v) {
-            bytes calldata packed = scores[v];
-            assembly ("memory-safe") {
-                let src := packed.offset
-                let dst := add(add(cells, 0x20), shl(5, v))
-                let stride := shl(5, voters)
-                for { let i := 0 } lt(i, items) { i := add(i, 1) } {
-                    let x := shr(240, calldataload(add(src, shl(1, i))))
-                    mstore(add(dst, mul(i, stride)), mul(x, iszero(eq(x, 0xffff))))
-                }
-            }
-        }
-    }
-
     /// @notice Each voter's paired differences: row p - 1 holds, per voter, its score of
     /// proposal p minus its own score of the base model (item 0), shifted by `offset` so that it
     /// is never negative (0 .. 2 * offset); the voter's test-split bias cancels. The mark 0xFFFF

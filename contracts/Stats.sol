@@ -4,6 +4,11 @@ pragma solidity 0.8.37;
 /// @title Stats
 /// @notice Integer order statistics for one round's committee (arrays bounded by the task caps).
 library Stats {
+    /// @notice The smaller of `a` and `b`.
+    function min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
+    }
+
     /// @notice Sorts `a` ascending in place (insertion sort: committees are small and bounded).
     function sort(uint256[] memory a) internal pure {
         // Indices stay within [0, n) by the loop bounds, so the raw memory accesses are in range.
@@ -35,6 +40,16 @@ library Stats {
     function median(uint256[] memory a) internal pure returns (uint256) {
         sort(a);
         return medianOfSorted(a);
+    }
+
+    /// @notice Median of `a`, which it leaves as it is (it sorts a copy).
+    function medianOfCopy(uint256[] memory a) internal pure returns (uint256) {
+        uint256 n = a.length;
+        uint256[] memory sorted = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            sorted[i] = a[i];
+        }
+        return median(sorted);
     }
 
     /// @notice Median absolute deviation around `m` of a sorted, non-empty `a`, in O(n): the

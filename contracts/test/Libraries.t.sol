@@ -7,10 +7,14 @@ import {Shuffle} from "../Shuffle.sol";
 import {RewardMath} from "../RewardMath.sol";
 import {ScoreMatrix} from "../ScoreMatrix.sol";
 
-/// @dev ScoreMatrix.load reads calldata: exposed through an external call.
+/// @dev ScoreMatrix.loadPaired reads calldata: exposed through an external call.
 contract ScoreMatrixHarness {
-    function load(bytes[] calldata scores, uint256 items) external pure returns (uint256[] memory) {
-        return ScoreMatrix.load(scores, items);
+    function loadPaired(bytes[] calldata scores, uint256 proposals, uint256 offset)
+        external
+        pure
+        returns (uint256[] memory cells, uint256[] memory refusals)
+    {
+        return ScoreMatrix.loadPaired(scores, proposals, offset);
     }
 }
 
@@ -183,16 +187,54 @@ contract LibrariesTest is Test {
         }
     }
 
-    function testFuzz_scoreMatrix_loadIsRowMajorItemsByVoters(uint256 seed, uint256 voters, uint256 items) public {
-        voters = bound(voters, 1, 32);
-        items = bound(items, 1, 17);
-        (bytes[] memory scores, uint256[][] memory plain) = _randomScores(seed, voters, items);
-        uint256[] memory cells = new ScoreMatrixHarness().load(scores, items);
-        assertEq(cells.length, voters * items);
+    /// @dev The items x voters matrix of `plain` (row-major, one word per score), as the
+    /// settlement lays out its paired matrix.
+    function _matrix(uint256[][] memory plain, uint256 voters, uint256 items)
+        internal
+        pure
+        returns (uint256[] memory cells)
+    {
+        cells = new uint256[](items * voters);
         for (uint256 v = 0; v < voters; ++v) {
             for (uint256 i = 0; i < items; ++i) {
-                assertEq(cells[i * voters + v], plain[v][i], "cell");
+                cells[i * voters + v] = plain[v][i];
             }
+        }
+    }
+
+    /// @dev Row p - 1, column v: voter v's score of proposal p minus its base-model score (item
+    /// 0) plus the offset, the mark 0xFFFF counting as 0; refusals count the zeros per proposal.
+    function testFuzz_scoreMatrix_loadPairedIsRowMajorProposalsByVoters(uint256 seed, uint256 voters, uint256 items)
+        public
+    {
+        voters = bound(voters, 1, 32);
+        items = bound(items, 2, 17);
+        (bytes[] memory scores, uint256[][] memory plain) = _randomScores(seed, voters, items);
+        for (uint256 v = 0; v < voters; ++v) {
+            // some zeros and unavailable marks, the base model's score included
+            for (uint256 i = 0; i < items; ++i) {
+                uint256 draw = uint256(keccak256(abi.encode(seed, "mark", v, i))) % 8;
+                if (draw == 0) plain[v][i] = 0;
+                if (draw == 1) plain[v][i] = 0xFFFF;
+            }
+            scores[v] = "";
+            for (uint256 i = 0; i < items; ++i) {
+                scores[v] = bytes.concat(scores[v], abi.encodePacked(uint16(plain[v][i])));
+            }
+        }
+        (uint256[] memory cells, uint256[] memory refusals) =
+            new ScoreMatrixHarness().loadPaired(scores, items - 1, 10_000);
+        assertEq(cells.length, voters * (items - 1));
+        assertEq(refusals.length, items - 1);
+        for (uint256 p = 1; p < items; ++p) {
+            uint256 zeros;
+            for (uint256 v = 0; v < voters; ++v) {
+                uint256 base = plain[v][0] == 0xFFFF ? 0 : plain[v][0];
+                uint256 x = plain[v][p] == 0xFFFF ? 0 : plain[v][p];
+                if (x == 0) ++zeros;
+                assertEq(cells[(p - 1) * voters + v], x + 10_000 - base, "paired cell");
+            }
+            assertEq(refusals[p - 1], zeros, "refusals");
         }
     }
 
@@ -203,12 +245,12 @@ contract LibrariesTest is Test {
         uint256 row,
         uint256 c1,
         uint256 c2
-    ) public {
+    ) public pure {
         voters = bound(voters, 1, 32);
         items = bound(items, 1, 8);
         row = bound(row, 0, items - 1);
-        (bytes[] memory scores, uint256[][] memory plain) = _randomScores(seed, voters, items);
-        uint256[] memory cells = new ScoreMatrixHarness().load(scores, items);
+        (, uint256[][] memory plain) = _randomScores(seed, voters, items);
+        uint256[] memory cells = _matrix(plain, voters, items);
         uint256[] memory column = new uint256[](voters);
         for (uint256 v = 0; v < voters; ++v) {
             column[v] = plain[v][row];
@@ -231,12 +273,13 @@ contract LibrariesTest is Test {
 
     function testFuzz_scoreMatrix_agreementMatchesReference(uint256 seed, uint256 voters, uint256 items, uint256 v)
         public
+        pure
     {
         voters = bound(voters, 1, 32);
         items = bound(items, 1, 8);
         v = bound(v, 0, voters - 1);
-        (bytes[] memory scores, uint256[][] memory plain) = _randomScores(seed, voters, items);
-        uint256[] memory cells = new ScoreMatrixHarness().load(scores, items);
+        (, uint256[][] memory plain) = _randomScores(seed, voters, items);
+        uint256[] memory cells = _matrix(plain, voters, items);
         uint256[] memory medians = new uint256[](items);
         uint256[] memory bands = new uint256[](items);
         uint256 wantDis;

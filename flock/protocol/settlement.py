@@ -230,7 +230,7 @@ def consensus_statistics(
     scores: Sequence[Sequence[int]], items: int
 ) -> tuple[list[int], list[int]]:
     """Per item the median of the values and the median absolute deviation from it (both the
-    floor of the two middles' mean for an even count), as AllianceTask._consensus computes
+    floor of the two middles' mean for an even count), as Consensus.fromHints computes
     them over the paired differences (:func:`flock.protocol.consensus.paired_ballots`)."""
     medians: list[int] = []
     mads: list[int] = []
@@ -248,7 +248,7 @@ def voter_weights(
     mads: Sequence[int],
     rules: SettlementRules,
 ) -> list[int]:
-    """AllianceTask._voterWeights over the paired differences: 0 for a voter outside
+    """Band.voterWeights over the paired differences: 0 for a voter outside
     median +- max(k * MAD, floor) on most proposals, else
     proposals * 2 * MAX_SCORE - (sum of its absolute deviations) + 1."""
     items = len(medians)
@@ -263,7 +263,7 @@ def voter_weights(
 
 
 def is_wash(mads: Sequence[int], outliers: int, voters: int, wash_mad_bps: int) -> bool:
-    """AllianceTask._isWash: most voters are outliers, or most items' MAD exceeds the limit."""
+    """Band.isWash: most voters are outliers, or most items' MAD exceeds the limit."""
     dispersed = sum(mad > wash_mad_bps for mad in mads)
     return 2 * outliers > voters or 2 * dispersed > len(mads)
 
