@@ -11,6 +11,7 @@ trains from a hash someone posted: only from its own recomputation or an adopted
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,23 @@ import torch
 from flock.aggregation import get_aggregator
 from flock.contracts import Outcome, TaskClient
 from flock.protocol.consensus import consensus_scores
+from flock.protocol.types import Proposal
 from flock.roles.screening import median_update_norm
 from flock.store import BlobStore, StoreError
 
 log = logging.getLogger(__name__)
+
+
+def _accepted_updates(
+    task: TaskClient, store: BlobStore, round_: int
+) -> tuple[list[Proposal], list[torch.Tensor]] | None:
+    """Settled `round_`'s accepted proposals and their blobs (verified against their on-chain
+    hashes); None when the round did not settle or accepted nothing."""
+    info = task.round_info(round_)
+    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
+    if info.outcome != Outcome.SETTLED or not accepted:
+        return None
+    return accepted, [store.get(p.update_hash).vector for p in accepted]
 
 
 def aggregate_from_chain(
@@ -36,12 +50,22 @@ def aggregate_from_chain(
     published: every member recomputes it) and returns (hash, vector), or None when the round
     did not settle or accepted nothing.
     """
-    info = task.round_info(round_)
-    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
-    if info.outcome != Outcome.SETTLED or not accepted:
+    updates = _accepted_updates(task, store, round_)
+    if updates is None:
         return None
+    return _aggregate(aggregation, task, store, round_, *updates)
+
+
+def _aggregate(
+    aggregation: Any,
+    task: TaskClient,
+    store: BlobStore,
+    round_: int,
+    accepted: list[Proposal],
+    vectors: list[torch.Tensor],
+) -> tuple[bytes, torch.Tensor]:
+    """:func:`aggregate_from_chain` of the accepted updates at hand."""
     medians = consensus_scores(list(task.revealed_scores(round_).values()))
-    vectors = [store.get(p.update_hash).vector for p in accepted]
     counts = [p.num_samples for p in accepted]
     name = str(aggregation.name)
     kwargs = dict(aggregation.get("kwargs") or {})
@@ -100,25 +124,27 @@ def accepted_update_norm(task: TaskClient, store: BlobStore, round_: int) -> flo
     flock.store.StoreError
         When a needed blob is missing or does not hash to its on-chain hash.
     """
-    info = task.round_info(round_)
-    accepted = [p for p in task.proposals(round_) if info.accepted_mask >> p.index & 1]
-    if info.outcome != Outcome.SETTLED or not accepted:
-        return None
-    by_base: dict[bytes, list[torch.Tensor]] = {}
-    for p in accepted:
-        by_base.setdefault(p.base_hash, []).append(store.get(p.update_hash).vector)
-    # honest voters refuse another base than theirs, so two bases take a voter majority
-    if len(by_base) != 1 or len(next(iter(by_base))) != 32:
-        return None
-    ((base_hash, vectors),) = by_base.items()
-    return median_update_norm(store.get(base_hash).vector, vectors)
+    updates = _accepted_updates(task, store, round_)
+    return None if updates is None else _norm_against_base(store, *updates)
 
 
-def _yardstick(task: TaskClient, store: BlobStore, round_: int) -> float | None:
-    """:func:`accepted_update_norm`, or None (screening falls back to the round's own median
-    norm) when a blob it needs is not at hand."""
+def _norm_against_base(
+    store: BlobStore, accepted: list[Proposal], vectors: list[torch.Tensor]
+) -> float | None:
+    """The median norm of the accepted `vectors` against the one base model their proposals
+    name (None when they name two: honest voters refuse another base than theirs, so that
+    takes a voter majority)."""
+    bases = {p.base_hash for p in accepted}
+    if len(bases) != 1 or len(next(iter(bases))) != 32:
+        return None
+    return median_update_norm(store.get(bases.pop()).vector, vectors)
+
+
+def _yardstick(measure: Callable[[], float | None], round_: int) -> float | None:
+    """`measure()` (the yardstick of round `round_`'s accepted updates), or None (screening
+    falls back to the round's own median norm) when a blob it needs is not at hand."""
     try:
-        return accepted_update_norm(task, store, round_)
+        return measure()
     except StoreError as exc:
         log.warning("round %d's updates are not at hand (%s): no screening yardstick", round_, exc)
         return None
@@ -149,13 +175,15 @@ def base_model(aggregation: Any, task: TaskClient, store: BlobStore, num_params:
     """
     pending = task.pending_aggregate_round()
     if pending:
-        built = aggregate_from_chain(aggregation, task, store, pending)
-        if built is None:  # the chain only marks a round pending when it accepted updates
+        updates = _accepted_updates(task, store, pending)
+        if updates is None:  # the chain only marks a round pending when it accepted updates
             raise RuntimeError(f"round {pending} is pending but accepted nothing")
-        digest, vector = built
-        norm = _yardstick(task, store, pending)
+        digest, vector = _aggregate(aggregation, task, store, pending, *updates)
+        norm = _yardstick(lambda: _norm_against_base(store, *updates), pending)
         return BaseModel(pending, digest, vector, adopted=False, update_norm=norm)
     digest, round_ = task.global_model()
     vector = _adopted_vector(aggregation, task, store, digest, round_, num_params)
-    norm = _yardstick(task, store, round_) if round_ > 0 else None
+    norm = None
+    if round_ > 0:
+        norm = _yardstick(lambda: accepted_update_norm(task, store, round_), round_)
     return BaseModel(round_, digest, vector, adopted=True, update_norm=norm)

@@ -79,7 +79,14 @@ def median_update_norm(base_params: torch.Tensor, updated: Sequence[torch.Tensor
     float64; None when none moved."""
     if not updated:
         return None
-    norms = torch.linalg.vector_norm(torch.stack(list(updated)) - base_params, dim=1)
+    return _median_of_moved(
+        torch.linalg.vector_norm(torch.stack(list(updated)) - base_params, dim=1)
+    )
+
+
+def _median_of_moved(norms: torch.Tensor) -> float | None:
+    """The median of the non-zero `norms`, in float64: resubmitted global models (norm 0)
+    must not drag it down and make honest updates look oversized. None when all are 0."""
     moved = norms[norms > 0]
     if len(moved) == 0:
         return None
@@ -118,11 +125,9 @@ def screen_updates(
     updates = torch.stack(list(proposals)) - global_params
     norms = torch.linalg.vector_norm(updates, dim=1)
     references = [float(reference_norm)] if reference_norm else []
-    moved = norms[norms > 0]
-    if len(proposals) >= 2 and len(moved):
-        # the median of the updates that moved at all: resubmitted global models (norm 0)
-        # must not drag it down and make honest updates look oversized
-        references.append(float(torch.quantile(moved.to(torch.float64), 0.5)))
+    round_median = _median_of_moved(norms) if len(proposals) >= 2 else None
+    if round_median is not None:
+        references.append(round_median)
     if not references:
         return {}
     # an update is refused only when it fails against every yardstick: colluders must hold
