@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAllianceTask} from "./IAllianceTask.sol";
+import {IRandomnessBeacon} from "./IRandomnessBeacon.sol";
 import {Band} from "./Band.sol";
 import {Consensus} from "./Consensus.sol";
 import {Majority} from "./Majority.sol";
@@ -139,6 +140,15 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     mapping(uint256 => mapping(uint256 => bytes32)) private _proposalHashes; // by round parity
     mapping(address => TopUp) private _topUps;
 
+    /// @notice The randomness beacon mixed into every round seed (zero: commit-reveal entropy
+    /// alone), set by the factory at creation.
+    IRandomnessBeacon public randomnessBeacon;
+    /// @notice Seconds after a round's beacon target time after which the round opens without
+    /// the beacon's value (so a dead beacon cannot lock the task).
+    uint32 public beaconGrace;
+    /// @notice Gas the beacon's `randomnessAt` may spend; the caller must send enough for it.
+    uint256 public constant BEACON_GAS = 100_000;
+
     /// @dev The implementation behind the factory's clones can never be initialised itself.
     constructor() {
         _initialized = true;
@@ -159,6 +169,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         globalModelHash = config_.initialModelHash;
         enrolEnd = block.timestamp + config_.enrolPeriod;
         emit Initialized(address(token_), creator_, config_.specHash);
+    }
+
+    /// @notice Sets the randomness beacon and its grace period; callable once, by the factory,
+    /// in the transaction that creates the task (before the pool is booked).
+    function initializeBeacon(IRandomnessBeacon beacon_, uint32 grace) external {
+        if (msg.sender != factory) revert TaskOnlyFactory(msg.sender);
+        if (_funded || address(randomnessBeacon) != address(0)) revert BeaconAlreadySet();
+        randomnessBeacon = beacon_;
+        beaconGrace = grace;
+        emit BeaconSet(address(beacon_), grace);
     }
 
     // ================================================================ funding and membership
@@ -609,10 +629,42 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         uint32 baseRound = _pendingRound != 0 ? _pendingRound : _modelRound;
         info.baseRound = baseRound;
         if (round > _config.rounds) info.closing = true;
-        bytes32 seed = Seeds.roundSeed(address(this), block.chainid, round, _entropy);
+        bytes32 entropy = _entropy;
+        IRandomnessBeacon beacon = randomnessBeacon;
+        if (address(beacon) != address(0)) entropy ^= _beaconValue(beacon, round);
+        bytes32 seed = Seeds.roundSeed(address(this), block.chainid, round, entropy);
         _seeds[round % 2] = seed;
         _currentRound = uint32(round);
         emit RoundOpened(round, block.timestamp, block.number, seed, baseRound);
+    }
+
+    /// @dev The beacon's value for the close of `round`'s seed reveal window, a time after every
+    /// secret of that seed was revealed; zero once `beaconGrace` has passed without one. Reverts
+    /// while the value may still come, and when the caller sent too little gas to ask the beacon
+    /// with its full allowance (else a caller could starve the call and skip the beacon). A
+    /// beacon that reverts or returns short data counts as not ready.
+    function _beaconValue(IRandomnessBeacon beacon, uint256 round) private returns (bytes32 value) {
+        (, uint256 target) = _seedRevealWindow(round);
+        uint256 needed = BEACON_GAS + BEACON_GAS / 63 + 5_000;
+        if (gasleft() < needed) revert BeaconGasTooLow(gasleft(), needed);
+        bytes memory request = abi.encodeCall(IRandomnessBeacon.randomnessAt, (target));
+        bool ok;
+        uint256 flag;
+        assembly ("memory-safe") {
+            let out := mload(0x40) // scratch past the free pointer: only 64 bytes are copied back
+            ok := staticcall(BEACON_GAS, beacon, add(request, 0x20), mload(request), out, 0x40)
+            if lt(returndatasize(), 0x40) { ok := 0 }
+            flag := mload(out)
+            value := mload(add(out, 0x20))
+        }
+        if (ok && flag == 1) {
+            emit BeaconMixed(round, target, value);
+            return value;
+        }
+        uint256 fallbackAt = target + beaconGrace;
+        if (block.timestamp < fallbackAt) revert BeaconNotReady(round, target, fallbackAt);
+        emit BeaconMissed(round, target);
+        return bytes32(0);
     }
 
     function _seed(uint256 round) private view returns (bytes32) {

@@ -139,6 +139,13 @@ interface IAllianceTask {
     error TaskFull(uint32 maxParticipants);
     /// @notice The call is not allowed at this time; `phase` names the window that is required.
     error PhaseClosed(Phase phase, uint256 nowTs, uint256 opensAt, uint256 closesAt);
+    /// @notice The beacon has no value for round `round`'s `target` time yet; the round opens
+    /// once it has, or at `fallbackAt` without it.
+    error BeaconNotReady(uint256 round, uint256 target, uint256 fallbackAt);
+    /// @notice Too little gas was sent to ask the beacon with its full allowance.
+    error BeaconGasTooLow(uint256 gasLeft, uint256 needed);
+    /// @notice The beacon can be set only once, by the factory, before the pool is funded.
+    error BeaconAlreadySet();
     /// @notice The round given is not the round this call is for.
     error RoundMismatch(uint256 given, uint256 expected);
     /// @notice A randomness commitment for `round` is still pending for the caller.
@@ -201,6 +208,14 @@ interface IAllianceTask {
     event SeedRevealed(address indexed participant, uint256 indexed round);
     /// @notice A participant committed randomness and never revealed it.
     event SeedRevealMissed(address indexed participant, uint256 indexed round, uint256 slashed);
+    /// @notice The task mixes `beacon`'s randomness into its round seeds; without it for a round
+    /// whose beacon value is still missing `grace` seconds after its target time.
+    event BeaconSet(address indexed beacon, uint256 grace);
+    /// @notice Round `round`'s seed mixes the beacon's `value` for time `target`.
+    event BeaconMixed(uint256 indexed round, uint256 target, bytes32 value);
+    /// @notice Round `round` opened on commit-reveal entropy alone: the beacon had no value for
+    /// `target` when the grace period ended.
+    event BeaconMissed(uint256 indexed round, uint256 target);
     /// @notice Round `round` opened in block `startBlock` with role seed `seed`; it trains
     /// from the aggregate of `baseRound` (0: the initial model).
     event RoundOpened(uint256 indexed round, uint256 start, uint256 startBlock, bytes32 seed, uint256 baseRound);

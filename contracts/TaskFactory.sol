@@ -7,6 +7,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {AllianceTask} from "./AllianceTask.sol";
 import {IAllianceTask} from "./IAllianceTask.sol";
+import {IRandomnessBeacon} from "./IRandomnessBeacon.sol";
 
 /// @title TaskFactory
 /// @notice Creates one AllianceTask per federated-learning task (an EIP-1167 clone of one
@@ -36,7 +37,8 @@ contract TaskFactory is ReentrancyGuard {
         implementation = implementation_;
     }
 
-    /// @notice Deploys a task and funds it with `rewardPool` tokens pulled from the caller.
+    /// @notice Deploys a task and funds it with `rewardPool` tokens pulled from the caller; its
+    /// round seeds come from its members' commit-reveal entropy alone.
     /// @param token ERC-20 for stake and rewards (the caller must have approved this factory).
     /// @param config The task's immutable rules.
     /// @param rewardPool Tokens moved from the caller into the task's reward pool.
@@ -45,13 +47,25 @@ contract TaskFactory is ReentrancyGuard {
         nonReentrant
         returns (AllianceTask task)
     {
-        if (rewardPool == 0) revert FactoryEmptyRewardPool();
-        task = AllianceTask(Clones.clone(implementation));
-        task.initialize(token, msg.sender, config);
-        _tasks.push(address(task));
-        token.safeTransferFrom(msg.sender, address(task), rewardPool);
-        task.initializePool(rewardPool);
-        emit TaskCreated(address(task), msg.sender, address(token), config.specHash, rewardPool);
+        task = _create(token, config, rewardPool, IRandomnessBeacon(address(0)), 0);
+    }
+
+    /// @notice Deploys a task like `createTask` whose round seeds also mix `beacon`'s randomness.
+    /// @param token ERC-20 for stake and rewards (the caller must have approved this factory).
+    /// @param config The task's immutable rules.
+    /// @param rewardPool Tokens moved from the caller into the task's reward pool.
+    /// @param beacon The randomness beacon (its output enters every round seed: members must
+    /// trust its code).
+    /// @param beaconGrace Seconds after a round's target time after which the round opens
+    /// without the beacon's value.
+    function createTaskWithBeacon(
+        IERC20 token,
+        IAllianceTask.TaskConfig calldata config,
+        uint256 rewardPool,
+        IRandomnessBeacon beacon,
+        uint32 beaconGrace
+    ) external nonReentrant returns (AllianceTask task) {
+        task = _create(token, config, rewardPool, beacon, beaconGrace);
     }
 
     /// @notice Number of tasks created.
@@ -62,5 +76,22 @@ contract TaskFactory is ReentrancyGuard {
     /// @notice Address of task `index`.
     function taskAt(uint256 index) external view returns (address) {
         return _tasks[index];
+    }
+
+    function _create(
+        IERC20 token,
+        IAllianceTask.TaskConfig calldata config,
+        uint256 rewardPool,
+        IRandomnessBeacon beacon,
+        uint32 beaconGrace
+    ) private returns (AllianceTask task) {
+        if (rewardPool == 0) revert FactoryEmptyRewardPool();
+        task = AllianceTask(Clones.clone(implementation));
+        task.initialize(token, msg.sender, config);
+        if (address(beacon) != address(0)) task.initializeBeacon(beacon, beaconGrace);
+        _tasks.push(address(task));
+        token.safeTransferFrom(msg.sender, address(task), rewardPool);
+        task.initializePool(rewardPool);
+        emit TaskCreated(address(task), msg.sender, address(token), config.specHash, rewardPool);
     }
 }

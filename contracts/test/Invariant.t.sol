@@ -7,6 +7,8 @@ import {FlockToken} from "../FlockToken.sol";
 import {AllianceTask} from "../AllianceTask.sol";
 import {TaskFactory} from "../TaskFactory.sol";
 import {IAllianceTask} from "../IAllianceTask.sol";
+import {IRandomnessBeacon} from "../IRandomnessBeacon.sol";
+import {ManualBeacon} from "./utils/ManualBeacon.sol";
 
 /// @dev Drives one task through random sequences of every user action. Each action picks an
 /// actor (and where needed the next actor that can legally act), warps into the window the
@@ -64,6 +66,9 @@ contract Handler is CommonBase {
 
     // ------------------------------------------------------------ coverage counters
     mapping(bytes32 => uint256) public calls;
+
+    /// @dev The task's randomness beacon, when it has one (the handler publishes its values).
+    ManualBeacon public beacon;
 
     constructor(AllianceTask task_, IERC20 token_, address creator_, address[] memory actors_) {
         task = task_;
@@ -126,6 +131,24 @@ contract Handler is CommonBase {
 
     function _claimable(address p) internal view returns (uint256 c) {
         (, c) = task.accountOf(p);
+    }
+
+    /// @dev Points the handler at the task's beacon (once, from the test's setUp).
+    function useBeacon(ManualBeacon beacon_) external {
+        if (address(beacon) == address(0)) beacon = beacon_;
+    }
+
+    /// @dev True for the beacon's `BeaconNotReady` before its fallback time (the round waits,
+    /// as specified); anything else, including that error after the fallback time, is not.
+    function _waitsForBeacon(bytes memory reason) internal returns (bool) {
+        if (reason.length != 100 || bytes4(reason) != IAllianceTask.BeaconNotReady.selector) return false;
+        uint256 fallbackAt;
+        assembly {
+            fallbackAt := mload(add(reason, 0x64))
+        }
+        if (block.timestamp >= fallbackAt) return false;
+        ++calls["beaconWait"];
+        return true;
     }
 
     function _flag(string memory where, bytes memory reason) internal {
@@ -248,7 +271,7 @@ contract Handler is CommonBase {
             ++calls["start"];
             vm.roll(block.number + 1);
         } catch (bytes memory reason) {
-            _flag("start", reason);
+            if (!_waitsForBeacon(reason)) _flag("start", reason);
         }
     }
 
@@ -517,7 +540,8 @@ contract Handler is CommonBase {
             (, bool ended) = _status();
             if (ended) ++calls["ended"];
         } catch (bytes memory reason) {
-            _flag("settle", reason); // the ghost record is complete: settlement must go through
+            // the ghost record is complete: settlement must go through (or wait for the beacon)
+            if (!_waitsForBeacon(reason)) _flag("settle", reason);
         }
     }
 
@@ -574,6 +598,17 @@ contract Handler is CommonBase {
         }
     }
 
+    /// @dev The beacon publishes its value for the next round to open (a no-op without one).
+    function publishBeacon(uint256 valueSeed) external tracked {
+        if (address(beacon) == address(0)) return;
+        (uint256 current, bool ended) = _status();
+        if (ended) return;
+        (, uint256 target) = task.seedRevealWindow(current + 1);
+        if (target == type(uint256).max) return;
+        beacon.publish(target, keccak256(abi.encode("inv-beacon", valueSeed)));
+        ++calls["publishBeacon"];
+    }
+
     function warp(uint256 secs) external tracked {
         secs = bound(secs, 1, 250);
         vm.warp(block.timestamp + secs);
@@ -628,7 +663,7 @@ contract InvariantTest is Test {
         token.transfer(creator, POOL);
         vm.startPrank(creator);
         token.approve(address(factory), POOL);
-        task = factory.createTask(IERC20(address(token)), c, POOL);
+        task = _createTask(c);
         vm.stopPrank();
 
         for (uint256 i = 0; i < 8; ++i) {
@@ -639,12 +674,13 @@ contract InvariantTest is Test {
             token.approve(address(task), type(uint256).max);
         }
         handler = new Handler(task, IERC20(address(token)), creator, actors);
+        _afterHandler();
         // three participants are already enrolled (through the handler, so the ghosts see them)
         handler.join(0, 100e18, true);
         handler.join(1, 150e18, true);
         handler.join(2, 250e18, true);
 
-        bytes4[] memory selectors = new bytes4[](15);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = Handler.join.selector;
         selectors[1] = Handler.stakeMore.selector;
         selectors[2] = Handler.leave.selector;
@@ -660,9 +696,18 @@ contract InvariantTest is Test {
         selectors[12] = Handler.slashMissedSeedReveal.selector;
         selectors[13] = Handler.reclaimLeftover.selector;
         selectors[14] = Handler.warp.selector;
+        selectors[15] = Handler.publishBeacon.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
+
+    /// @dev The task under test, created by the creator (pranked) through the factory.
+    function _createTask(IAllianceTask.TaskConfig memory c) internal virtual returns (AllianceTask) {
+        return factory.createTask(IERC20(address(token)), c, POOL);
+    }
+
+    /// @dev Hook after the handler exists (the beacon variant hands it the beacon).
+    function _afterHandler() internal virtual {}
 
     // Each invariant_* function is a separate fuzzing campaign (1000 runs x depth 20), so all
     // properties are asserted from one campaign, after every call of every run.
@@ -758,5 +803,22 @@ contract InvariantTest is Test {
         if (handler.unexpectedRevert()) {
             revert(string.concat("unexpected revert in ", handler.unexpectedWhere()));
         }
+    }
+}
+
+/// @dev The same campaign on a task with a randomness beacon that publishes some rounds' values
+/// and not others: rounds wait for it, open with it, or open without it after the grace period,
+/// and every invariant above still holds (no valid call refused once the grace has passed).
+contract InvariantBeaconTest is InvariantTest {
+    uint32 internal constant GRACE = 150;
+    ManualBeacon internal beacon;
+
+    function _createTask(IAllianceTask.TaskConfig memory c) internal override returns (AllianceTask) {
+        beacon = new ManualBeacon();
+        return factory.createTaskWithBeacon(IERC20(address(token)), c, POOL, IRandomnessBeacon(address(beacon)), GRACE);
+    }
+
+    function _afterHandler() internal override {
+        handler.useBeacon(beacon);
     }
 }

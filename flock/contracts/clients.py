@@ -70,11 +70,32 @@ class FactoryClient:
         self.address = self.contract.address
 
     def create_task(
-        self, signer: Signer, token: TokenClient, params: TaskParams, reward_pool: int
+        self,
+        signer: Signer,
+        token: TokenClient,
+        params: TaskParams,
+        reward_pool: int,
+        *,
+        beacon: str | None = None,
+        beacon_grace_s: int = 0,
     ) -> str:
-        """Approve and create a task funded with `reward_pool`; return the task's address."""
+        """Approve and create a task funded with `reward_pool`; return the task's address.
+
+        With `beacon` (an IRandomnessBeacon's address) the task mixes that beacon's value into
+        every round seed, and opens a round without it `beacon_grace_s` seconds after the
+        value was due.
+        """
         token.approve(signer, self.address, reward_pool)
-        call = self.contract.functions.createTask(token.address, params.as_tuple(), reward_pool)
+        if beacon is None:
+            call = self.contract.functions.createTask(token.address, params.as_tuple(), reward_pool)
+        else:
+            call = self.contract.functions.createTaskWithBeacon(
+                token.address,
+                params.as_tuple(),
+                reward_pool,
+                Web3.to_checksum_address(beacon),
+                beacon_grace_s,
+            )
         receipt = self.sender.transact(signer, call)
         (event,) = self.contract.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
         return str(event["args"]["task"])
@@ -309,6 +330,11 @@ class TaskClient:
     def creator(self) -> str:
         """The task's creator (it deployed the task and may reclaim the unspent pool)."""
         return str(self._view("creator"))
+
+    def randomness_beacon(self) -> str | None:
+        """The randomness beacon mixed into the task's round seeds; None when it has none."""
+        address = str(self._view("randomnessBeacon"))
+        return None if int(address, 16) == 0 else address
 
     def is_participant(self, participant: str) -> bool:
         """Whether `participant` has joined."""

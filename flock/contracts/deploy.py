@@ -49,6 +49,8 @@ def deploy_alliance(
     reward_pool: int,
     token_address: str | None = None,
     token_supply: int = 0,
+    beacon: str | None = None,
+    beacon_grace_s: int = 0,
 ) -> tuple[Deployment, TaskClient]:
     """Deploy (or reuse) a token, the factory, and one task funded with `reward_pool`.
 
@@ -56,13 +58,18 @@ def deploy_alliance(
     ----------
     token_address : str | None
         An existing ERC-20; when None a FlockToken with `token_supply` is deployed.
+    beacon, beacon_grace_s : str | None, int
+        An IRandomnessBeacon mixed into every round seed (None: commit-reveal entropy alone),
+        and the seconds after which a round opens without its missing value.
     """
     if token_address is None:
         token = deploy_token(sender, creator, token_supply)
     else:
         token = TokenClient(sender, token_address)
     implementation, factory = deploy_factory(sender, creator)
-    task_address = factory.create_task(creator, token, params, reward_pool)
+    task_address = factory.create_task(
+        creator, token, params, reward_pool, beacon=beacon, beacon_grace_s=beacon_grace_s
+    )
     log.info("AllianceTask created at %s with pool %d", task_address, reward_pool)
     deployment = Deployment(
         token=token.address,

@@ -24,6 +24,10 @@ class ChainMismatchError(ChainError):
     """The endpoint serves another chain than configured, or an address holds no contract."""
 
 
+class UntrustedBeaconError(ChainError):
+    """A task mixes a randomness beacon into its seeds that the member's config does not name."""
+
+
 class TransactionRevertedError(ChainError):
     """A transaction reverted without data flock can decode."""
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from web3.types import TxReceipt
 
 from flock.contracts.clients import TaskClient
+from flock.contracts.errors import UntrustedBeaconError
 from flock.contracts.tx import Signer
 from flock.protocol.commitments import (
     encode_scores,
@@ -18,6 +19,26 @@ from flock.protocol.commitments import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def check_beacon(task: TaskClient, expected: str | None) -> None:
+    """Refuse a task whose randomness beacon is not the one the member's config names.
+
+    A beacon's output enters every round seed, so a member joins only a task whose beacon
+    it trusts: `expected` (the config's `task.beacon`; None for a task without one).
+
+    Raises
+    ------
+    UntrustedBeaconError
+        When the task's beacon differs from `expected`.
+    """
+    actual = task.randomness_beacon()
+    want = None if not expected else str(expected)
+    if (actual or "").lower() != (want or "").lower():
+        raise UntrustedBeaconError(
+            f"task {task.address} mixes randomness from beacon {actual or 'none'}, "
+            f"but this member's config names {want or 'none'} (task.beacon)"
+        )
 
 
 @dataclass

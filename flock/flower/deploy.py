@@ -87,6 +87,8 @@ def deploy_task(
         reward_pool=to_wei(cfg.tokens.reward_pool),
         token_address=token_address,
         token_supply=to_wei(cfg.tokens.supply),
+        beacon=cfg.task.get("beacon"),
+        beacon_grace_s=int(cfg.task.get("beacon_grace_s", 0)),
     )
     alliance = None
     if alliance_file is not None:

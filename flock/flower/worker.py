@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 from flock.contracts import Role, Signer
 from flock.contracts.errors import ERRORS
-from flock.contracts.participant import ChainParticipant, PendingVote
+from flock.contracts.participant import ChainParticipant, PendingVote, check_beacon
 from flock.flower.common import (
     MSG_IDENTIFY,
     MSG_JOIN,
@@ -142,6 +142,7 @@ class ParticipantWorker:
 
         if self.task.params.spec_hash != spec_hash_of(self.alliance.cfg):
             raise RequestError(f"task {self.task.address} has another training spec than ours")
+        check_beacon(self.task, self.alliance.cfg.task.get("beacon"))
 
     @cached_property
     def store(self) -> BlobStore:

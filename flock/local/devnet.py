@@ -36,17 +36,25 @@ def deploy_local_alliance(
     tokens_each: int,
     gas_wei: int = 10**20,
     creator_gas_wei: int = 10**22,
+    beacon: str | None = None,
+    beacon_grace_s: int = 0,
 ) -> LocalAlliance:
     """Deploy a task on a dev chain and let `participants` fresh keys join with `stake`.
 
     Amounts are in token wei; `gas_wei` / `creator_gas_wei` fund gas through the chain's
-    dev faucet.
+    dev faucet. `beacon` (an IRandomnessBeacon address) is mixed into the round seeds.
     """
     sender = TxSender(chain)
     creator = Signer.create()
     chain.fund(creator.address, creator_gas_wei)
     _, task = deploy_alliance(
-        sender, creator, params, reward_pool=reward_pool, token_supply=token_supply
+        sender,
+        creator,
+        params,
+        reward_pool=reward_pool,
+        token_supply=token_supply,
+        beacon=beacon,
+        beacon_grace_s=beacon_grace_s,
     )
     members = []
     for _ in range(participants):

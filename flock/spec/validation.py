@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from omegaconf import DictConfig, OmegaConf
 
 from flock.contracts.units import to_wei
@@ -76,9 +78,32 @@ def validate_config(cfg: DictConfig) -> None:
     cartel_size = int(cfg.attack.get("cartel", {}).get("size", 0))
     checks.append((0 <= cartel_size <= n, "attack.cartel.size must be in [0, participants]"))
     checks += _store_checks(cfg)
+    checks += _beacon_checks(cfg)
     errors = [msg for ok, msg in checks if not ok]
     if errors:
         raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def _beacon_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """The task's randomness beacon: an address on a chain that can hold one, or none."""
+    beacon = cfg.task.get("beacon")
+    grace = int(cfg.task.get("beacon_grace_s", 0))
+    checks = [(0 <= grace < 2**32, "task.beacon_grace_s must be in [0, 2**32)")]
+    if beacon is not None:
+        checks.append(
+            (
+                isinstance(beacon, str) and re.fullmatch(r"0x[0-9a-fA-F]{40}", beacon) is not None,
+                "task.beacon must be an address (0x and 40 hex digits) or null",
+            )
+        )
+        checks.append(
+            (
+                str(cfg.chain.kind) != "embedded",
+                "task.beacon needs a chain with a beacon contract (chain=anvil or chain=rpc); "
+                "the embedded chain has none",
+            )
+        )
+    return checks
 
 
 def _store_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
