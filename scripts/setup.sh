@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up flock on a fresh machine: .venv with pinned torch first, the package with its dev and
-# simulation (Ray) extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil, cast) under node_modules/.
+# simulation (Ray) extras, then the pinned Node tools (solc, OpenZeppelin, forge, anvil, cast) under node_modules/,
+# then Debian's chromium and chromium-driver (the dashboard's browser test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -14,5 +15,19 @@ fi
 if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/cast ] || [ ! -d node_modules/solc ] || [ ! -d node_modules/@openzeppelin/contracts ]; then
   # npm install (not npm ci): foundry ships per-platform optional packages a lock cannot hold.
   npm install --no-audit --no-fund --loglevel=error
+fi
+# Headless Chromium and its driver, for the dashboard's browser test and screenshot (Debian's
+# packages; skipped when both are there). Never fails the setup: without apt (or root) the
+# browser test skips and says why.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  APT=(apt-get)
+  if [ "$(id -u)" -ne 0 ]; then APT=(sudo -n apt-get); fi
+  if command -v apt-get >/dev/null 2>&1 && "${APT[@]}" update -qq >/dev/null 2>&1 \
+    && DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -qq --no-install-recommends \
+      chromium chromium-driver fonts-liberation >/dev/null 2>&1; then
+    echo "chromium installed: $(chromium --version 2>/dev/null)"
+  else
+    echo "note: could not apt-get install chromium chromium-driver; the dashboard's browser test will skip" >&2
+  fi
 fi
 echo "flock setup done: $(.venv/bin/python -c 'import torch, flwr, web3; print("torch", torch.__version__, "flwr", flwr.__version__, "web3", web3.__version__)')"

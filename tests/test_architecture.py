@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "defence": 1,
     "local": 2,
     "flower": 2,
+    "dashboard": 2,
     "roles": 3,
     "spec": 3,
     "attacks": 4,

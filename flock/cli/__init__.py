@@ -1,5 +1,5 @@
-"""Command line `flock <command>`: run, deploy, alliance, participant, coordinator, store
-(flock.cli.*)."""
+"""Command line `flock <command>`: run, deploy, alliance, participant, coordinator, store,
+dashboard (flock.cli.*)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ commands:
   participant  run one participant process (long-lived Flower gRPC client); see --help
   coordinator  relay a deployed alliance's rounds to connected participants; see --help
   store     the alliance's blob service and tools: store serve | push | cid; see --help
+  dashboard a read-only web page watching one task live (--alliance-file | --run-dir); see --help
 """
 
 
@@ -47,6 +48,10 @@ def main() -> None:
         from flock.cli.store import store_main
 
         store_main()
+    elif command == "dashboard":
+        from flock.cli.dashboard import dashboard_main
+
+        dashboard_main()
     else:
         print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flock.dashboard import dashboard_command
 from flock.flower.launch import launch_alliance, load_config
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def alliance_main(argv: Sequence[str] | None = None) -> None:
     run_dir = args.run_dir or Path("outputs/alliance") / datetime.now(UTC).strftime(
         "%Y-%m-%d_%H-%M-%S"
     )
+    command, url = dashboard_command(alliance_file=str(run_dir / "alliance.json"))
+    print(f"dashboard: {command}  ->  {url}", flush=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         summary = launch_alliance(cfg, run_dir)

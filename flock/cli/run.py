@@ -14,9 +14,12 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
 def run_app(cfg: DictConfig) -> float | None:
     """Hydra entry point of `flock run`; returns the final accuracy (for sweepers)."""
+    from flock.dashboard import dashboard_command
     from flock.local.experiment import run
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    command, url = dashboard_command(run_dir=str(run_dir))
+    print(f"dashboard: {command}  ->  {url}", flush=True)
     summary = run(cfg, run_dir)
     print(f"final_accuracy: {summary['final_accuracy']:.4f}")
     print(f"adopted_aggregate_mismatches: {summary['adopted_aggregate_mismatches']}")

@@ -12,6 +12,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+from flock.attacks import plan_attacks
 from flock.contracts.anvil import AnvilProcess, free_port
 from flock.flower.common import AllianceFile, atomic_write
 from flock.flower.coordinator import Coordinator, CoordinatorSettings
@@ -34,6 +35,7 @@ __all__ = [
     "launch_alliance",
     "load_config",
     "process_alive",
+    "write_behaviours",
 ]
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
@@ -101,6 +103,18 @@ def load_config(overrides: Sequence[str] = ()) -> DictConfig:
     return cfg
 
 
+def write_behaviours(cfg: DictConfig, addresses: Sequence[str], path: Path) -> None:
+    """Write who plays which behaviour (the attack plan, by address) for `flock dashboard`,
+    which tells attackers from honest members with it; no key, no data."""
+    attack = OmegaConf.to_container(cfg.attack, resolve=True)
+    plan = plan_attacks(attack, n=len(addresses), seed=int(cfg.seed))  # type: ignore[arg-type]
+    behaviours = {
+        address: {"proposer": a.proposer, "voter": a.voter}
+        for address, a in zip(addresses, plan.assignments, strict=True)
+    }
+    atomic_write(path, json.dumps(behaviours, indent=2, sort_keys=True))
+
+
 def launch_alliance(
     cfg: DictConfig,
     run_dir: Path,
@@ -155,6 +169,7 @@ def launch_alliance(
         store_url = f"http://127.0.0.1:{store_port}" if store_port else ""
         deployed = deploy_dev_alliance(cfg, rpc_url, run_dir, store_url=store_url)
         summary["participants"] = deployed.addresses
+        write_behaviours(cfg, deployed.addresses, run_dir / "behaviours.json")
         if store_port is not None:
             start_store_service(cfg, run_dir, deployed.alliance_file, store_port, processes)
             summary["store_url"] = store_url

@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from flock.contracts import Role
 from flock.contracts.connect import open_chain
+from flock.contracts.eventlog import EventLogExporter, TaskReader
 from flock.contracts.participant import ChainParticipant
 from flock.learning.models import load_flat_params
 from flock.learning.training import evaluate
@@ -111,12 +112,14 @@ def play_round(cfg: DictConfig, alliance: Alliance, r: int) -> RoundResult:
     return result
 
 
-def play(cfg: DictConfig, alliance: Alliance) -> None:
+def play(cfg: DictConfig, alliance: Alliance, event_log: EventLogExporter | None = None) -> None:
     """Start the task and play every round, then the closing round that attests the last
     aggregate, recording metrics (the accuracy of the model the next round trains from) and
-    logging progress."""
+    logging progress; `event_log` exports the chain's record after the start and each round."""
     members = {m.address: m for m in alliance.members}
     alliance.driver.start()
+    if event_log is not None:
+        event_log.export()
     rounds = int(cfg.task.rounds)
     r = 1
     while True:
@@ -129,6 +132,8 @@ def play(cfg: DictConfig, alliance: Alliance) -> None:
             result, alliance.task, members, accuracy, digest, time.perf_counter() - started
         )
         alliance.records.append(record)
+        if event_log is not None:
+            event_log.export([{"round": r, "accuracy": float(f"{accuracy:.4f}")}])
         log.info(
             "round %d/%d  acc=%.4f  outcome=%s  accepted=%d rejected=%d  slashed=%d  %.1fs",
             r,
@@ -174,6 +179,17 @@ def settle_accounts(alliance: Alliance) -> dict[str, dict[str, float]]:
     return final
 
 
+def export_event_log(alliance: Alliance, run_dir: Path) -> EventLogExporter:
+    """Start `run_dir`/events.jsonl: the task's public record for `flock dashboard --run-dir`,
+    with each member's behaviours (the run knows its attackers)."""
+    behaviours = {
+        m.address: {"proposer": m.proposer_behaviour, "voter": m.voter_behaviour}
+        for m in alliance.members
+    }
+    reader = TaskReader(alliance.chain, alliance.task.address)
+    return EventLogExporter(run_dir / "events.jsonl", reader, members=behaviours)
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Run one local alliance as configured; write reports into `run_dir`; return the summary."""
     validate_config(cfg)
@@ -183,9 +199,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, run_dir)
         try:
-            play(cfg, alliance)
+            event_log = export_event_log(alliance, run_dir)
+            play(cfg, alliance, event_log)
             final_accuracy, final_round = adopted_model_accuracy(alliance)
             final = settle_accounts(alliance)
+            event_log.export()
             totals = alliance.task.totals()
         finally:
             alliance.close()

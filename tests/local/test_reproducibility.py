@@ -50,7 +50,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, list[
     return runs
 
 
-@pytest.mark.parametrize("name", ["metrics.csv", "participants.csv"])
+@pytest.mark.parametrize("name", ["metrics.csv", "participants.csv", "events.jsonl"])
 def test_reports_repeat_byte_for_byte(two_runs: list[tuple[Path, list[Any]]], name: str) -> None:
     (first, _), (second, _) = two_runs
     assert (first / name).read_bytes() == (second / name).read_bytes()
