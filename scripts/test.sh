@@ -18,4 +18,5 @@ FORGE=$(ls node_modules/@foundry-rs/forge-*/bin/forge | head -n 1)
 echo "== slither"
 bash scripts/slither.sh
 echo "== pytest"
-$PY -m pytest -q -p no:cacheprovider "$@"
+# two workers (FLOCK_TEST_WORKERS): tests that start processes share one (tests/conftest.py)
+$PY -m pytest -q -p no:cacheprovider -n "${FLOCK_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -75,14 +75,19 @@ def deploy_app(cfg: DictConfig) -> None:
             print(f"alliance_file: {alliance_file}")
         print(f"initial_model_blob: {store.path(deployed.initial_model_hash)}")
         if kind != "dir" and deployed.alliance is not None:
-            _publish(deployed.alliance, signer, store, deployed.initial_model_hash)
+            wait_s = float(cfg.deploy.get("publish_wait_s", 3))
+            _publish(deployed.alliance, signer, store, deployed.initial_model_hash, wait_s)
 
 
-def _publish(alliance: AllianceFile, signer: Signer, store: UpdateStore, digest: bytes) -> None:
-    """Publish the initial model on the networked store, or say how once it runs."""
+def _publish(
+    alliance: AllianceFile, signer: Signer, store: UpdateStore, digest: bytes, wait_s: float
+) -> None:
+    """Publish the initial model on the networked store (trying for `wait_s` seconds), or say
+    how once it runs."""
     cache, blob = store.root, store.path(digest)
     try:
-        print(f"initial_model_uri: {publish_initial_model(alliance, signer, cache, digest)}")
+        uri = publish_initial_model(alliance, signer, cache, digest, reach_deadline_s=wait_s)
+        print(f"initial_model_uri: {uri}")
     except StoreUnreachableError as exc:
         print(f"initial model not published yet: {exc}")
         print(

@@ -108,10 +108,16 @@ def deploy_task(
 
 
 def publish_initial_model(
-    alliance: AllianceFile, creator: Signer, cache_dir: Path, digest: bytes
+    alliance: AllianceFile,
+    creator: Signer,
+    cache_dir: Path,
+    digest: bytes,
+    *,
+    reach_deadline_s: float | None = None,
 ) -> str:
     """Upload the initial model from the creator's cache to the alliance's networked store,
     signed by the creator (the service takes it from the task's creator); return its URI.
+    `reach_deadline_s` bounds the wait for the store to answer (None: the store's deadline).
 
     Raises
     ------
@@ -119,7 +125,7 @@ def publish_initial_model(
         When the store does not answer (its message names the URL).
     """
     store = alliance.store(cache_dir, account=creator.account)
-    store.check()
+    store.check(reach_deadline_s)
     store.put_bytes(UpdateStore(cache_dir).get_bytes(digest))
     log.info("initial model %s published at %s", digest.hex()[:12], store.uri(digest))
     return store.uri(digest)

@@ -57,7 +57,8 @@ class BlobStore(Protocol):
         """Where the blob is published: what a proposal names on chain."""
         ...
 
-    def check(self) -> None:
+    def check(self, deadline_s: float | None = None) -> None:
         """Raise :class:`~flock.store.errors.StoreUnreachableError` (naming the location)
-        when the store cannot be reached; return quietly otherwise."""
+        when the store cannot be reached within `deadline_s` seconds (None: the store's own
+        deadline); return quietly otherwise."""
         ...

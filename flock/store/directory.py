@@ -86,7 +86,7 @@ class UpdateStore:
         """Return whether a file for ``digest`` is present (its content is not verified)."""
         return self.path(digest).is_file()
 
-    def check(self) -> None:
+    def check(self, deadline_s: float | None = None) -> None:
         """A directory is always at hand (created by the constructor)."""
 
     def put(self, vector: torch.Tensor, metadata: dict[str, str], *, publish: bool = True) -> bytes:

@@ -193,15 +193,15 @@ class RemoteStore:
         """Where the blob is published: the remote's URL of it, or ``ipfs://<cid>``."""
         return ipfs_uri(digest) if self.uri_style == "ipfs" else self._native_uri(digest)
 
-    def check(self) -> None:
-        """Reach the remote, retrying until the deadline.
+    def check(self, deadline_s: float | None = None) -> None:
+        """Reach the remote, retrying until the deadline (`deadline_s`, else the policy's).
 
         Raises
         ------
         StoreUnreachableError
             Naming the remote's URL, when it never answered.
         """
-        self._retry("reach", lambda _: self._check_remote(), None)
+        self._retry("reach", lambda _: self._check_remote(), None, deadline_s=deadline_s)
 
     def put(self, vector: torch.Tensor, metadata: dict[str, str], *, publish: bool = True) -> bytes:
         """Encode the update, keep it in the cache and (`publish`) upload it; return its digest."""
@@ -268,12 +268,20 @@ class RemoteStore:
         with open(self.cache.root / FETCH_LOG, "a") as journal:
             journal.write(json.dumps(record) + "\n")
 
-    def _retry(self, what: str, attempt: Callable[[float], T], digest: bytes | None) -> T:
+    def _retry(
+        self,
+        what: str,
+        attempt: Callable[[float], T],
+        digest: bytes | None,
+        *,
+        deadline_s: float | None = None,
+    ) -> T:
         """Run `attempt(deadline)` until it succeeds, a permanent error rises, or the deadline
-        passes; then raise the named error of what failed last."""
+        (`deadline_s` from now, else the policy's) passes; then raise the named error of what
+        failed last."""
         policy = self.policy
         started = time.monotonic()
-        deadline = started + policy.deadline_s
+        deadline = started + (policy.deadline_s if deadline_s is None else deadline_s)
         delay, tries, not_found = policy.backoff_s, 0, 0
         last: Exception | None = None
         while True:

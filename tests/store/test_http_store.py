@@ -409,6 +409,17 @@ def test_an_unreachable_service_is_named_at_start(tmp_path: Path) -> None:
         store.get(blob_hash(b"x"))
 
 
+def test_a_check_with_its_own_deadline_gives_up_by_then(tmp_path: Path) -> None:
+    # `flock deploy` tries the store briefly: the service usually starts after the deploy
+    url = f"http://127.0.0.1:{free_port()}"
+    policy = RetryPolicy(timeout_s=0.2, deadline_s=60.0, backoff_s=0.05)
+    store = HttpStore(url, cache=UpdateStore(tmp_path), task="0x" + "00" * 20, policy=policy)
+    started = time.monotonic()
+    with pytest.raises(StoreUnreachableError, match=url):
+        store.check(deadline_s=0.5)
+    assert time.monotonic() - started < 5  # not the policy's 60 s
+
+
 def test_a_client_refuses_a_service_of_another_task(service: Service, tmp_path: Path) -> None:
     store = HttpStore(service.url, cache=UpdateStore(tmp_path), task="0x" + "99" * 20)
     with pytest.raises(Exception, match="serves task"):
