@@ -11,10 +11,14 @@ import torch
 from flock.aggregation.errors import AggregationError
 
 __all__ = [
+    "AUTO",
     "AggregationError",
     "as_arrays",
     "check_finite",
     "check_num_malicious",
+    "check_positive_real",
+    "check_reference",
+    "check_steps",
     "normalize_weights",
     "sorted_column_blocks",
     "stack_updates",
@@ -22,6 +26,8 @@ __all__ = [
     "validate_updates",
 ]
 
+#: The `num_malicious` that asks a rule for the most Byzantine updates it tolerates.
+AUTO = "auto"
 # Columns per block in sorted_column_blocks: 8192 x 50 float32 is 1.6 MB, cache resident.
 _SORT_BLOCK = 8192
 # Dtypes numpy sorts natively; others (bfloat16) are widened to float32 first.
@@ -192,33 +198,88 @@ def normalize_weights(
     return [value / total for value in floats]
 
 
-def check_num_malicious(num_malicious: int) -> int:
-    """Check the assumed number of Byzantine clients.
+def check_num_malicious(num_malicious: int | str, count: int | None = None, *, per: int = 2) -> int:
+    """Check the assumed number of Byzantine clients, resolving ``"auto"``.
 
     Parameters
     ----------
-    num_malicious : int
-        Number of malicious clients the rule must tolerate.
+    num_malicious : int or "auto"
+        Number of malicious clients the rule must tolerate; ``"auto"`` is the
+        largest ``f`` with ``count >= per * f + 3`` (0 below 3 updates).
+    count : int, optional
+        Number of updates; needed for ``"auto"``.
+    per : int
+        Updates the rule needs per tolerated Byzantine update: 2 for Krum and
+        Multi-Krum (``n >= 2f + 3``), 4 for Bulyan (``n >= 4f + 3``).
 
     Returns
     -------
     int
-        The same number as a plain int.
+        The number as a plain int.
 
     Raises
     ------
     AggregationError
-        If it is not a non-negative integer.
+        If it is neither a non-negative integer nor ``"auto"``.
     """
-    if isinstance(num_malicious, bool):
-        raise AggregationError(f"num_malicious must be an integer, got {num_malicious!r}")
+    if isinstance(num_malicious, str) and num_malicious == AUTO and count is not None:
+        return max(0, (count - 3) // per)
+    message = f"num_malicious must be a non-negative integer or {AUTO!r}, got {num_malicious!r}"
+    if isinstance(num_malicious, bool | str):
+        raise AggregationError(message)
     try:
         value = operator.index(num_malicious)
     except TypeError:
-        raise AggregationError(f"num_malicious must be an integer, got {num_malicious!r}") from None
+        raise AggregationError(message) from None
     if value < 0:
         raise AggregationError(f"num_malicious must be non-negative, got {value}")
     return value
+
+
+def check_positive_real(value: float, name: str) -> float:
+    """Return `value` as a float, raising AggregationError unless it is a finite real > 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not value > 0
+    ):
+        raise AggregationError(f"{name} must be a finite number above 0, got {value!r}")
+    return float(value)
+
+
+def check_steps(value: int, name: str, *, minimum: int = 0) -> int:
+    """Return `value` as an int, raising AggregationError unless it is an integer >= `minimum`."""
+    try:
+        steps = operator.index(value) if not isinstance(value, bool) else minimum - 1
+    except TypeError:
+        steps = minimum - 1
+    if steps < minimum:
+        raise AggregationError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return steps
+
+
+def check_reference(reference: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """The reference point of a rule as a float64 tensor: zeros for None, else `reference`
+    checked against update 0 (1-D, same length and device, floating point, finite).
+
+    Raises
+    ------
+    AggregationError
+        If `reference` does not fit the updates or holds NaN or infinity.
+    """
+    if reference is None:
+        return torch.zeros(like.shape, dtype=torch.float64, device=like.device)
+    if not isinstance(reference, torch.Tensor) or not reference.is_floating_point():
+        raise AggregationError(f"reference must be a floating-point tensor, got {reference!r}")
+    if reference.shape != like.shape or reference.device != like.device:
+        raise AggregationError(
+            f"reference has shape {tuple(reference.shape)} on {reference.device} but the "
+            f"updates have shape {tuple(like.shape)} on {like.device}"
+        )
+    if not bool(torch.isfinite(reference).all()):
+        raise AggregationError("reference contains NaN or infinity; it must be finite")
+    return reference.detach().to(torch.float64)
 
 
 def as_arrays(updates: Sequence[torch.Tensor]) -> list[np.ndarray]:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from flock.aggregation._checks import (
+    AUTO,
     check_num_malicious,
     normalize_weights,
     sorted_column_blocks,
@@ -21,7 +22,7 @@ __all__ = ["bulyan"]
 
 def bulyan(
     updates: Sequence[torch.Tensor],
-    num_malicious: int,
+    num_malicious: int | str = AUTO,
     *,
     weights: Sequence[float] | torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor:
@@ -29,8 +30,10 @@ def bulyan(
 
     Matches Flower's ``aggregate_bulyan(results, num_malicious, aggregate_krum,
     to_keep=0)``. With ``n`` updates and ``f = num_malicious``, Krum is applied
-    ``theta = n - 2f`` times, each time to the updates not yet selected, and
-    the winner moves to the selection set. Then, coordinate by coordinate, the
+    ``theta = n - 2f`` times, each time to the updates not yet selected (and
+    scoring each by its ``n' - f - 2`` nearest neighbours among the ``n'``
+    remaining, as :func:`~flock.aggregation.krum`), and the winner moves to
+    the selection set. Then, coordinate by coordinate, the
     ``beta = theta - 2f`` selected values closest to the selection's median are
     averaged. Squared distances come from a single Gram matrix; each round only
     re-scores a sub-matrix of it.
@@ -39,9 +42,10 @@ def bulyan(
     ----------
     updates : sequence of torch.Tensor
         Flattened client updates: 1-D, floating point, equal length.
-    num_malicious : int
+    num_malicious : int or "auto", optional
         Number of Byzantine updates to tolerate; requires
-        ``len(updates) >= 4 * num_malicious + 3``.
+        ``len(updates) >= 4 * num_malicious + 3``. ``"auto"`` (the default)
+        is the most that allows: ``f = max(0, (n - 3) // 4)``.
     weights : sequence of float, 1-D tensor or array, optional
         Validated for interface uniformity; Bulyan is unweighted, as in Flower.
 
@@ -57,7 +61,7 @@ def bulyan(
         fewer than ``4 * num_malicious + 3`` updates.
     """
     checked = validate_updates(updates)
-    malicious = check_num_malicious(num_malicious)
+    malicious = check_num_malicious(num_malicious, len(checked), per=4)
     normalize_weights(weights, len(checked))
     count = len(checked)
     if count < 4 * malicious + 3:

@@ -5,7 +5,13 @@ from collections.abc import Sequence
 
 import torch
 
-from flock.aggregation._checks import check_finite, validate_updates
+from flock.aggregation._checks import (
+    check_finite,
+    check_positive_real,
+    check_reference,
+    validate_updates,
+)
+from flock.aggregation.clipping import clip_factors, exact_norms, median_norm, scaled_towards
 from flock.aggregation.errors import AggregationError
 
 __all__ = ["consensus"]
@@ -16,6 +22,8 @@ def consensus(
     sample_counts: Sequence[int],
     *,
     scores: Sequence[int],
+    clip_ratio: float | None = None,
+    reference: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Average the accepted updates weighted by consensus score times sample count.
 
@@ -28,6 +36,18 @@ def consensus(
     float64 accumulator is rounded once to the input dtype (float32 in
     practice). The result depends on the input order by design.
 
+    With `clip_ratio`, each weighted update ``u_i`` is first clipped to the
+    bound ``clip_ratio * m`` around `reference` (the base model the updates
+    were trained from): ``reference + (u_i - reference) * min(1, bound / |u_i
+    - reference|)``, where ``m`` is the median of the weighted updates' non-zero
+    norms against `reference`. The norms are exact (:func:`~flock.aggregation.
+    clipping.exact_norms`: correctly rounded, the same float on every machine),
+    the clipping separate float64 element-wise operations, so the aggregate
+    stays bit-reproducible; an update within the bound enters exactly as
+    without clipping. Only the accepted set moves ``m``: an attacker must hold
+    at least half of the accepted updates to raise (or lower) it past every
+    honest norm, so a minority's boosted update is cut to the honest scale.
+
     Parameters
     ----------
     updates : sequence of torch.Tensor
@@ -36,6 +56,14 @@ def consensus(
         Non-negative number of training samples behind each update.
     scores : sequence of int
         Non-negative consensus score of each update; zero rejects it.
+    clip_ratio : float, optional
+        Clip each update to this multiple of the median norm of the updates
+        with a non-zero weight (a finite number above 0); None (the default)
+        does not clip.
+    reference : torch.Tensor, optional
+        The point norms are measured from when clipping (the base model of
+        full-model updates); None is the zero vector. Unused without
+        `clip_ratio`.
 
     Returns
     -------
@@ -46,8 +74,9 @@ def consensus(
     ------
     AggregationError
         For invalid or non-finite updates, counts or scores that are not
-        non-negative integers or whose lengths differ from the updates', or a
-        zero total weight.
+        non-negative integers or whose lengths differ from the updates', a
+        zero total weight, a `clip_ratio` that is not a finite number above 0,
+        or a reference that does not fit the updates.
     """
     checked = validate_updates(updates)
     counts = _non_negative_ints(sample_counts, len(checked), "sample_counts")
@@ -59,11 +88,26 @@ def consensus(
             "total weight sum(scores[i] * sample_counts[i]) is zero; no update is accepted"
         )
     check_finite(checked)
+    factors = [1.0] * len(checked)
+    origin = None
+    if clip_ratio is not None:
+        ratio = check_positive_real(clip_ratio, "clip_ratio")
+        origin = check_reference(reference, checked[0])
+        weighted = [i for i, product in enumerate(products) if product]
+        norms = exact_norms([checked[i] for i in weighted], origin)
+        middle = median_norm(norms)
+        if middle is not None:
+            for i, factor in zip(weighted, clip_factors(norms, ratio * middle), strict=True):
+                factors[i] = factor
     accumulator = torch.zeros(checked[0].shape, dtype=torch.float64, device=checked[0].device)
-    for update, product in zip(checked, products, strict=True):
+    for update, product, factor in zip(checked, products, factors, strict=True):
         if product == 0:
             continue
-        accumulator.add_(torch.mul(update.to(torch.float64), product / total))
+        if origin is None or factor == 1.0:
+            wide = update.to(torch.float64)
+        else:
+            wide = scaled_towards(update, origin, factor)
+        accumulator.add_(torch.mul(wide, product / total))
     return accumulator.to(checked[0].dtype)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from flock.aggregation._checks import (
+    AUTO,
     as_arrays,
     check_finite,
     check_num_malicious,
@@ -28,7 +29,7 @@ _GRAM_PANEL = 16
 
 def krum(
     updates: Sequence[torch.Tensor],
-    num_malicious: int,
+    num_malicious: int | str = AUTO,
     *,
     weights: Sequence[float] | torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor:
@@ -36,15 +37,19 @@ def krum(
 
     Matches Flower's ``aggregate_krum(results, num_malicious, to_keep=0)``:
     each update is scored by the sum of squared distances to its
-    ``max(1, n - num_malicious - 2)`` nearest other updates, and the
-    lowest-scoring update (the first on ties) is returned.
+    ``max(1, n - f - 2)`` nearest other updates (Blanchard et al. 2017's
+    neighbour count, ``f = num_malicious``), and the lowest-scoring update
+    (the first on ties) is returned. Krum's guarantee needs ``n >= 2f + 3``;
+    an explicit `num_malicious` above that is still scored, as in Flower.
 
     Parameters
     ----------
     updates : sequence of torch.Tensor
         Flattened client updates: 1-D, floating point, equal length.
-    num_malicious : int
-        Number of Byzantine updates to tolerate.
+    num_malicious : int or "auto", optional
+        Number of Byzantine updates to tolerate. ``"auto"`` (the default) is
+        the most Krum tolerates for these ``n`` updates:
+        ``f = max(0, (n - 3) // 2)``.
     weights : sequence of float, 1-D tensor or array, optional
         Validated for interface uniformity; the choice of one update does not
         depend on them.
@@ -60,7 +65,7 @@ def krum(
         For invalid updates, weights or `num_malicious`, or non-finite updates.
     """
     checked = validate_updates(updates)
-    malicious = check_num_malicious(num_malicious)
+    malicious = check_num_malicious(num_malicious, len(checked))
     normalize_weights(weights, len(checked))
     scores = krum_scores(pairwise_squared_distances(checked), malicious)
     best = int(torch.argmin(scores))
@@ -69,26 +74,29 @@ def krum(
 
 def multikrum(
     updates: Sequence[torch.Tensor],
-    num_malicious: int,
+    num_malicious: int | str = AUTO,
     *,
-    to_keep: int,
+    to_keep: int | None = None,
     weights: Sequence[float] | torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor:
     """Average the `to_keep` lowest-scoring updates (Multi-Krum).
 
     Matches Flower's ``aggregate_krum(results, num_malicious, to_keep)`` with
-    ``to_keep > 0``: the updates with the `to_keep` lowest Krum scores (ties
-    go to the lower index) are averaged with their `weights`, as Flower does
-    with ``num_examples``.
+    ``to_keep > 0``: updates are scored as in :func:`krum` (squared distances
+    to the ``max(1, n - f - 2)`` nearest others), and the `to_keep` lowest
+    scores (ties go to the lower index) are averaged with their `weights`, as
+    Flower does with ``num_examples``.
 
     Parameters
     ----------
     updates : sequence of torch.Tensor
         Flattened client updates: 1-D, floating point, equal length.
-    num_malicious : int
-        Number of Byzantine updates to tolerate.
-    to_keep : int
-        Number of updates to average, between 1 and ``len(updates)``.
+    num_malicious : int or "auto", optional
+        Number of Byzantine updates to tolerate; ``"auto"`` (the default) is
+        ``f = max(0, (n - 3) // 2)``, the most Krum's scoring tolerates.
+    to_keep : int, optional
+        Number of updates to average, between 1 and ``len(updates)``; None
+        (the default) keeps ``n - f``, the usual Multi-Krum convention.
     weights : sequence of float, 1-D tensor or array, optional
         Non-negative weights such as sample counts; None gives equal weights.
 
@@ -104,8 +112,10 @@ def multikrum(
         updates, or when every selected update has zero weight.
     """
     checked = validate_updates(updates)
-    malicious = check_num_malicious(num_malicious)
+    malicious = check_num_malicious(num_malicious, len(checked))
     shares = normalize_weights(weights, len(checked))
+    if to_keep is None:
+        to_keep = max(1, len(checked) - malicious)
     try:
         keep = operator.index(to_keep) if not isinstance(to_keep, bool) else -1
     except TypeError:
@@ -135,8 +145,9 @@ def krum_scores(distances: torch.Tensor, num_malicious: int) -> torch.Tensor:
     -------
     torch.Tensor
         Scores of shape ``(n,)``: for each row, the sum of its
-        ``max(1, n - num_malicious - 2)`` smallest off-diagonal entries, as in
-        Flower (which drops the first, zero, entry of each sorted row).
+        ``max(1, n - num_malicious - 2)`` smallest off-diagonal entries (the
+        ``n - f - 2`` neighbours of Krum's definition), as in Flower (which
+        drops the first, zero, entry of each sorted row).
     """
     closest = max(1, distances.shape[0] - num_malicious - 2)
     ordered = torch.sort(distances, dim=1).values

@@ -5,9 +5,11 @@ from collections.abc import Callable
 import torch
 
 from flock.aggregation.bulyan import bulyan
+from flock.aggregation.centered_clipping import centered_clipping
 from flock.aggregation.consensus import consensus
 from flock.aggregation.errors import UnknownAggregatorError
 from flock.aggregation.fedavg import fedavg
+from flock.aggregation.geometric_median import geometric_median
 from flock.aggregation.krum import krum, multikrum
 from flock.aggregation.median import median
 from flock.aggregation.trimmed_mean import trimmed_mean
@@ -22,6 +24,8 @@ AGGREGATORS: dict[str, Callable[..., torch.Tensor]] = {
     "multikrum": multikrum,
     "bulyan": bulyan,
     "consensus": consensus,
+    "geometric_median": geometric_median,
+    "centered_clipping": centered_clipping,
 }
 
 

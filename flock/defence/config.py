@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
@@ -15,7 +16,12 @@ TOKEN = 10**18
 
 #: Settlement rules, then the baselines (no settlement).
 RULES: tuple[str, ...] = ("flock", "flock_paper")
-DEFENCES: tuple[str, ...] = (*RULES, *BASELINES)
+#: flock's own robust rules as defences without a vote: every proposer's update aggregated by
+#: the rule of `configs/aggregation/<name>.yaml` (the rules Flower lacks).
+AGGREGATOR_DEFENCES: tuple[str, ...] = ("geometric_median", "centered_clipping")
+DEFENCES: tuple[str, ...] = (*RULES, *BASELINES, *AGGREGATOR_DEFENCES)
+#: The `aggregation` config group's directory (configs/aggregation/).
+AGGREGATION_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "aggregation"
 #: Domain of the per-round role seeds of a simulated run.
 ROLE_SEED_DOMAIN = b"flock.defence.roles"
 
@@ -51,17 +57,34 @@ def with_fraction(cfg: DictConfig) -> DictConfig:
 
 
 def resolve_variant(cfg: DictConfig) -> DictConfig:
-    """`cfg` with a variant's name resolved: `defence.variants.<name>` names its base rule and
-    the `task` and `voting` knobs it changes. Raises ValueError for a name that is neither."""
+    """`cfg` with a variant's name resolved: `defence.variants.<name>` names its base rule, the
+    `task` and `voting` knobs it changes and the `aggregation` config it uses (a name in
+    configs/aggregation/). A defence of :data:`AGGREGATOR_DEFENCES` gets its own aggregation
+    config unless `cfg` composed that rule already (`aggregation=<name>`, with overrides).
+    Raises ValueError for a name that is neither."""
     name = str(cfg.defence.name)
     variants = cfg.defence.get("variants") or {}
     if name in variants:
         variant = variants[name]
         changes = {k: variant.get(k) or {} for k in ("task", "voting")}
         cfg = cast(DictConfig, OmegaConf.merge(cfg, changes))
+        if variant.get("aggregation"):
+            cfg.aggregation = aggregation_config(str(variant.aggregation))
         cfg.defence.name = str(variant.base)
         name = str(variant.base)
     if name not in DEFENCES:
         valid = ", ".join([*DEFENCES, *variants])
         raise ValueError(f"unknown defence {name!r}; valid: {valid}")
+    if name in AGGREGATOR_DEFENCES and cfg.aggregation.get("name") != name:
+        cfg.aggregation = aggregation_config(name)  # unless composed (aggregation=<name> ...)
     return cfg
+
+
+def aggregation_config(name: str) -> DictConfig:
+    """The `aggregation` config group's option `name` (configs/aggregation/<name>.yaml).
+    Raises ValueError for a name without a file."""
+    path = AGGREGATION_CONFIGS / f"{name}.yaml"
+    if not path.is_file():
+        valid = ", ".join(sorted(p.stem for p in AGGREGATION_CONFIGS.glob("*.yaml")))
+        raise ValueError(f"no aggregation config {name!r}; valid: {valid}")
+    return cast(DictConfig, OmegaConf.load(path))

@@ -12,11 +12,17 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from flock.aggregation import consensus, fedavg
+from flock.aggregation import fedavg
 from flock.attacks import Colluding, backdoor_success_rate
 from flock.attacks.base import VoterBehaviour
 from flock.defence.baselines import flower_aggregate
-from flock.defence.config import RULES, TOKEN, resolve_variant, with_fraction
+from flock.defence.config import (
+    AGGREGATOR_DEFENCES,
+    RULES,
+    TOKEN,
+    resolve_variant,
+    with_fraction,
+)
 from flock.defence.result import RunResult
 from flock.defence.world import Member, World, attacker_indices, build_world, role_seed
 from flock.learning.models import load_flat_params
@@ -34,6 +40,7 @@ from flock.protocol.flock_paper import (
 from flock.protocol.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
 from flock.protocol.types import Outcome, Proposal, Role
 from flock.roles import assign_roles, median_update_norm
+from flock.roles.global_model import aggregate_accepted
 from flock.store import blob_hash, encode_blob
 
 log = logging.getLogger(__name__)
@@ -190,7 +197,7 @@ def _play(
         slashed: list[str] = []
         if name == "flock":
             accepted, new_params, slashed, settled = _flock_round(
-                world, proposals, vectors, voters, models, ledger, flock_rules, r
+                world, proposals, vectors, voters, models, ledger, flock_rules, r, cfg.aggregation
             )
             honest = [i for i, b in enumerate(bad) if not b]
             reasons = result.honest_slash_reasons
@@ -208,6 +215,15 @@ def _play(
             accepted, new_params, slashed = _paper_round(
                 world, proposals, vectors, voters, global_params, ledger, paper_rules, r
             )
+        elif name in AGGREGATOR_DEFENCES:  # every update, by flock's rule of that name
+            counts = [p.num_samples for p in proposals]
+            base = functools.partial(_same, global_params)  # centered clipping's reference
+            new_params = (
+                aggregate_accepted(cfg.aggregation, vectors, counts, None, base=base)
+                if vectors
+                else None
+            )
+            accepted = list(range(len(proposals))) if vectors else []
         else:
             new_params = flower_aggregate(
                 name,
@@ -227,6 +243,11 @@ def _play(
         _record_round(result, world, global_params, ledger if name in RULES else None)
         store.clear()
         log.debug("%s round %d: accuracy %.4f", name, r, result.accuracy[-1])
+
+
+def _same(params: torch.Tensor) -> torch.Tensor:
+    """`params` (a model as a zero-argument callable, with functools.partial)."""
+    return params
 
 
 def _flock_rules(cfg: DictConfig, smallest_test_split: int) -> SettlementRules:
@@ -297,10 +318,12 @@ def _flock_round(
     ledger: _Ledger,
     rules: SettlementRules,
     round_: int,
+    aggregation: DictConfig,
 ) -> tuple[list[int], torch.Tensor | None, list[str], SettlementResult]:
     """Score and attest the round's base, settle by flock's rule (the contract's mirror),
-    adopt or void the pending aggregate, and aggregate the accepted updates (the new pending
-    one). Returns the model the next round trains from as the new parameters."""
+    adopt or void the pending aggregate, and aggregate the accepted updates by the
+    `aggregation` config (the new pending one). Returns the model the next round trains from
+    as the new parameters."""
     by_address = {m.address: m for m in world.members}
     base_hash, base_params = models.base()
     reference_norm = models.update_norms.get(base_hash)
@@ -353,9 +376,8 @@ def _flock_round(
     counts = [proposals[i].num_samples for i in accepted]
     medians = consensus_scores([ballots[v] for v in revealed])  # absolute, as from chain
     scores = [medians[i + 1] for i in accepted]
-    if not any(s * c for s, c in zip(scores, counts, strict=True)):
-        scores, counts = [1] * len(accepted), [max(c, 1) for c in counts]
-    aggregate = consensus([vectors[i] for i in accepted], counts, scores=scores)
+    chosen = [vectors[i] for i in accepted]
+    aggregate = aggregate_accepted(aggregation, chosen, counts, scores, base=lambda: base_params)
     models.pending, models.pending_round = (_model_hash(aggregate, round_), aggregate), round_
     models.update_norms[models.pending[0]] = median_update_norm(
         base_params, [vectors[i] for i in accepted]

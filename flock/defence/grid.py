@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flock.defence.baselines import BASELINES
+from flock.defence.config import AGGREGATOR_DEFENCES
 
 #: The repository root (flock/defence/grid.py -> the checkout).
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +21,14 @@ SCRIPT = ROOT / "benchmarks" / "defence.py"
 LOGGER = "benchmarks.defence"
 
 ROBUST_FLOWER = BASELINES[1:]
-#: The grid's settling rules: unlike :data:`flock.defence.RULES`, with the variant `flock_v0`.
-RULES = ("flock", "flock_v0", "flock_paper")
-#: The grid's defences: its settling rules, then the Flower baselines.
-DEFENCES = (*RULES, *BASELINES)
+#: The grid's settling rules: unlike :data:`flock.defence.RULES`, with the variants `flock_v0`
+#: and `flock_clip` (accepted updates clipped to the median accepted norm in the aggregate).
+RULES = ("flock", "flock_v0", "flock_clip", "flock_paper")
+#: Defences without a vote, which play the clean run under the vote-only attacks: the Flower
+#: baselines and flock's robust rules that Flower lacks (geometric median, centered clipping).
+UNVOTED = (*BASELINES, *AGGREGATOR_DEFENCES)
+#: The grid's defences: its settling rules, then the Flower baselines, then flock's rules.
+DEFENCES = (*RULES, *UNVOTED)
 SIMPLE_ATTACKS = ("label_flip", "sign_flip", "gaussian_noise", "scaling", "free_rider")
 STATISTICAL_ATTACKS = ("alie", "min_max", "min_sum")
 PROPOSER_ATTACKS = (*SIMPLE_ATTACKS, *STATISTICAL_ATTACKS, "backdoor")
@@ -39,6 +44,7 @@ SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel", "aggregate_poster", "
 SMOKE_ETA = 0.3
 
 __all__ = [
+    "AGGREGATOR_DEFENCES",
     "ATTACKS",
     "BASELINES",
     "CONFIG_DIR",
@@ -57,6 +63,7 @@ __all__ = [
     "SMOKE_ATTACKS",
     "SMOKE_ETA",
     "STATISTICAL_ATTACKS",
+    "UNVOTED",
     "VOTER_ATTACKS",
     "VOTE_ONLY",
 ]

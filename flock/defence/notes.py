@@ -129,7 +129,9 @@ median of seeds: flock {worst("flock", "backdoor_max", ["backdoor"])} % over eta
         fig("backdoor", 0.3, "multikrum", "backdoor_max")
     } %). The bound is relative: an attacker who scales by less than 10x gets through screening
 and is judged by accuracy; clipping every accepted update to the median norm in the consensus
-aggregate would close that (not built).
+aggregate would close that: `flock_clip` does (aggregation=consensus_clipped), backdoor max {
+        fig("backdoor", 0.3, "flock_clip", "backdoor_max")
+    } % at eta 0.3.
 
 **4b. Sign flips pass at eta >= 0.2.** A sign-flipped update has an honest norm and its model
 stays within two score steps of the global model on 7 samples, so it is accepted often enough

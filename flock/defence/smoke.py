@@ -11,21 +11,37 @@ from hydra import compose, initialize_config_dir
 
 from flock.defence.chain import chain_run
 from flock.defence.engine import simulate
-from flock.defence.grid import BASELINES, CONFIG_DIR, LOGGER, SMOKE_ATTACKS, SMOKE_ETA
+from flock.defence.grid import (
+    AGGREGATOR_DEFENCES,
+    BASELINES,
+    CONFIG_DIR,
+    LOGGER,
+    SMOKE_ATTACKS,
+    SMOKE_ETA,
+)
 from flock.defence.summary import committee, figure_lines, summarise
 
 log = logging.getLogger(LOGGER)
+
+#: flock's rule on the contract and in its mirror, the variant with clipped accepted updates,
+#: the paper's rule, the Flower baselines and flock's rules without a vote.
+SMOKE_DEFENCES = (
+    *("flock", "flock_mirror", "flock_clip", "flock_paper"),
+    *BASELINES,
+    *AGGREGATOR_DEFENCES,
+)
 
 
 def smoke(out_dir: Path) -> list[str]:
     """digits, eta 0.3, label flip, a colluding cartel, aggregate posters and weight inflation,
     1 seed, at the scale of
-    `experiment=defence_smoke`: flock's rule on the real contract (the embedded EVM), the
-    paper's rule, the Flower baselines and flock's Python mirror simulated."""
+    `experiment=defence_smoke`: flock's rule on the real contract (the embedded EVM); its
+    Python mirror, `flock_clip`, the paper's rule, the Flower baselines and flock's rules
+    without a vote (geometric median, centered clipping) simulated."""
     results = []
     started = time.perf_counter()
     for attack in SMOKE_ATTACKS:
-        for defence in ("flock", "flock_mirror", "flock_paper", *BASELINES):
+        for defence in SMOKE_DEFENCES:
             eta = "null" if attack == "none" else str(SMOKE_ETA)
             name = "flock" if defence == "flock_mirror" else defence
             with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -13,12 +13,12 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from flock.defence.grid import (
-    BASELINES,
     CONFIG_DIR,
     ETAS,
     ROBUST_FLOWER,
     SIMPLE_ATTACKS,
     STATISTICAL_ATTACKS,
+    UNVOTED,
     VOTE_ONLY,
     VOTER_ATTACKS,
 )
@@ -157,11 +157,12 @@ def clean_reference(cells: dict[Key, Cell], dataset: str, defence: str) -> Cell 
 
 
 def cell_for(cells: dict[Key, Cell], key: Key) -> tuple[Cell | None, bool]:
-    """The cell of `key`, or the clean run of a baseline under a vote-only attack (True)."""
+    """The cell of `key`, or the clean run of a defence without a vote under a vote-only attack
+    (True)."""
     if key in cells:
         return cells[key], False
     dataset, attack, _, defence = key
-    if attack in VOTE_ONLY and defence in BASELINES:
+    if attack in VOTE_ONLY and defence in UNVOTED:
         return clean_reference(cells, dataset, defence), True
     return None, False
 

@@ -67,23 +67,58 @@ def _aggregate(
     """:func:`aggregate_from_chain` of the accepted updates at hand."""
     medians = consensus_scores(list(task.revealed_scores(round_).values()))
     counts = [p.num_samples for p in accepted]
-    name = str(aggregation.name)
-    kwargs = dict(aggregation.get("kwargs") or {})
-    if name == "consensus":
-        scores = [medians[p.index + 1] for p in accepted]
-        if not any(s * c for s, c in zip(scores, counts, strict=True)):
-            # accepted, yet every weight is 0 (e.g. a test split so small that each median
-            # score is 0): the scores carry no information; weigh by samples, at least 1 each
-            scores = [1] * len(accepted)
-            counts = [max(c, 1) for c in counts]
-        aggregate = get_aggregator(name)(vectors, counts, scores=scores)
-    elif name == "fedavg":
-        aggregate = get_aggregator(name)(vectors, counts)
-    else:
-        aggregate = get_aggregator(name)(vectors, **kwargs)
+    scores = [medians[p.index + 1] for p in accepted]
+    aggregate = aggregate_accepted(
+        aggregation, vectors, counts, scores, base=lambda: _named_base(store, accepted)
+    )
     # kept, not published: every member recomputes it from the chain and the accepted blobs
     digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)}, publish=False)
     return digest, aggregate
+
+
+#: Rules whose aggregate depends on the origin: they get the accepted updates' base model as
+#: their `reference` (the updates are full models; their origin is the model they moved from).
+REFERENCED_RULES = ("centered_clipping",)
+
+
+def aggregate_accepted(
+    aggregation: Any,
+    vectors: list[torch.Tensor],
+    counts: list[int],
+    scores: list[int] | None,
+    *,
+    base: Callable[[], torch.Tensor],
+) -> torch.Tensor:
+    """The aggregate of accepted updates as the `aggregation` config group says: every
+    member's recomputation and the defence benchmark's simulation call this one function.
+
+    `consensus` weights by median score x claimed samples (with every weight 0, by samples,
+    at least 1 each) and, with `kwargs.clip_ratio`, clips around the base model; `fedavg`
+    weights by samples; every other rule gets its `kwargs` (and, for :data:`REFERENCED_RULES`,
+    the base model as `reference`), unweighted. `base` is asked only when needed.
+    """
+    name = str(aggregation.name)
+    kwargs = dict(aggregation.get("kwargs") or {})
+    if name == "consensus":
+        if scores is None or not any(s * c for s, c in zip(scores, counts, strict=True)):
+            # accepted, yet every weight is 0 (e.g. a test split so small that each median
+            # score is 0): the scores carry no information; weigh by samples, at least 1 each
+            scores = [1] * len(vectors)
+            counts = [max(c, 1) for c in counts]
+        if kwargs.get("clip_ratio") is not None:
+            kwargs["reference"] = base()
+        return get_aggregator(name)(vectors, counts, scores=scores, **kwargs)
+    if name == "fedavg":
+        return get_aggregator(name)(vectors, counts)
+    if name in REFERENCED_RULES:
+        kwargs["reference"] = base()
+    return get_aggregator(name)(vectors, **kwargs)
+
+
+def _named_base(store: BlobStore, accepted: list[Proposal]) -> torch.Tensor:
+    """The base model the first accepted proposal names (honest voters refuse another base
+    than their own, so every accepted proposal names it unless a voter majority lies)."""
+    return store.get(accepted[0].base_hash).vector
 
 
 @dataclass(frozen=True)

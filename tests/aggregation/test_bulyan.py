@@ -109,3 +109,14 @@ def test_bulyan_is_invariant_to_the_order_of_clients(
     shuffled = bulyan([updates[i] for i in order], 3)
 
     torch.testing.assert_close(forward, shuffled, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("count", "expected"), [(3, 0), (6, 0), (7, 1), (12, 2), (50, 11)])
+def test_bulyan_defaults_to_the_most_malicious_updates_it_tolerates(
+    count: int, expected: int
+) -> None:
+    # Bulyan needs n >= 4f + 3: the default ("auto") is f = (n - 3) // 4.
+    updates = _random_updates(count, count, 6)
+
+    assert torch.equal(bulyan(updates), bulyan(updates, expected))
+    assert torch.equal(bulyan(updates, "auto"), bulyan(updates, expected))

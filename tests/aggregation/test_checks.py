@@ -18,6 +18,8 @@ KNOBS = {
     "multikrum": {"num_malicious": 1, "to_keep": 2},
     "bulyan": {"num_malicious": 0},
     "consensus": {"sample_counts": [1] * 5, "scores": [1] * 5},
+    "geometric_median": {"iterations": 3, "nu": 1e-6},
+    "centered_clipping": {"tau": 1.0, "iterations": 2},
 }
 
 

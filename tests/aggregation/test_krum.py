@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flock.aggregation import AggregationError, fedavg, krum, multikrum
+from flock.aggregation._checks import check_num_malicious
 from flock.aggregation.krum import krum_scores, pairwise_squared_distances
 
 # Four honest 2-D updates around [1, 1] and one attacker. With f = 1 each score
@@ -215,7 +216,7 @@ def test_multikrum_rejects_a_selection_with_zero_total_weight() -> None:
         multikrum(_tensors(CLOUD), 1, to_keep=1, weights=[1, 1, 1, 0, 1])
 
 
-@pytest.mark.parametrize("to_keep", [0, 6, -1, 1.5, True, None])
+@pytest.mark.parametrize("to_keep", [0, 6, -1, 1.5, True, "2"])
 def test_multikrum_rejects_to_keep_outside_one_to_n(to_keep: object) -> None:
     with pytest.raises(AggregationError, match="to_keep must be an integer between 1 and 5"):
         multikrum(_tensors(CLOUD), 1, to_keep=to_keep)  # type: ignore[arg-type]
@@ -268,3 +269,57 @@ def test_multikrum_is_invariant_to_the_order_of_clients(
     )
 
     torch.testing.assert_close(forward, shuffled, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, 0), (3, 0), (4, 0), (5, 1), (12, 4), (50, 23)])
+def test_auto_num_malicious_is_the_most_krum_tolerates(count: int, expected: int) -> None:
+    # Krum needs n >= 2f + 3: "auto" is f = (n - 3) // 2, never below 0.
+    assert check_num_malicious("auto", count) == expected
+    if count >= 3:  # the largest such f: one more would break n >= 2f + 3
+        assert 2 * expected + 3 <= count < 2 * (expected + 1) + 3
+
+
+def test_krum_defaults_to_auto_num_malicious() -> None:
+    # Prepare: 5 updates, so auto is f = 1, as in CLOUD's hand-computed scores.
+    updates = _tensors(CLOUD)
+
+    # Execute / Assert: the default, "auto" and f = 1 pick [1, 1] (score 4).
+    assert torch.equal(krum(updates), torch.tensor([1.0, 1.0]))
+    assert torch.equal(krum(updates, "auto"), krum(updates, 1))
+
+
+def test_krum_scores_sum_the_n_minus_f_minus_two_nearest_others() -> None:
+    # Prepare: n = 5, f = 1, so each score sums the 2 smallest squared distances (CLOUD).
+    distances = pairwise_squared_distances(_tensors(CLOUD))
+
+    # Execute
+    scores = krum_scores(distances, 1)
+
+    # Assert: [0, 0]: 2 + 4; [2, 0]: 2 + 4; [0, 2]: 2 + 4; [1, 1]: 2 + 2; attacker: 3042 + 3044.
+    torch.testing.assert_close(
+        scores, torch.tensor([6.0, 6.0, 6.0, 4.0, 6086.0], dtype=torch.float64), atol=1e-3, rtol=0
+    )
+
+
+def test_multikrum_keeps_n_minus_f_by_default() -> None:
+    # Prepare: n = 5, auto f = 1: keeps 4, the four honest points, so the attacker is out.
+    updates = _tensors(CLOUD)
+
+    # Execute
+    result = multikrum(updates, weights=[1, 2, 3, 4, 5])
+
+    # Assert: (1*[0,0] + 2*[2,0] + 3*[0,2] + 4*[1,1]) / 10, as with to_keep=4 by hand.
+    torch.testing.assert_close(result, torch.tensor([0.8, 1.0]))
+    torch.testing.assert_close(result, multikrum(updates, 1, to_keep=4, weights=[1, 2, 3, 4, 5]))
+
+
+def test_multikrum_with_an_explicit_f_keeps_n_minus_that_f() -> None:
+    updates = _random_updates(9, 10, 16)
+
+    assert torch.equal(multikrum(updates, 3), multikrum(updates, 3, to_keep=7))
+
+
+@pytest.mark.parametrize("num_malicious", ["all", "3", None, 2.0])
+def test_num_malicious_must_be_an_integer_or_auto(num_malicious: object) -> None:
+    with pytest.raises(AggregationError, match="num_malicious must be a non-negative integer or"):
+        krum(_tensors(CLOUD), num_malicious)  # type: ignore[arg-type]

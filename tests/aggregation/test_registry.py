@@ -5,7 +5,17 @@ import pytest
 import flock.aggregation as aggregation
 from flock.aggregation import AGGREGATORS, UnknownAggregatorError, get_aggregator
 
-CONFIG_NAMES = ["bulyan", "consensus", "fedavg", "krum", "median", "multikrum", "trimmed_mean"]
+CONFIG_NAMES = [
+    "bulyan",
+    "centered_clipping",
+    "consensus",
+    "fedavg",
+    "geometric_median",
+    "krum",
+    "median",
+    "multikrum",
+    "trimmed_mean",
+]
 
 
 def test_registry_holds_exactly_the_config_names() -> None:

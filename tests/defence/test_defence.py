@@ -12,7 +12,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from flock.defence import MemoryStore, RunResult, attack_with_fraction, simulate
+from flock.defence import MemoryStore, RunResult, attack_with_fraction, resolve_variant, simulate
 from flock.defence import report as defence_report
 from flock.defence.grid import RUNS_DIR, SCRIPT
 from flock.defence.summary import figure_lines, goals_for, summarise
@@ -50,7 +50,10 @@ def test_memory_store_round_trips_and_addresses_by_content() -> None:
     assert store.put(vector, {"round": "2"}) != digest
 
 
-@pytest.mark.parametrize("defence", ["flock", "flock_v0", "flock_paper", "krum"])
+SMALL_RUNS = ["flock", "flock_v0", "flock_clip", "flock_paper", "krum"]
+
+
+@pytest.mark.parametrize("defence", [*SMALL_RUNS, "geometric_median", "centered_clipping"])
 def test_a_small_run_is_reproducible(defence: str) -> None:
     overrides = ["participants=10", "task.rounds=2", "task.proposers_per_round=4"]
     cfg = _cfg(f"defence.name={defence}", "attack=label_flip", "training.epochs=1", *overrides)
@@ -67,9 +70,11 @@ def test_unknown_defence_is_refused() -> None:
         simulate(_cfg("defence.name=nope"))
 
 
-def test_the_full_grid_is_1485_runs_under_multirun_defence() -> None:
+def test_the_full_grid_is_1980_runs_under_multirun_defence() -> None:
+    # per seed: 12 defences on digits clean, 11 attacks x 4 etas and breast cancer clean + 5
+    # attacks; the 3 vote-only attacks x 4 etas with the 4 settling rules alone
     blocks = grid_blocks("full", (0, 1, 2))
-    assert sum(b.jobs for b in blocks) == 1485
+    assert sum(b.jobs for b in blocks) == 1980 == 3 * (12 * (1 + 11 * 4 + 1 + 5) + 4 * 3 * 4)
     assert blocks[0].sweep_dir("full") == RUNS_DIR / "full" / "digits" / "none" / "seed0"
     assert RUNS_DIR == ROOT / "multirun" / "defence"
     assert SCRIPT == ROOT / "benchmarks" / "defence.py" and SCRIPT.exists()
@@ -85,6 +90,33 @@ def test_one_defences_rows_are_the_same_jobs_as_in_the_full_grid() -> None:
     assert sum(b.jobs for b in rows) == 3 * (1 + 14 * 4 + 1 + 5)
     with pytest.raises(ValueError, match="unknown defences"):
         grid_blocks("full", (0,), only=["flock", "no_such_rule"])
+
+
+def test_the_full_grid_runs_flocks_robust_rules_and_the_clipped_variant() -> None:
+    for name in ("geometric_median", "centered_clipping", "flock_clip"):
+        rows = grid_blocks("full", (0,), only=[name])
+        assert rows and all(b.defences == (name,) for b in rows)
+    # no vote: like the Flower baselines, they sit out the vote-only attacks
+    attacks = {b.attack for b in grid_blocks("full", (0,), only=["geometric_median"])}
+    assert "random_score" not in attacks and "alie" in attacks
+    assert "random_score" in {b.attack for b in grid_blocks("full", (0,), only=["flock_clip"])}
+
+
+def test_flocks_robust_rules_play_their_aggregation_config() -> None:
+    for name, knob in (("geometric_median", "nu"), ("centered_clipping", "tau")):
+        cfg = resolve_variant(_cfg(f"defence.name={name}"))
+        assert cfg.aggregation.name == name and knob in cfg.aggregation.kwargs
+    # a composed rule keeps its overrides
+    tuned = _cfg("defence.name=centered_clipping", "aggregation=centered_clipping",
+                 "aggregation.kwargs.tau=2.5")  # fmt: skip
+    assert resolve_variant(tuned).aggregation.kwargs.tau == 2.5
+
+
+def test_flock_clip_is_flocks_rule_with_the_clipped_consensus() -> None:
+    cfg = resolve_variant(_cfg("defence.name=flock_clip"))
+    assert cfg.defence.name == "flock"
+    assert cfg.aggregation.name == "consensus" and cfg.aggregation.kwargs.clip_ratio == 1.0
+    assert resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs == {}
 
 
 def _result(defence: str, attack: str, eta: float | None, accuracy: list[float]) -> RunResult:
@@ -178,8 +210,9 @@ def smoke_lines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_smoke_prints_finite_figures_for_every_defence(smoke_lines: dict[str, str]) -> None:
-    defences = ["flock", "flock_mirror", "flock_paper", "fedavg", "krum", "multikrum"]
-    defences += ["fedmedian", "fedtrimmedavg", "bulyan"]
+    defences = ["flock", "flock_mirror", "flock_clip", "flock_paper", "fedavg", "krum"]
+    defences += ["multikrum", "fedmedian", "fedtrimmedavg", "bulyan"]
+    defences += ["geometric_median", "centered_clipping"]
     for attack in ("label_flip", "colluding_cartel", "aggregate_poster", "weight_inflation"):
         for defence in defences:
             for name in ("final_acc", "acc_drop_pts"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import OmegaConf
 
 from flock.contracts import Outcome
 from flock.protocol.types import Proposal, RoundInfo
-from flock.roles.global_model import aggregate_from_chain, base_model
+from flock.roles.global_model import aggregate_accepted, aggregate_from_chain, base_model
 from flock.store import UpdateStore
 
 
@@ -128,3 +129,59 @@ def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: P
     base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
     assert base.adopted and base.model_hash == initial
     torch.testing.assert_close(base.params, torch.full((4,), 7.0))
+
+
+def _from_base(store: UpdateStore, base: bytes, vectors: list[torch.Tensor]) -> list[Proposal]:
+    return [
+        Proposal(1, f"0x{i:040x}", i, store.put(v, {"round": "1"}), 10, "", base)
+        for i, v in enumerate(vectors)
+    ]
+
+
+def test_clipped_consensus_clips_around_the_base_the_proposals_name(tmp_path: Path) -> None:
+    # Prepare: from the base (1, 1), updates (3, 4), (0, 1), (0, 2): norms 5, 1, 2, median 2
+    store = UpdateStore(tmp_path)
+    start = torch.tensor([1.0, 1.0])
+    initial = store.put(start, {"kind": "initial", "round": "0"})
+    moves = [torch.tensor([3.0, 4.0]), torch.tensor([0.0, 1.0]), torch.tensor([0.0, 2.0])]
+    recorded = _from_base(store, initial, [start + m for m in moves])
+    view = RecordedRound(recorded, 0b111, {"0xv": (5000, 8000, 8000, 8000)})
+    clipped = OmegaConf.create({"name": "consensus", "kwargs": {"clip_ratio": 1.0}})
+    # Execute
+    _, vector = aggregate_from_chain(clipped, view, store, 1)  # type: ignore[arg-type]
+    _, plain = aggregate_from_chain(CONSENSUS, view, store, 1)  # type: ignore[arg-type]
+    # Assert: (3, 4) cut to (1.2, 1.6); equal weights; the default rule does not clip
+    torch.testing.assert_close(vector, start + torch.tensor([0.4, 4.6 / 3]))
+    torch.testing.assert_close(plain, start + torch.tensor([1.0, 7.0 / 3]))
+
+
+def test_centered_clipping_starts_from_the_base_model(tmp_path: Path) -> None:
+    # Prepare: two models (3, 4) and (0, 0) away from the base (10, 10); tau 1, one step
+    store = UpdateStore(tmp_path)
+    start = torch.tensor([10.0, 10.0])
+    initial = store.put(start, {"kind": "initial", "round": "0"})
+    recorded = _from_base(store, initial, [start + torch.tensor([3.0, 4.0]), start.clone()])
+    view = RecordedRound(recorded, 0b11, {"0xv": (5000, 8000, 8000)})
+    rule = OmegaConf.create({"name": "centered_clipping", "kwargs": {"tau": 1.0, "iterations": 1}})
+    # Execute
+    _, vector = aggregate_from_chain(rule, view, store, 1)  # type: ignore[arg-type]
+    # Assert: base + ((0.6, 0.8) + (0, 0)) / 2, not a clip around the origin
+    torch.testing.assert_close(vector, torch.tensor([10.3, 10.4]))
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs" / "aggregation").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_aggregation_config_aggregates_a_rounds_accepted_updates(path: Path) -> None:
+    # Prepare: seven accepted models around a base, as a member recomputes them
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(16, generator=generator)
+    vectors = [base + 0.1 * torch.randn(16, generator=generator) for _ in range(7)]
+    # Execute
+    aggregate = aggregate_accepted(
+        OmegaConf.load(path), vectors, [10] * 7, [8000] * 7, base=lambda: base
+    )
+    # Assert: a model near the base, in the updates' dtype
+    assert aggregate.shape == (16,) and aggregate.dtype == torch.float32
+    assert float(torch.linalg.vector_norm(aggregate - base)) < 1.0

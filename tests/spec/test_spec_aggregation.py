@@ -1,0 +1,32 @@
+"""The aggregation rule is part of the training-spec hash; the default rule's part is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from flock.spec import spec_hash_of
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+
+
+def _cfg(*overrides: str):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_the_default_aggregation_is_unclipped_consensus_with_no_knobs() -> None:
+    # What enters the spec hash for the default rule: exactly as before the clip existed.
+    assert OmegaConf.to_container(_cfg().aggregation) == {"name": "consensus", "kwargs": {}}
+
+
+def test_the_clip_switch_enters_the_spec_hash() -> None:
+    default, clipped = _cfg(), _cfg("aggregation=consensus_clipped")
+
+    assert clipped.aggregation.name == "consensus"
+    assert clipped.aggregation.kwargs.clip_ratio == 1.0
+    assert spec_hash_of(clipped) != spec_hash_of(default)
+    assert spec_hash_of(_cfg("aggregation=consensus_clipped", "aggregation.kwargs.clip_ratio=2")) \
+        != spec_hash_of(clipped)  # fmt: skip
