@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 
@@ -31,6 +31,19 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise DashboardServerError(f"cannot listen on {host}:{port}: {exc}") from exc
     return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server that ends the dashboard's event streams as soon as it is asked to
+    exit (open streams would otherwise hold the shutdown until its timeout)."""
+
+    def __init__(self, config: uvicorn.Config, dashboard: Dashboard) -> None:
+        super().__init__(config)
+        self.dashboard = dashboard
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.dashboard.stop(timeout=0)
+        super().handle_exit(sig, frame)
 
 
 class DashboardServer:
@@ -73,7 +86,7 @@ class DashboardServer:
             ws="none",
             timeout_graceful_shutdown=int(max(1, self.settings.shutdown_s)),
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config, self.dashboard)
         return self._server, sock
 
     def serve(self) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import PlayedTask, play_task
 from eth_utils import keccak
 from fastapi.testclient import TestClient
+from played_tasks import PlayedTask, play_task
 
 from flock.cli.dashboard import _parser, make_feed
 from flock.contracts import EmbeddedChain
@@ -75,9 +75,13 @@ def test_the_stream_sends_a_snapshot_at_once_and_another_when_the_chain_moves() 
             assert first["ok"] and first["task"]["round"] == 2
             assert not first["rounds"][-1]["settled"]
 
-            # Execute: time passes on chain (a new block): the page is told without a reload
+            # Execute: a new block on chain: the page is told without a reload
             played.chain.mine()
-            (second,) = _sse_events(lines, 1, timeout=10)
+            deadline = time.monotonic() + 10
+            second = first
+            while not (second["ok"] and second["block"] > first["block"]):
+                assert time.monotonic() < deadline, "no snapshot of the new block"
+                (second,) = _sse_events(lines, 1, timeout=10)
 
     # Assert
     assert second["block"] > first["block"]

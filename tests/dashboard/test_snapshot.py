@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import STAKE, PlayedTask, play_task
+from played_tasks import STAKE, PlayedTask, play_task
 
 from flock.contracts import Role, SlashReason
 from flock.contracts.eventlog import EventLogExporter, TaskReader, dump_record

@@ -162,7 +162,9 @@ function renderRound(r) {
 function renderLedger(s) {
   const ledger = s.ledger;
   const rounds = ledger.checkpoints.filter((c) => c !== "now");
-  const series = (key) => s.members.map((m) => ({
+  const order = {attacker: 0, unknown: 1, honest: 2}; // honest on top: a slashed line shows
+  const drawn = s.members.slice().sort((a, b) => order[a.label] - order[b.label]);
+  const series = (key) => drawn.map((m) => ({
     name: `${m.address} (${m.label})`, cls: m.label,
     values: rounds.map((c) => tokenNumber(ledger.members[m.address][key][ledger.checkpoints
       .indexOf(c)])),
