@@ -294,6 +294,7 @@ class ParticipantWorker:
     def vote(self, values: Values) -> Values:
         """As a voter of the round (checked on chain): read the proposals from the chain, fetch
         and verify their blobs, score them on the private test split and commit (salt on disk)."""
+        from flock.learning.scoring import Scoring
         from flock.roles import ScreeningRules, Voter
 
         round_ = _round_of(values)
@@ -310,6 +311,7 @@ class ParticipantWorker:
             self.voter_behaviour(),
             seed=self._seed() * 100_003 + round_,
             screening=ScreeningRules.from_config(self.alliance.cfg.get("voting")),
+            scoring=Scoring.from_config(self.alliance.cfg.get("scoring")),
         )
         started = time.perf_counter()
         ballot = voter.ballot(

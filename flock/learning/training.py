@@ -1,8 +1,10 @@
-"""Local training and (batched) evaluation of classification models."""
+"""Local training and (batched) evaluation of classification models (and the dispatch to a
+model that trains and evaluates itself, such as the LoRA language model)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,6 +15,7 @@ from flock.learning.models import num_params, unflatten_params
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+METRICS: tuple[str, ...] = ("accuracy", "loss")
 
 
 def _check_data(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -119,6 +122,17 @@ def train_local(
     return epoch_loss
 
 
+def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, **spec: Any) -> float:
+    """Train `model` in place by the training spec's keyword arguments: with its own
+    ``fit_local`` when it has one (the LoRA language model: steps, not epochs), else with
+    :func:`train_local` (``steps`` is then ignored: classification trains by epochs)."""
+    fit = getattr(model, "fit_local", None)
+    if fit is not None:
+        return float(fit(x, y, **spec))
+    spec.pop("steps", None)
+    return train_local(model, x, y, **spec)
+
+
 def evaluate(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024
 ) -> float:
@@ -163,8 +177,10 @@ def evaluate_many(
     y: torch.Tensor,
     *,
     batch_size: int = 1024,
+    metric: str = "accuracy",
 ) -> torch.Tensor:
-    """Accuracies of ``k`` parameter vectors on the same data in one vectorised pass.
+    """Accuracies (or mean cross-entropy losses) of ``k`` parameter vectors on the same data in
+    one vectorised pass.
 
     The ``k`` vectors are unflattened into stacked parameter tensors and evaluated
     with ``torch.vmap`` over ``torch.func.functional_call`` on ``model``'s
@@ -182,13 +198,21 @@ def evaluate_many(
         Int64 labels of shape ``(n,)``.
     batch_size : int
         Samples per vectorised pass (bounds memory; all ``k`` models share each pass).
+    metric : {"accuracy", "loss"}
+        What to measure: accuracy, or the mean per-sample cross-entropy (nats). A model with
+        its own ``evaluate_many`` (the LoRA language model) is asked instead.
 
     Returns
     -------
     torch.Tensor
-        Float64 tensor of shape ``(k,)``; entry ``i`` equals
+        Float64 tensor of shape ``(k,)``; for accuracy, entry ``i`` equals
         ``evaluate(model_with(flat_params[i]), x, y)``.
     """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    own = getattr(model, "evaluate_many", None)
+    if own is not None:
+        return own(flat_params, x, y, metric=metric)
     _check_data(x, y)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -212,12 +236,20 @@ def evaluate_many(
     was_training = model.training
     model.eval()
     correct = torch.zeros(k, dtype=torch.int64, device=x.device)
+    loss_sum = torch.zeros(k, dtype=torch.float64, device=x.device)
     try:
         with torch.no_grad():
             for start in range(0, len(y), batch_size):
                 logits = batched(stacked, x[start : start + batch_size])  # (k, b, classes)
-                hits = logits.argmax(dim=-1) == y[start : start + batch_size]
-                correct += hits.sum(dim=1)
+                yb = y[start : start + batch_size]
+                if metric == "loss":
+                    log_p = torch.log_softmax(logits.to(torch.float64), dim=-1)
+                    picked = log_p.gather(-1, yb.expand(k, -1).unsqueeze(-1)).squeeze(-1)
+                    loss_sum -= picked.sum(dim=1)
+                else:
+                    correct += (logits.argmax(dim=-1) == yb).sum(dim=1)
     finally:
         model.train(was_training)
+    if metric == "loss":
+        return loss_sum.cpu() / len(y)
     return correct.cpu().to(torch.float64) / len(y)

@@ -23,6 +23,7 @@ from flock.contracts.units import to_wei
 from flock.learning.alliance_data import alliance_data
 from flock.learning.data import Dataset
 from flock.learning.models import flatten_params, num_params
+from flock.learning.scoring import Scoring
 from flock.local.driver import RoundDriver
 from flock.local.reporting import RoundRecord
 from flock.local.stores import LocalStores
@@ -145,6 +146,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
     colluders = [signers[i].address for i in sorted(plan.colluders)]
     spec = TrainingSpec(**OmegaConf.to_container(cfg.training, resolve=True))  # type: ignore[arg-type]
     screening = ScreeningRules.from_config(cfg.get("voting"))
+    scoring = Scoring.from_config(cfg.get("scoring"))
     members = []
     for i, signer in enumerate(signers):
         chain.fund(signer.address, to_wei(cfg.chain.fund_wei, decimals=0))
@@ -161,7 +163,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
             Member(
                 participant=participant,
                 proposer=Proposer(ctx, spec, p_behaviour, seed=seed),
-                voter=Voter(ctx, v_behaviour, seed=seed, screening=screening),
+                voter=Voter(ctx, v_behaviour, seed=seed, screening=screening, scoring=scoring),
                 proposer_behaviour=plan.assignments[i].proposer,
                 voter_behaviour=plan.assignments[i].voter,
             )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
 from flock.attacks import ProposerBehaviour, TamperContext
 from flock.learning.models import flatten_params, load_flat_params
-from flock.learning.training import train_local
+from flock.learning.training import train_model
 from flock.roles.base import RoleContext
 from flock.store import blob_hash, encode_blob
 
@@ -26,6 +26,8 @@ class TrainingSpec:
     optimizer: str = "sgd"
     momentum: float = 0.0
     weight_decay: float = 0.0
+    #: optimizer steps per round (the language-model task trains by steps; 0: by epochs)
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,18 +54,7 @@ class Proposer:
         model = self.ctx.make_model()
         load_flat_params(model, global_params)
         x, y = self.behaviour.training_data(self.ctx.data.x_train, self.ctx.data.y_train)
-        train_local(
-            model,
-            x,
-            y,
-            epochs=self.spec.epochs,
-            lr=self.spec.lr,
-            batch_size=self.spec.batch_size,
-            seed=self.seed * 100_003 + round_,
-            optimizer=self.spec.optimizer,
-            momentum=self.spec.momentum,
-            weight_decay=self.spec.weight_decay,
-        )
+        train_model(model, x, y, **asdict(self.spec), seed=self.seed * 100_003 + round_)
         return Update(vector=flatten_params(model), num_samples=int(len(y)))
 
     def honest_vector(self, global_params: torch.Tensor, round_: int) -> torch.Tensor:

@@ -10,8 +10,9 @@ import torch
 
 from flock.aggregation import fedavg
 from flock.attacks import VoterBehaviour
+from flock.learning.scoring import Scoring, accuracy_to_score
 from flock.learning.training import evaluate_many
-from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
+from flock.protocol.commitments import UNAVAILABLE
 from flock.protocol.types import Proposal
 from flock.roles.base import RoleContext
 from flock.roles.screening import ScreeningRules, screen_updates
@@ -31,11 +32,6 @@ class Ballot:
     rejected_blobs: dict[int, str]
     attestation: bytes = bytes(32)
     unavailable: frozenset[int] = frozenset()
-
-
-def accuracy_to_score(accuracy: float) -> int:
-    """Accuracy in [0, 1] as an integer score in basis points."""
-    return int(round(min(max(accuracy, 0.0), 1.0) * MAX_SCORE))
 
 
 def valid_model_score(accuracy: float) -> int:
@@ -64,8 +60,10 @@ class Voter:
         *,
         seed: int,
         screening: ScreeningRules | None = None,
+        scoring: Scoring | None = None,
     ) -> None:
         self.ctx = ctx
+        self.scoring = scoring if scoring is not None else Scoring()
         self.behaviour = behaviour
         self.rng = np.random.default_rng(seed)
         self.screening = screening if screening is not None else ScreeningRules()
@@ -145,17 +143,23 @@ class Voter:
             candidates.append(fedavg(vectors, [1.0] * len(vectors)))
         model = self.ctx.make_model()
         stacked = torch.stack(candidates)
-        accuracies = evaluate_many(model, stacked, self.ctx.data.x_test, self.ctx.data.y_test)
+        values = evaluate_many(
+            model,
+            stacked,
+            self.ctx.data.x_test,
+            self.ctx.data.y_test,
+            metric=self.scoring.metric,
+        )
         measured_by_index = {
-            idx: valid_model_score(float(a))
-            for idx, a in zip(valid, accuracies[1:], strict=False)
+            idx: self.scoring.score(float(a))
+            for idx, a in zip(valid, values[1:], strict=False)
             if idx not in rejected
         }
-        measured = [valid_model_score(float(accuracies[0]))] + [
+        measured = [self.scoring.score(float(values[0]))] + [
             UNAVAILABLE if p.index in unavailable else measured_by_index.get(p.index, 0)
             for p in proposals
         ]
-        aggregate = accuracy_to_score(float(accuracies[-1])) if vectors else None
+        aggregate = self.scoring.raw_score(float(values[-1])) if vectors else None
         honest_hash = base_hash if base_hash is not None else bytes(32)
         return Ballot(
             scores=self.behaviour.scores(measured, self.rng, proposals),

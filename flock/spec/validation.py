@@ -79,9 +79,20 @@ def validate_config(cfg: DictConfig) -> None:
     checks.append((0 <= cartel_size <= n, "attack.cartel.size must be in [0, participants]"))
     checks += _store_checks(cfg)
     checks += _beacon_checks(cfg)
+    checks += _scoring_checks(cfg)
     errors = [msg for ok, msg in checks if not ok]
     if errors:
         raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def _scoring_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
+    from flock.learning.scoring import Scoring
+
+    try:
+        Scoring.from_config(cfg.get("scoring"))
+    except ValueError as exc:
+        return [(False, f"scoring: {exc}")]
+    return []
 
 
 def _beacon_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
