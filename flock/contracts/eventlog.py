@@ -84,6 +84,8 @@ class TaskReader:
             ) from exc
         self._gas: dict[str, Record] = {}
         self._settled: dict[int, Record] = {}
+        self._roster: list[str] = []
+        self._roster_fixed = False
 
     def _call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
         return getattr(self.contract.functions, fn)(*args).call(block_identifier=block)
@@ -170,7 +172,12 @@ class TaskReader:
         each opened round's info (a settled round's is read once: it no longer changes)."""
         current, ended, count = self._call("status", block=block)
         round_, phase, closes = self._call("phase", block=block)
-        roster = [str(self._call("participantAt", i, block=block)) for i in range(int(count))]
+        if not self._roster_fixed:  # a leave during enrolment may move a member's index
+            self._roster = []
+        for i in range(len(self._roster), int(count)):  # read once after the start
+            self._roster.append(str(self._call("participantAt", i, block=block)))
+        self._roster_fixed = bool(int(current))
+        roster = self._roster[: int(count)]
         accounts = {a: list(self._call("accountOf", a, block=block)) for a in roster}
         names = [o["name"] for o in self._abi_outputs("roundInfo")]
         rounds: dict[str, Record] = {}

@@ -1,6 +1,7 @@
 """A task played on the in-process EVM with one attacker (no models: stand-in hashes and
-scores), for the dashboard's feeds and snapshot (a helper module with a unique name: test
-folders are not packages, so `from conftest import` would find another folder's conftest)."""
+scores), for the dashboard's feeds and snapshot. A helper module with a unique name and no
+conftest.py beside it: test folders are not packages, so two folders' conftest modules shadow
+each other's `from conftest import` when both folders run."""
 
 from __future__ import annotations
 

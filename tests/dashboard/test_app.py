@@ -29,6 +29,12 @@ from flock.dashboard import (
 )
 
 
+@pytest.fixture(scope="module")
+def played() -> PlayedTask:
+    """One task of 6 members played to its end (2 rounds and the closing round)."""
+    return play_task()
+
+
 def _client(feed: ChainFeed) -> TestClient:
     """A test client of the app over one refresh of `feed` (no polling thread)."""
     dashboard = Dashboard(feed)

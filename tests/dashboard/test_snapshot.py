@@ -15,6 +15,12 @@ from flock.protocol.commitments import MAX_SCORE
 from flock.protocol.consensus import integer_median, paired_ballots
 
 
+@pytest.fixture(scope="module")
+def played() -> PlayedTask:
+    """One task of 6 members played to its end (2 rounds and the closing round)."""
+    return play_task()
+
+
 def _snapshot(played: PlayedTask) -> dict:
     return build_snapshot(ChainFeed(played.task.address, chain=played.chain).poll())
 
