@@ -30,4 +30,18 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "note: could not apt-get install chromium chromium-driver; the dashboard's browser test will skip" >&2
   fi
 fi
+# Debian's fortunes corpus (/usr/share/games/fortunes): the text task's data (dataset=text).
+# Idempotent, and never fails the setup: without apt (or root) the text tests skip and say why.
+if [ ! -f /usr/share/games/fortunes/computers ]; then
+  APT=(apt-get)
+  if [ "$(id -u)" -ne 0 ]; then APT=(sudo -n apt-get); fi
+  if command -v apt-get >/dev/null 2>&1 && { DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -qq \
+      --no-install-recommends fortunes >/dev/null 2>&1 || { "${APT[@]}" update -qq >/dev/null 2>&1 \
+      && DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -qq --no-install-recommends fortunes \
+      >/dev/null 2>&1; }; }; then
+    echo "fortunes installed"
+  else
+    echo "note: could not apt-get install fortunes; the text task's tests will skip" >&2
+  fi
+fi
 echo "flock setup done: $(.venv/bin/python -c 'import torch, flwr, web3; print("torch", torch.__version__, "flwr", flwr.__version__, "web3", web3.__version__)')"

@@ -116,3 +116,25 @@ class Backdoor(ProposerBehaviour):
         self, update: torch.Tensor, *, global_params: torch.Tensor, context: TamperContext
     ) -> torch.Tensor:
         return global_params + self.scale(context) * (update - global_params)
+
+
+class GarbageText(ProposerBehaviour):
+    """Trains a language model's adapter on garbage: its private text's tokens shuffled
+    (`mode="shuffle"`: the byte frequencies kept, every word and sentence destroyed) or
+    uniformly random tokens (`mode="random"`)."""
+
+    name = "garbage_text"
+
+    def __init__(self, *, mode: str = "shuffle", seed: int = 0, num_classes: int = 259) -> None:
+        if mode not in ("shuffle", "random"):
+            raise ValueError(f"mode must be 'shuffle' or 'random', got {mode!r}")
+        self.mode, self.seed, self.vocab = mode, seed, num_classes
+
+    def training_data(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        generator = torch.Generator().manual_seed(self.seed)
+        if self.mode == "random":
+            garbage = torch.randint(3, self.vocab, x.shape, generator=generator, dtype=x.dtype)
+        else:
+            flat = x.reshape(-1)
+            garbage = flat[torch.randperm(flat.numel(), generator=generator)].reshape(x.shape)
+        return garbage, garbage

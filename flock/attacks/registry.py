@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 from flock.attacks.base import ProposerBehaviour, VoterBehaviour
-from flock.attacks.data import Backdoor, LabelFlip
+from flock.attacks.data import Backdoor, GarbageText, LabelFlip
 from flock.attacks.protocol import AggregatePoster, StaleBase, WeightInflation, Withholding
 from flock.attacks.statistical import ALIE, MinMax, MinSum
 from flock.attacks.update import FreeRider, GaussianNoise, Scaling, SignFlip
@@ -28,6 +28,7 @@ PROPOSER_BEHAVIOURS: dict[str, type[ProposerBehaviour]] = {
         WeightInflation,
         StaleBase,
         Withholding,
+        GarbageText,
     )
 }
 VOTER_BEHAVIOURS: dict[str, type[VoterBehaviour]] = {

@@ -9,6 +9,7 @@ USAGE = """usage: flock <command> [hydra overrides...]
 
 commands:
   run       run a local alliance (default: digits, 10 participants, 10 rounds, embedded chain)
+  pretrain  train and store the language-model task's base model once (+experiment=lora_lm)
   deploy    deploy token (optional), factory and a task to an RPC endpoint; print addresses
   alliance  launch a real multi-process alliance on Flower (anvil, coordinator, N participants)
   participant  run one participant process (long-lived Flower gRPC client); see --help
@@ -28,6 +29,10 @@ def main() -> None:
         from flock.cli.run import run_app
 
         run_app()
+    elif command == "pretrain":
+        from flock.cli.pretrain import pretrain_app
+
+        pretrain_app()
     elif command == "deploy":
         from flock.cli.deploy import deploy_app
 

@@ -22,6 +22,12 @@ def run_app(cfg: DictConfig) -> float | None:
     print(f"dashboard: {command}  ->  {url}", flush=True)
     summary = run(cfg, run_dir)
     print(f"final_accuracy: {summary['final_accuracy']:.4f}")
+    for key in ("base_eval_loss", "final_eval_loss", "best_single_member_eval_loss"):
+        if summary.get(key) is not None:
+            print(f"{key}: {summary[key]:.4f}")
+    if "topics_improved" in summary:
+        print(f"topics_improved: {summary['topics_improved']} of {summary['topics']}")
+        print(f"adapter_bytes: {summary['adapter_bytes']}")
     print(f"adopted_aggregate_mismatches: {summary['adopted_aggregate_mismatches']}")
     print(f"run_dir: {run_dir}")
     return summary["final_accuracy"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -35,9 +36,15 @@ class AllianceData:
         return min(p.num_test for p in self.participants)
 
 
-def alliance_data(cfg: DictConfig) -> AllianceData:
+def alliance_data(cfg: DictConfig) -> Any:
     """Load the config's dataset, set the holdout aside and split the rest among
-    `cfg.participants` by `cfg.partition`, each share into private train and test parts."""
+    `cfg.participants` by `cfg.partition`, each share into private train and test parts
+    (:class:`AllianceData`; `dataset=text`: a :class:`flock.learning.text.TextSplits`, one
+    topic per member, with the same attributes)."""
+    if str(cfg.dataset.name) == "text":
+        from flock.learning.text_data import text_alliance_data
+
+        return text_alliance_data(cfg)
     seed = int(cfg.seed)
     dataset = load_dataset(str(cfg.dataset.name))
     pool, holdout = holdout_split(dataset, holdout_fraction=float(cfg.holdout_fraction), seed=seed)

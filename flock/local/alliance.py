@@ -24,6 +24,7 @@ from flock.learning.alliance_data import alliance_data
 from flock.learning.data import Dataset
 from flock.learning.models import flatten_params, num_params
 from flock.learning.scoring import Scoring
+from flock.learning.text import TextHoldout
 from flock.local.driver import RoundDriver
 from flock.local.reporting import RoundRecord
 from flock.local.stores import LocalStores
@@ -61,7 +62,7 @@ class Alliance:
     store: BlobStore
     #: The initial model and its hash (round 1's base).
     initial: tuple[torch.Tensor, bytes]
-    holdout: Dataset
+    holdout: Dataset | TextHoldout
     make_model: Callable[[], torch.nn.Module]
     aggregation: Any
     num_params: int

@@ -17,6 +17,8 @@ from flock.contracts.connect import open_chain
 from flock.contracts.eventlog import EventLogExporter, TaskReader
 from flock.contracts.participant import ChainParticipant
 from flock.learning.models import load_flat_params
+from flock.learning.pretrain import resolve_base
+from flock.learning.text import TextHoldout
 from flock.learning.training import evaluate
 from flock.local.alliance import Alliance, build_alliance
 from flock.local.driver import RoundResult
@@ -51,7 +53,12 @@ def check_adoption(alliance: Alliance, round_: int, honest: BaseModel) -> None:
 
 
 def model_accuracy(alliance: Alliance, params: torch.Tensor) -> float:
-    """Accuracy of flat parameters `params` on the public holdout (reporting only)."""
+    """Accuracy of flat parameters `params` on the public holdout (reporting only); for the
+    language-model task, the mean held-out loss over the members' topics (lower is better)."""
+    if isinstance(alliance.holdout, TextHoldout):
+        from flock.local.lm_report import eval_loss
+
+        return eval_loss(alliance.make_model, alliance.holdout, params)
     model = alliance.make_model()
     load_flat_params(model, params)
     holdout = alliance.holdout
@@ -161,6 +168,17 @@ def adopted_model_accuracy(alliance: Alliance) -> tuple[float, int]:
     return model_accuracy(alliance, params), round_
 
 
+def lm_figures(alliance: Alliance) -> dict[str, Any]:
+    """The language-model task's summary figures (none for classification)."""
+    if not isinstance(alliance.holdout, TextHoldout):
+        return {}
+    from flock.local.lm_report import lm_summary
+
+    digest, _ = alliance.task.global_model()
+    params = alliance.store.get(digest, expected_numel=alliance.num_params).vector
+    return lm_summary(alliance, params)
+
+
 def settle_accounts(alliance: Alliance) -> dict[str, dict[str, float]]:
     """After the last round every participant claims its rewards and withdraws its stake."""
     task = alliance.task
@@ -195,6 +213,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     validate_config(cfg)
     torch.set_num_threads(int(cfg.torch_threads))
     run_dir.mkdir(parents=True, exist_ok=True)
+    resolve_base(cfg)  # model=causal_lm: the stored base model (pretrained once)
     started = time.perf_counter()
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, run_dir)
@@ -202,6 +221,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             event_log = export_event_log(alliance, run_dir)
             play(cfg, alliance, event_log)
             final_accuracy, final_round = adopted_model_accuracy(alliance)
+            lm = lm_figures(alliance)
             final = settle_accounts(alliance)
             event_log.export()
             totals = alliance.task.totals()
@@ -227,6 +247,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         },
         "slashed": sorted({a for rec in alliance.records for a, _, _ in rec.slashes}),
         "final_accounts": final,
-    }
+    } | lm
     write_reports(run_dir, alliance.records, summary)
     return summary

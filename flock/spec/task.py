@@ -40,9 +40,11 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
         "wash_mad_bps": int(t.wash_mad_bps),
     }
     steps = float(t.get("score_steps") or 0)
-    if steps == 0:
-        return configured
+    if steps == 0 or _scoring_name(cfg) != "accuracy":
+        return configured  # the lattice is accuracy's: a loss score moves in units of its own
     n = t.get("min_test_samples") or smallest_test_split
+    if n is None and str(cfg.dataset.name) == "text":  # blocks of at least test_bytes bytes
+        n = max(1, int(cfg.dataset.test_bytes) // int(cfg.dataset.block_len))
     if n is None:
         n = alliance_data(cfg).smallest_test_split
     floor = score_floor_bps(steps, int(n))
@@ -103,8 +105,18 @@ def task_params(
     )
 
 
+def _scoring_name(cfg: DictConfig) -> str:
+    scoring = cfg.get("scoring")
+    return "accuracy" if scoring is None else str(scoring.get("name", "accuracy"))
+
+
 def spec_hash_of(cfg: DictConfig) -> bytes:
-    """keccak256 of the canonical JSON of the off-chain training spec."""
+    """keccak256 of the canonical JSON of the off-chain training spec.
+
+    The `scoring` group enters it when it is not the default (accuracy), so classification's
+    default hash is what it was. For `model=causal_lm` the SHA-256 of the base model's weights
+    enters it too (the tokenizer is the dataset's, the LoRA settings the model's): every
+    adapter applies to that base."""
     spec = {
         "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
         "model": OmegaConf.to_container(cfg.model, resolve=True),
@@ -113,4 +125,12 @@ def spec_hash_of(cfg: DictConfig) -> bytes:
     }
     if cfg.get("voting") is not None:  # how voters screen updates: every voter must agree
         spec["voting"] = OmegaConf.to_container(cfg.voting, resolve=True)
+    if _scoring_name(cfg) != "accuracy":
+        spec["scoring"] = OmegaConf.to_container(cfg.scoring, resolve=True)
+    if cfg.model.get("kind") == "causal_lm":
+        from flock.learning.causal_lm import base_model_digest
+
+        arch = OmegaConf.to_container(cfg.model.arch, resolve=True)
+        base_dir = cfg.model.get("base_dir")
+        spec["base_model"] = base_model_digest(base_dir, arch, int(cfg.model.base_seed))  # type: ignore[arg-type]
     return keccak(json.dumps(spec, sort_keys=True).encode())

@@ -1,0 +1,59 @@
+"""The language-model task's figures for `flock run`: mean held-out loss over the members'
+topics, per-topic improvement, the best single member's adapter, the adapter's size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from flock.learning.causal_lm import mean_token_loss
+from flock.learning.models import load_flat_params
+from flock.learning.text import TextHoldout
+
+
+def topic_losses(make_model: Any, holdout: TextHoldout, params: torch.Tensor) -> dict[str, float]:
+    """Mean token loss of the adapter `params` on each topic's held-out text."""
+    model = make_model()
+    load_flat_params(model, params)
+    model.eval()
+    return {topic: mean_token_loss(model, x) for topic, x in holdout.topics.items()}
+
+
+def eval_loss(make_model: Any, holdout: TextHoldout, params: torch.Tensor) -> float:
+    """The mean over the members' topics of the held-out loss (the run's `eval_loss`)."""
+    losses = topic_losses(make_model, holdout, params)
+    return sum(losses.values()) / len(losses)
+
+
+def lm_summary(alliance: Any, final_params: torch.Tensor) -> dict[str, Any]:
+    """base_eval_loss (the initial adapter: B = 0, the base model itself), final_eval_loss (the
+    adopted model), topics_improved, best_single_member_eval_loss (the best of the last
+    round's honest proposals applied alone) and adapter_bytes (one update blob)."""
+    make_model, holdout = alliance.make_model, alliance.holdout
+    base = topic_losses(make_model, holdout, alliance.initial[0])
+    final = topic_losses(make_model, holdout, final_params)
+    honest = {m.address.lower() for m in alliance.members if m.proposer_behaviour == "honest"}
+    best: float | None = None
+    blob_bytes = 0
+    for r in range(int(alliance.task.params.rounds), 0, -1):
+        proposals = alliance.task.proposals(r)
+        if not proposals:
+            continue
+        for q in proposals:
+            blob_bytes = max(blob_bytes, len(alliance.store.get_bytes(q.update_hash)))
+            if q.proposer.lower() in honest:
+                vector = alliance.store.get(q.update_hash).vector
+                loss = eval_loss(make_model, holdout, vector)
+                best = loss if best is None else min(best, loss)
+        break
+    return {
+        "base_eval_loss": sum(base.values()) / len(base),
+        "final_eval_loss": sum(final.values()) / len(final),
+        "topics_improved": sum(final[t] < base[t] for t in base),
+        "topics": len(base),
+        "best_single_member_eval_loss": best,
+        "adapter_bytes": blob_bytes,
+        "adapter_params": int(alliance.num_params),
+        "topic_eval_loss": {t: {"base": base[t], "final": final[t]} for t in base},
+    }
