@@ -13,7 +13,8 @@ from flock.contracts import EmbeddedChain, RewardRule, TaskClient, TaskParams
 from flock.contracts.participant import ChainParticipant
 from flock.local.devnet import LocalAlliance, deploy_local_alliance
 from flock.local.driver import RoundResult
-from flock.protocol.types import Proposal
+from flock.protocol.commitments import UNAVAILABLE
+from flock.protocol.types import Proposal, Role
 
 TOKEN = 10**18
 STAKE = 50 * TOKEN
@@ -58,8 +59,8 @@ def honest_attestation(task: TaskClient) -> bytes:
 
 @dataclass
 class PlayedTask:
-    """A task played to its end on the in-process EVM; `attacker` proposed garbage (scored
-    low) and attested a poisoned model whenever it was drawn."""
+    """A task played on the in-process EVM; `attacker` (a proposer of round 1) proposed
+    garbage (scored low, or withheld) and attested a poisoned model whenever it voted."""
 
     alliance: LocalAlliance
     attacker: str
@@ -75,14 +76,19 @@ class PlayedTask:
         return self.alliance.task
 
 
-def play_task(n: int = 6, rounds: int = 2, *, last_round: int | None = None) -> PlayedTask:
-    """Deploy a task of `n` members and play it (to round `last_round`, default: the end)."""
+def play_task(
+    n: int = 6, rounds: int = 2, *, last_round: int | None = None, withheld: bool = False
+) -> PlayedTask:
+    """Deploy a task of `n` members and play it (to round `last_round`, default: the end);
+    `withheld`: honest voters cannot fetch the attacker's blob (they mark it unavailable)."""
     chain = EmbeddedChain()
     alliance = deploy_local_alliance(
         chain, replace(PARAMS, rounds=rounds), participants=n, stake=STAKE,
         reward_pool=1_000 * TOKEN, token_supply=10**6 * TOKEN, tokens_each=100 * TOKEN,
     )  # fmt: skip
-    attacker = alliance.participants[0].address
+    alliance.driver.start()
+    # the attacker: round 1's first proposer (rejected there, then attests a poisoned model)
+    attacker = next(a for a, role in alliance.driver.roles(1).items() if role == Role.PROPOSER)
 
     def propose(p: ChainParticipant, r: int) -> tuple[bytes, int, str, bytes]:
         digest = keccak(bytes.fromhex(p.address[2:]) + r.to_bytes(32, "big"))
@@ -91,10 +97,10 @@ def play_task(n: int = 6, rounds: int = 2, *, last_round: int | None = None) -> 
     def score(p: ChainParticipant, r: int, proposals: list[Proposal]):
         if p.address == attacker:
             return [8000] + [8050] * len(proposals), POISON
-        ballot = [8000] + [2000 if q.proposer == attacker else 8050 for q in proposals]
+        bad = UNAVAILABLE if withheld else 2000
+        ballot = [8000] + [bad if q.proposer == attacker else 8050 for q in proposals]
         return ballot, honest_attestation(p.task)
 
-    alliance.driver.start()
     results = []
     r = 1
     while not alliance.task.status()[1] and (last_round is None or r <= last_round):

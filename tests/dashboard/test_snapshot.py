@@ -105,6 +105,25 @@ def test_gas_per_round_adds_up_the_receipts_of_the_rounds_transactions(
     assert {r: snap["gas"][str(r)] for r in round_gas} == round_gas
 
 
+def test_a_proposal_most_voters_could_not_fetch_shows_as_unavailable() -> None:
+    # Prepare: honest voters mark the attacker's blob unavailable (0xFFFF)
+    played = play_task(rounds=1, withheld=True)
+
+    # Execute
+    rounds = _snapshot(played)["rounds"]
+
+    # Assert
+    withheld = [(r, p) for r in rounds for p in r["proposals"] if p["proposer"] == played.attacker]
+    assert withheld  # it proposes in round 1
+    for r, p in withheld:
+        voters = [v for v in r["voters"] if v["revealed"]]
+        honest = [v for v in voters if v["address"] != played.attacker]
+        assert p["unavailable"] == len(honest) and p["fetched"] == len(voters) - len(honest)
+        assert p["accepted"] is False
+        reasons = {s["reason"] for s in r["slashes"] if s["participant"] == played.attacker}
+        assert "unavailable_proposal" in reasons
+
+
 def test_an_open_round_shows_its_phase_and_the_time_left() -> None:
     # Prepare: round 1 settled, round 2 open in its propose period
     played = play_task(rounds=2, last_round=1)
