@@ -188,3 +188,41 @@ def test_the_run_dir_feed_follows_a_growing_log_and_waits_for_half_written_lines
     records = feed.poll()
     assert records.views is not None and records.views["block"] == block
     assert len(records.events) == len(lines) - 1  # nothing read twice
+
+
+def _void_round(reveals: int, *, aggregate_voided: bool) -> dict:
+    """The snapshot of a made-up round 1 that settled void with `reveals` revealed voters."""
+    from flock.dashboard import TaskRecords
+
+    def event(name: str, index: int, **args: object) -> dict:
+        return {"kind": "event", "event": name, "block": 1, "index": index, "tx": "0x1",
+                "args": {"round": 1, **args}}  # fmt: skip
+
+    rec = TaskRecords(source="made up")
+    rec.header = {"kind": "task", "task": "0x0", "params": {"minVoters": 2, "rounds": 1}}
+    voters = [f"0x{i:040x}" for i in range(reveals)]
+    rec.events = [
+        event("RoundOpened", 0, seed="0x" + "00" * 32, start=1, baseRound=0),
+        *[
+            event("VoteRevealed", 1 + i, voter=v, scores="0x1f401f40", attestation="0x")
+            for i, v in enumerate(voters)
+        ],  # fmt: skip
+        *([event("AggregateVoided", 9, attestedIn=1)] if aggregate_voided else []),
+        event("RoundSettled", 10, outcome=2, acceptedMask=0, credited=0, slashed=0),
+    ]
+    rec.views = {
+        "block": 1, "time": 1, "status": {"round": 1, "ended": True, "participants": 0},
+        "phase": {"round": 1, "phase": 0, "closes_at": 0}, "reward_pool": 0,
+        "total_staked": 0, "total_claimable": 0, "global_model": {"hash": "0x", "round": 0},
+        "roster": [], "accounts": {}, "rounds": {"1": {"rosterSize": 0, "outcome": 2}},
+    }  # fmt: skip
+    (shown,) = build_snapshot(rec)["rounds"]
+    return shown
+
+
+def test_a_void_round_says_why() -> None:
+    assert _void_round(3, aggregate_voided=False)["verdict"] == "wash"
+    assert _void_round(1, aggregate_voided=False)["verdict"] == "void: too few voters revealed"
+    voided = _void_round(3, aggregate_voided=True)
+    assert voided["verdict"] == "void: no majority attested its base"
+    assert voided["outcome"] == "void"
