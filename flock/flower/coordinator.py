@@ -324,8 +324,13 @@ class Coordinator:
 
 
 def holdout_accuracy(alliance: AllianceFile, params: torch.Tensor) -> float:
-    """Accuracy of `params` on the public holdout split (reporting only)."""
+    """Accuracy of `params` on the public holdout split (reporting only); for `dataset=text`,
+    the mean held-out loss over the members' topics."""
     cfg = alliance.cfg
+    if str(cfg.dataset.name) == "text":
+        from flock.learning.text_data import eval_loss, text_alliance_data
+
+        return eval_loss(alliance.make_model, text_alliance_data(cfg).holdout, params)
     _, holdout = holdout_split(
         load_dataset(str(cfg.dataset.name)),
         holdout_fraction=float(cfg.holdout_fraction),

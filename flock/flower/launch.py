@@ -25,6 +25,7 @@ from flock.flower.routes import (
     run_superlink,
     start_store_service,
 )
+from flock.learning.pretrain import resolve_base
 from flock.spec import validate_config
 
 __all__ = [
@@ -144,6 +145,7 @@ def launch_alliance(
         the participants' addresses and the pids of every process started.
     """
     validate_config(cfg)
+    resolve_base(cfg)  # model=causal_lm: the stored base model, pretrained once
     if cfg.flower.route not in ROUTES:
         raise ValueError(f"flower.route must be one of {ROUTES}, got {cfg.flower.route!r}")
     run_dir = run_dir.resolve()

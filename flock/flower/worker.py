@@ -171,7 +171,11 @@ class ParticipantWorker:
         from flock.attacks import make_proposer_behaviour
         from flock.learning.data import load_dataset
 
-        num_classes = load_dataset(str(self.alliance.cfg.dataset.name)).num_classes
+        dataset = self.alliance.cfg.dataset
+        if str(dataset.name) == "text":  # token ids are the text task's classes
+            num_classes = int(dataset.vocab_size)
+        else:
+            num_classes = load_dataset(str(dataset.name)).num_classes
         named = self.settings.proposer_behaviour
         if named:
             return make_proposer_behaviour(named, num_classes=num_classes)

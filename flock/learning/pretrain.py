@@ -77,7 +77,7 @@ def ensure_base(cfg: DictConfig) -> str:
     target = root / recipe_key(cfg)
     if (target / BASE_WEIGHTS).is_file():
         log.info("base model %s reused", target)
-        return str(target)
+        return str(target.resolve())
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{target.name}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -94,7 +94,7 @@ def ensure_base(cfg: DictConfig) -> str:
     except OSError:  # another process stored the same recipe first
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("base model stored: %s (%s)", target, figures)
-    return str(target)
+    return str(target.resolve())
 
 
 def resolve_base(cfg: DictConfig) -> DictConfig:

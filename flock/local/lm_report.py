@@ -7,23 +7,9 @@ from typing import Any
 
 import torch
 
-from flock.learning.causal_lm import mean_token_loss
-from flock.learning.models import load_flat_params
-from flock.learning.text import TextHoldout
+from flock.learning.text_data import eval_loss, topic_losses
 
-
-def topic_losses(make_model: Any, holdout: TextHoldout, params: torch.Tensor) -> dict[str, float]:
-    """Mean token loss of the adapter `params` on each topic's held-out text."""
-    model = make_model()
-    load_flat_params(model, params)
-    model.eval()
-    return {topic: mean_token_loss(model, x) for topic, x in holdout.topics.items()}
-
-
-def eval_loss(make_model: Any, holdout: TextHoldout, params: torch.Tensor) -> float:
-    """The mean over the members' topics of the held-out loss (the run's `eval_loss`)."""
-    losses = topic_losses(make_model, holdout, params)
-    return sum(losses.values()) / len(losses)
+__all__ = ["eval_loss", "lm_summary", "topic_losses"]
 
 
 def lm_summary(alliance: Any, final_params: torch.Tensor) -> dict[str, Any]:

@@ -133,4 +133,7 @@ def spec_hash_of(cfg: DictConfig) -> bytes:
         arch = OmegaConf.to_container(cfg.model.arch, resolve=True)
         base_dir = cfg.model.get("base_dir")
         spec["base_model"] = base_model_digest(base_dir, arch, int(cfg.model.base_seed))  # type: ignore[arg-type]
+        model_spec = spec["model"]
+        if isinstance(model_spec, dict):  # where the base lies is not the spec; its hash is
+            model_spec.pop("base_dir", None)
     return keccak(json.dumps(spec, sort_keys=True).encode())
