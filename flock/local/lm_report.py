@@ -14,8 +14,8 @@ __all__ = ["eval_loss", "lm_summary", "topic_losses"]
 
 def lm_summary(alliance: Any, final_params: torch.Tensor) -> dict[str, Any]:
     """base_eval_loss (the initial adapter: B = 0, the base model itself), final_eval_loss (the
-    adopted model), topics_improved, best_single_member_eval_loss (the best of the last
-    round's honest proposals applied alone) and adapter_bytes (one update blob)."""
+    adopted model), topics_improved, best_single_member_eval_loss (the best of the honest
+    proposals of the last round that had one, each applied alone) and adapter_bytes (one update blob)."""
     make_model, holdout = alliance.make_model, alliance.holdout
     base = topic_losses(make_model, holdout, alliance.initial[0])
     final = topic_losses(make_model, holdout, final_params)
@@ -32,7 +32,8 @@ def lm_summary(alliance: Any, final_params: torch.Tensor) -> dict[str, Any]:
                 vector = alliance.store.get(q.update_hash).vector
                 loss = eval_loss(make_model, holdout, vector)
                 best = loss if best is None else min(best, loss)
-        break
+        if best is not None:  # the last round with an honest proposal
+            break
     return {
         "base_eval_loss": sum(base.values()) / len(base),
         "final_eval_loss": sum(final.values()) / len(final),
