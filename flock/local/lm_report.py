@@ -15,7 +15,8 @@ __all__ = ["eval_loss", "lm_summary", "topic_losses"]
 def lm_summary(alliance: Any, final_params: torch.Tensor) -> dict[str, Any]:
     """base_eval_loss (the initial adapter: B = 0, the base model itself), final_eval_loss (the
     adopted model), topics_improved, best_single_member_eval_loss (the best of the honest
-    proposals of the last round that had one, each applied alone) and adapter_bytes (one update blob)."""
+    proposals of the last round that had one, each applied alone) and adapter_bytes (one update
+    blob)."""
     make_model, holdout = alliance.make_model, alliance.holdout
     base = topic_losses(make_model, holdout, alliance.initial[0])
     final = topic_losses(make_model, holdout, final_params)
