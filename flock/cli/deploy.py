@@ -15,6 +15,7 @@ from flock.contracts.connect import open_chain
 from flock.contracts.units import to_wei
 from flock.flower.common import AllianceFile
 from flock.flower.deploy import deploy_task, publish_initial_model
+from flock.learning.pretrain import resolve_base
 from flock.spec import validate_config
 from flock.store import StoreUnreachableError, UpdateStore
 
@@ -37,6 +38,7 @@ def deployer_signer(chain_kind: str) -> Signer:
 def deploy_app(cfg: DictConfig) -> None:
     """Deploy the contracts for the configured task and print their addresses."""
     validate_config(cfg)
+    resolve_base(cfg)  # model=causal_lm: the stored base model (its hash enters the spec hash)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     kind = str(cfg.store.kind)
     store_url = str(cfg.store.get("url") or "") if kind == "http" else ""
