@@ -396,13 +396,15 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     parts = alliance_data(cfg).participants
     # the first optimizer imports torch's compiler stack (seconds): pay it before any request
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=float(cfg.training.lr))
-    n_params = num_params(worker.alliance.make_model())
+    model = worker.alliance.make_model()
+    n_params = num_params(model)
     ctx = RoleContext(
         worker.participant,
         parts[worker.partition_id],
         worker.store,
         worker.alliance.make_model,
         n_params,
+        layout=getattr(model, "layout_digest", None),
     )
     return ctx, n_params
 

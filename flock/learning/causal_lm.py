@@ -205,6 +205,15 @@ class LoraCausalLM(nn.Module):
         self.lm.train(mode)
         return self
 
+    @property
+    def layout_digest(self) -> str:
+        """SHA-256 of the adapter's named-tensor layout (peft's names and shapes, in order):
+        a blob of this task names it, and a voter refuses a blob that names another."""
+        layout = [
+            [n, list(p.shape)] for n, p in zip(self.adapter_names, self.parameters(), strict=True)
+        ]
+        return hashlib.sha256(json.dumps(layout).encode()).hexdigest()
+
     def adapter_state(self) -> dict[str, torch.Tensor]:
         """The adapter tensors by peft's names (what a `save_pretrained` adapter holds)."""
         return {

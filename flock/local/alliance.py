@@ -155,7 +155,12 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
         rng = random.Random(f"{cfg.seed}/secrets/{i}")
         participant = ChainParticipant(signer, task, new_secret=partial(rng.randbytes, 32))
         ctx = RoleContext(
-            participant, data[i], stores.member(i, signer), make_model, num_params(model)
+            participant,
+            data[i],
+            stores.member(i, signer),
+            make_model,
+            num_params(model),
+            layout=getattr(model, "layout_digest", None),
         )
         seed = int(cfg.seed) * 1000 + i
         p_behaviour = plan.proposer_behaviour(i, num_classes=dataset.num_classes, seed=seed)

@@ -22,6 +22,9 @@ class RoleContext:
     store: BlobStore
     make_model: Callable[[], torch.nn.Module]
     num_params: int
+    #: The model's named-tensor layout digest when it has one (a LoRA adapter); proposals
+    #: name it in their blob's metadata and voters refuse a blob naming another. None: none.
+    layout: str | None = None
 
     @property
     def address(self) -> str:

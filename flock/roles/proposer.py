@@ -98,6 +98,8 @@ class Proposer:
             "num_samples": str(claimed),
             "base": base_hash.hex(),
         }
+        if self.ctx.layout is not None:  # the adapter's named-tensor layout (LoRA task only)
+            metadata["layout"] = self.ctx.layout
         vector = published.to(torch.float32).contiguous()
         if self.behaviour.publishes:
             digest = self.ctx.store.put(vector, metadata)

@@ -77,6 +77,11 @@ class Voter:
             )
         if meta.get("round") != str(proposal.round):
             raise StoreError(f"blob is for round {meta.get('round')}, chain says {proposal.round}")
+        if self.ctx.layout is not None and meta.get("layout") != self.ctx.layout:
+            raise StoreError(
+                f"blob names adapter layout {str(meta.get('layout'))[:12]}, the spec's is "
+                f"{self.ctx.layout[:12]}"
+            )
         return blob.vector
 
     def _refusal(self, proposal: Proposal, base_hash: bytes | None) -> str | None:

@@ -130,3 +130,9 @@ def test_each_member_gets_its_topic_with_a_holdout_and_a_test_split() -> None:
     assert set(splits.holdout.topics) == {"law", "linux"}
     assert all(p.num_test >= 4000 // 64 for p in splits.participants)
     assert 10000 <= len(splits.public_text) < 12000 + 2000
+
+
+def test_the_layout_digest_names_the_adapter_shape() -> None:
+    assert _model().layout_digest == _model().layout_digest
+    other = LoraCausalLM(arch=ARCH, lora=LORA | {"r": 2}, base_seed=0)
+    assert other.layout_digest != _model().layout_digest

@@ -62,3 +62,12 @@ def test_two_rounds_on_a_checkpoint_from_a_local_directory(tmp_path: Path) -> No
     assert summary["topics"] == 5
     assert 0 < summary["adapter_bytes"] < 16_000  # the adapter only, not the base model
     assert spec_hash_of(cfg) != spec_hash_of(_cfg(*TINY))  # the base's weights are pinned
+    from hydra.utils import instantiate
+
+    from flock.store import UpdateStore
+
+    layout = instantiate(cfg.model).layout_digest
+    store = UpdateStore(tmp_path / "run" / "store")
+    proposals = [store.get(bytes.fromhex(p.stem)) for p in store.root.glob("*.safetensors")]
+    named = [b.metadata["layout"] for b in proposals if "proposer" in b.metadata]
+    assert named and set(named) == {layout}  # every adapter blob names the spec's layout
