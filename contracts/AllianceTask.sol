@@ -619,8 +619,10 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     /// @dev The seed is fixed here, from the secrets revealed so far (randomness reveals and
     /// vote salts, all committed before and revealed in windows that closed before this
     /// block): nothing the block's builder chooses (prevrandao, blockhash, timestamp) enters
-    /// it. The residual bias: a member who committed may withhold its reveal after seeing the
-    /// others', at the cost of its slash.
+    /// it. With a randomness beacon, the entropy is also XORed with the beacon's value for the
+    /// close of the round's seed reveal window (see `_beaconValue`). The residual bias: a
+    /// member who committed may withhold its reveal after seeing the others', at the cost of
+    /// its slash (blind to the seed when the beacon's value comes later).
     function _openRound(uint256 round) private {
         RoundInfo storage info = _rounds[round];
         info.start = uint48(block.timestamp);

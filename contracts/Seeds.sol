@@ -9,7 +9,8 @@ library Seeds {
     bytes32 internal constant DOMAIN = keccak256("flock.AllianceTask.seed.v2");
 
     /// @notice Seed of `round` of the task at `task` on chain `chainId`, from `entropy` (the
-    /// running XOR of the secrets revealed so far): keccak256(abi.encode(DOMAIN, task,
+    /// running XOR of the secrets revealed so far, XORed with the task's beacon value when it
+    /// has a beacon): keccak256(abi.encode(DOMAIN, task,
     /// chainId, round, entropy)).
     function roundSeed(address task, uint256 chainId, uint256 round, bytes32 entropy) internal pure returns (bytes32) {
         return keccak256(abi.encode(DOMAIN, task, chainId, round, entropy));
