@@ -13,7 +13,8 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
 
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
 def run_app(cfg: DictConfig) -> float | None:
-    """Hydra entry point of `flock run`; returns the final accuracy (for sweepers)."""
+    """Hydra entry point of `flock run`; returns the final accuracy, or the language-model
+    task's final held-out loss (for sweepers)."""
     from flock.dashboard import dashboard_command
     from flock.local.experiment import run
 
@@ -21,7 +22,8 @@ def run_app(cfg: DictConfig) -> float | None:
     command, url = dashboard_command(run_dir=str(run_dir))
     print(f"dashboard: {command}  ->  {url}", flush=True)
     summary = run(cfg, run_dir)
-    print(f"final_accuracy: {summary['final_accuracy']:.4f}")
+    if "final_accuracy" in summary:
+        print(f"final_accuracy: {summary['final_accuracy']:.4f}")
     for key in ("base_eval_loss", "final_eval_loss", "best_single_member_eval_loss"):
         if summary.get(key) is not None:
             print(f"{key}: {summary[key]:.4f}")
@@ -30,4 +32,6 @@ def run_app(cfg: DictConfig) -> float | None:
         print(f"adapter_bytes: {summary['adapter_bytes']}")
     print(f"adopted_aggregate_mismatches: {summary['adopted_aggregate_mismatches']}")
     print(f"run_dir: {run_dir}")
-    return summary["final_accuracy"]
+    if "final_accuracy" in summary:
+        return summary["final_accuracy"]
+    return summary["final_eval_loss"]

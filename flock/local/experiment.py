@@ -18,11 +18,12 @@ from flock.contracts.eventlog import EventLogExporter, TaskReader
 from flock.contracts.participant import ChainParticipant
 from flock.learning.models import load_flat_params
 from flock.learning.pretrain import resolve_base
-from flock.learning.text import TextHoldout
+from flock.learning.text import TextHoldout, TextParticipantData
 from flock.learning.training import evaluate
 from flock.local.alliance import Alliance, build_alliance
 from flock.local.driver import RoundResult
-from flock.local.reporting import RoundRecord, write_reports
+from flock.local.reporting import ACCURACY, EVAL_LOSS, QualityMetric, RoundRecord, write_reports
+from flock.local.solo import SoloBaselines, plan_from_config
 from flock.roles.global_model import BaseModel
 from flock.spec import TOKEN, validate_config
 
@@ -52,7 +53,13 @@ def check_adoption(alliance: Alliance, round_: int, honest: BaseModel) -> None:
         log.warning("round %d's aggregate found no attesting majority: void", voided)
 
 
-def model_accuracy(alliance: Alliance, params: torch.Tensor) -> float:
+def quality_metric(alliance: Alliance) -> QualityMetric:
+    """What a run measures its global model by: accuracy, or for the language-model task the
+    held-out loss."""
+    return EVAL_LOSS if isinstance(alliance.holdout, TextHoldout) else ACCURACY
+
+
+def model_quality(alliance: Alliance, params: torch.Tensor) -> float:
     """Accuracy of flat parameters `params` on the public holdout (reporting only); for the
     language-model task, the mean held-out loss over the members' topics (lower is better)."""
     if isinstance(alliance.holdout, TextHoldout):
@@ -121,9 +128,10 @@ def play_round(cfg: DictConfig, alliance: Alliance, r: int) -> RoundResult:
 
 def play(cfg: DictConfig, alliance: Alliance, event_log: EventLogExporter | None = None) -> None:
     """Start the task and play every round, then the closing round that attests the last
-    aggregate, recording metrics (the accuracy of the model the next round trains from) and
+    aggregate, recording metrics (the quality of the model the next round trains from) and
     logging progress; `event_log` exports the chain's record after the start and each round."""
     members = {m.address: m for m in alliance.members}
+    metric = quality_metric(alliance)
     alliance.driver.start()
     if event_log is not None:
         event_log.export()
@@ -133,19 +141,20 @@ def play(cfg: DictConfig, alliance: Alliance, event_log: EventLogExporter | None
         started = time.perf_counter()
         result = play_round(cfg, alliance, r)
         after = alliance.base()  # what the next round trains from (or the final model)
-        accuracy = model_accuracy(alliance, after.params)
+        quality = model_quality(alliance, after.params)
         digest = after.model_hash if after.round == r else None
         record = RoundRecord.from_round(
-            result, alliance.task, members, accuracy, digest, time.perf_counter() - started
+            result, alliance.task, members, quality, digest, time.perf_counter() - started
         )
         alliance.records.append(record)
         if event_log is not None:
-            event_log.export([{"round": r, "accuracy": float(f"{accuracy:.4f}")}])
+            event_log.export([{"round": r, metric.name: float(f"{quality:.4f}")}])
         log.info(
-            "round %d/%d  acc=%.4f  outcome=%s  accepted=%d rejected=%d  slashed=%d  %.1fs",
+            "round %d/%d  %s=%.4f  outcome=%s  accepted=%d rejected=%d  slashed=%d  %.1fs",
             r,
             rounds,
-            accuracy,
+            metric.name,
+            quality,
             result.settlement.outcome.name,
             len(record.accepted),
             len(record.rejected),
@@ -160,15 +169,32 @@ def play(cfg: DictConfig, alliance: Alliance, event_log: EventLogExporter | None
             log.info("closing round %d: voters attest the last aggregate", r)
 
 
-def adopted_model_accuracy(alliance: Alliance) -> tuple[float, int]:
-    """Accuracy of the global model the chain adopted (read from the store by its on-chain
-    hash), and the round whose aggregate it is (0: the initial model)."""
+def adopted_model_quality(alliance: Alliance) -> tuple[float, int]:
+    """The quality (`quality_metric`) of the global model the chain adopted (read from the
+    store by its on-chain hash), and the round whose aggregate it is (0: the initial model)."""
     digest, round_ = alliance.task.global_model()
     params = alliance.store.get(digest, expected_numel=alliance.num_params).vector
-    return model_accuracy(alliance, params), round_
+    return model_quality(alliance, params), round_
 
 
-def lm_figures(alliance: Alliance) -> dict[str, Any]:
+def start_solo_baselines(cfg: DictConfig, alliance: Alliance) -> SoloBaselines | None:
+    """For the language-model task, start every member's go-it-alone baseline beside the run
+    (`lm_report.solo`); None for classification or without that block."""
+    if not isinstance(alliance.holdout, TextHoldout) or cfg.get("lm_report") is None:
+        return None
+    texts = [m.proposer.ctx.data for m in alliance.members]
+    members = [(d.topic, d.x_train) for d in texts if isinstance(d, TextParticipantData)]
+    return SoloBaselines(
+        plan_from_config(cfg),
+        members,
+        alliance.initial[0],
+        alliance.holdout.topics,
+        seed=int(cfg.seed),
+        workers=int(cfg.lm_report.solo.workers),
+    )
+
+
+def lm_figures(alliance: Alliance, solo: SoloBaselines | None) -> dict[str, Any]:
     """The language-model task's summary figures (none for classification)."""
     if not isinstance(alliance.holdout, TextHoldout):
         return {}
@@ -176,7 +202,7 @@ def lm_figures(alliance: Alliance) -> dict[str, Any]:
 
     digest, _ = alliance.task.global_model()
     params = alliance.store.get(digest, expected_numel=alliance.num_params).vector
-    return lm_summary(alliance, params)
+    return lm_summary(alliance, params, solo.results() if solo is not None else None)
 
 
 def settle_accounts(alliance: Alliance) -> dict[str, dict[str, float]]:
@@ -217,18 +243,23 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, run_dir)
+        solo: SoloBaselines | None = None
         try:
+            solo = start_solo_baselines(cfg, alliance)
             event_log = export_event_log(alliance, run_dir)
             play(cfg, alliance, event_log)
-            final_accuracy, final_round = adopted_model_accuracy(alliance)
-            lm = lm_figures(alliance)
+            final_quality, final_round = adopted_model_quality(alliance)
+            metric = quality_metric(alliance)
+            lm = lm_figures(alliance, solo)
             final = settle_accounts(alliance)
             event_log.export()
             totals = alliance.task.totals()
         finally:
+            if solo is not None:
+                solo.close()
             alliance.close()
     summary = {
-        "final_accuracy": final_accuracy,
+        f"final_{metric.name}": final_quality,  # final_accuracy, or final_eval_loss
         "final_model_round": final_round,
         "adopted_aggregate_mismatches": len(alliance.adopted_mismatches),
         "voided_aggregates": len(alliance.voided_aggregates),
@@ -248,5 +279,5 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "slashed": sorted({a for rec in alliance.records for a, _, _ in rec.slashes}),
         "final_accounts": final,
     } | lm
-    write_reports(run_dir, alliance.records, summary)
+    write_reports(run_dir, alliance.records, summary, metric)
     return summary

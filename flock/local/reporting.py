@@ -24,11 +24,31 @@ TOKEN = 10**18
 
 
 @dataclass(frozen=True)
+class QualityMetric:
+    """How a run measures its global model each round: the metrics.csv column and event-log key
+    (`name`), the plot's axis label and its upper bound (None: from the data)."""
+
+    name: str
+    label: str
+    upper: float | None
+    title: str
+
+
+#: Classification: accuracy on the public holdout.
+ACCURACY = QualityMetric("accuracy", "global model accuracy (holdout)", 1.0, "Accuracy per round")
+#: The language-model task: mean held-out loss over the members' topics (lower is better).
+EVAL_LOSS = QualityMetric(
+    "eval_loss", "held-out loss, mean over topics (nats/token)", None, "Held-out loss per round"
+)
+
+
+@dataclass(frozen=True)
 class RoundRecord:
-    """What one round did, as read back from the chain."""
+    """What one round did, as read back from the chain; `quality` is the global model's
+    measure after it (accuracy, or the held-out loss of the language-model task)."""
 
     round: int
-    accuracy: float
+    quality: float
     outcome: str
     accepted: list[str]
     rejected: list[str]
@@ -47,7 +67,7 @@ class RoundRecord:
         result: RoundResult,
         task: TaskClient,
         members: Mapping[str, Any],
-        accuracy: float,
+        quality: float,
         aggregate_hash: bytes | None,
         seconds: float,
     ) -> RoundRecord:
@@ -65,7 +85,7 @@ class RoundRecord:
                 behaviours[address] = "-"
         return cls(
             round=result.round,
-            accuracy=accuracy,
+            quality=quality,
             outcome=s.outcome.name,
             accepted=[p.proposer for p in result.proposals if s.accepted(p.index)],
             rejected=[p.proposer for p in result.proposals if not s.accepted(p.index)],
@@ -80,9 +100,14 @@ class RoundRecord:
         )
 
 
-def write_reports(run_dir: Path, records: list[RoundRecord], summary: dict[str, Any]) -> None:
-    """Write metrics.csv, participants.csv, timings.csv, summary.json, accuracy.png and
-    stake.png.
+def write_reports(
+    run_dir: Path,
+    records: list[RoundRecord],
+    summary: dict[str, Any],
+    metric: QualityMetric = ACCURACY,
+) -> None:
+    """Write metrics.csv (its quality column named by `metric`), participants.csv, timings.csv,
+    summary.json, `<metric>.png` (accuracy.png, or eval_loss.png) and stake.png.
 
     metrics.csv and participants.csv hold only what the run computed, so two runs of one
     config on the embedded chain write them byte for byte alike; wall-clock times go to
@@ -92,12 +117,12 @@ def write_reports(run_dir: Path, records: list[RoundRecord], summary: dict[str, 
     with (run_dir / "metrics.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(
-            ["round", "accuracy", "outcome", "accepted", "rejected", "slashed", "credited"]
+            ["round", metric.name, "outcome", "accepted", "rejected", "slashed", "credited"]
         )
         for r in records:
             credited = f"{sum(r.rewards.values()):.6f}"
             writer.writerow(
-                [r.round, f"{r.accuracy:.4f}", r.outcome, len(r.accepted), len(r.rejected),
+                [r.round, f"{r.quality:.4f}", r.outcome, len(r.accepted), len(r.rejected),
                  len(r.slashes), credited]
             )  # fmt: skip
     with (run_dir / "timings.csv").open("w", newline="") as fh:
@@ -118,23 +143,26 @@ def write_reports(run_dir: Path, records: list[RoundRecord], summary: dict[str, 
                      f"{r.rewards.get(address, 0.0):.6f}", f"{slashed.get(address, 0.0):.6f}"]
                 )  # fmt: skip
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    _plot(run_dir, records, summary)
+    _plot(run_dir, records, summary, metric)
     log.info("reports written to %s", run_dir)
 
 
-def _plot(run_dir: Path, records: list[RoundRecord], summary: dict[str, Any]) -> None:
+def _plot(
+    run_dir: Path, records: list[RoundRecord], summary: dict[str, Any], metric: QualityMetric
+) -> None:
     if not records:
         return
     rounds = [r.round for r in records]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(rounds, [r.accuracy for r in records], marker="o")
+    ax.plot(rounds, [r.quality for r in records], marker="o")
     ax.set_xlabel("round")
-    ax.set_ylabel("global model accuracy (holdout)")
-    ax.set_ylim(0, 1)
+    ax.set_ylabel(metric.label)
+    if metric.upper is not None:
+        ax.set_ylim(0, metric.upper)
     ax.grid(alpha=0.3)
-    ax.set_title("Accuracy per round")
+    ax.set_title(metric.title)
     fig.tight_layout()
-    fig.savefig(run_dir / "accuracy.png", dpi=120)
+    fig.savefig(run_dir / f"{metric.name}.png", dpi=120)
     plt.close(fig)
 
     behaviours = summary.get("behaviours", {})

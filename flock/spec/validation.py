@@ -80,9 +80,42 @@ def validate_config(cfg: DictConfig) -> None:
     checks += _store_checks(cfg)
     checks += _beacon_checks(cfg)
     checks += _scoring_checks(cfg)
+    checks += _text_checks(cfg)
     errors = [msg for ok, msg in checks if not ok]
     if errors:
         raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def _text_checks(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """The text task (`dataset=text`): one private topic per member, none of them public, and
+    the language model's solo-baseline block (`lm_report.solo`) in range."""
+    dataset = cfg.get("dataset")
+    if dataset is None or str(dataset.get("name")) != "text":
+        return []
+    topics = [str(t) for t in dataset.topics]
+    public = {str(t) for t in dataset.public_topics}
+    n = int(cfg.participants)
+    checks = [
+        (
+            len(topics) >= n,
+            f"dataset.topics: {n} participants need one topic each, got {len(topics)}",
+        ),
+        (len(set(topics)) == len(topics), "dataset.topics must not repeat a topic"),
+        (
+            not set(topics) & public,
+            f"dataset.topics {sorted(set(topics) & public)} are also dataset.public_topics",
+        ),
+        (int(dataset.block_len) >= 2, "dataset.block_len must be >= 2"),
+    ]
+    solo = (cfg.get("lm_report") or {}).get("solo")
+    if solo is not None:
+        steps = solo.get("steps")
+        checks += [
+            (steps is None or int(steps) >= 1, "lm_report.solo.steps must be null or >= 1"),
+            (int(solo.workers) >= 0, "lm_report.solo.workers must be >= 0"),
+            (int(solo.threads) >= 1, "lm_report.solo.threads must be >= 1"),
+        ]
+    return checks
 
 
 def _scoring_checks(cfg: DictConfig) -> list[tuple[bool, str]]:

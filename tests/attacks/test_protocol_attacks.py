@@ -124,13 +124,13 @@ def test_withholding_proposes_a_hash_it_never_serves(world: World) -> None:
 def _alliance_run(tmp_path: Path, attack: str, rounds: int = 4):
     from flock.contracts.connect import open_chain
     from flock.local.alliance import build_alliance
-    from flock.local.experiment import adopted_model_accuracy, play
+    from flock.local.experiment import adopted_model_quality, play
 
     cfg = _cfg(f"attack={attack}", f"task.rounds={rounds}", "training.epochs=3")
     with open_chain(cfg.chain) as chain:
         alliance = build_alliance(cfg, chain, tmp_path)
         play(cfg, alliance)
-        accuracy, model_round = adopted_model_accuracy(alliance)
+        accuracy, model_round = adopted_model_quality(alliance)
     return alliance, accuracy, model_round
 
 

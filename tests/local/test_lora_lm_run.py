@@ -39,6 +39,7 @@ TINY = (
     "model.arch.n_embd=32",
     "model.arch.n_layer=1",
     "model.arch.n_head=2",
+    "lm_report.solo.workers=0",  # the go-it-alone baselines in-process (no spawn in a test)
 )
 
 
@@ -59,6 +60,11 @@ def test_two_rounds_on_a_checkpoint_from_a_local_directory(tmp_path: Path) -> No
     assert summary["final_model_round"] == 2
     assert summary["adopted_aggregate_mismatches"] == 0
     assert math.isfinite(summary["base_eval_loss"]) and math.isfinite(summary["final_eval_loss"])
+    assert "final_accuracy" not in summary  # the held-out loss is not called an accuracy
+    assert (tmp_path / "run" / "metrics.csv").read_text().startswith("round,eval_loss,")
+    solo = summary["single_member_eval_loss"]
+    assert sorted(solo) == sorted(TOPICS) and summary["single_member_steps"] == 2 * 3
+    assert summary["best_single_member_eval_loss"] == min(solo.values())
     assert summary["topics"] == 5
     assert 0 < summary["adapter_bytes"] < 16_000  # the adapter only, not the base model
     assert spec_hash_of(cfg) != spec_hash_of(_cfg(*TINY))  # the base's weights are pinned
