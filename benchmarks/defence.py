@@ -4,7 +4,10 @@ side, on the same splits, seeds and role draws, under every attack of `flock.att
     python benchmarks/defence.py --grid full --jobs 2   # the grid as Hydra multiruns, then report
     python benchmarks/defence.py --report --grid full   # the report from the runs on disk
     python benchmarks/defence.py --grid full --defences flock   # flock's rows only (no report)
+    python benchmarks/defence.py --grid full --defences flock scoring=loss  # ... by test loss
+    python benchmarks/defence.py --grid majority --defences flock,krum  # attacker-majority cells
     python benchmarks/defence.py --smoke                # CI: flock's rule on the real contract
+    python benchmarks/defence.py --noise                # honest noise of each vote threshold
     python benchmarks/defence.py -m +experiment=defence defence.name=flock,krum attack=alie \\
         defence.eta=0.1,0.2 seed=0,1                    # a Hydra multirun of single runs
 
@@ -18,7 +21,9 @@ interrupted grid resumes). The report writes `results/defence.md`, the plots
 This is the command line (and the Hydra job entry) over `flock.defence`: the grid and its
 multiruns in `flock.defence.sweep` (constants and paths in `flock.defence.grid`), the cells, goals
 and figure lines in `summary`, the report in `report`, `notes` and `plots`, the smoke in `smoke`
-and `--diagnose` in `diagnose`.
+`--diagnose` in `diagnose`
+and `--noise` (the honest figures each settlement threshold compares, in clean runs of both
+scorings: what the thresholds of `configs/scoring/` are derived from) in `noise`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import sys
 from pathlib import Path
 
 from flock.defence.diagnose import diagnose
-from flock.defence.grid import CONFIG_DIR, RUNS_DIR, SEEDS
+from flock.defence.grid import CONFIG_DIR, RESULTS_DIR, RUNS_DIR, SEEDS
+from flock.defence.noise import noise_report
 from flock.defence.report import report, rows
 from flock.defence.smoke import smoke
 from flock.defence.sweep import run_grid, run_job
@@ -50,17 +56,24 @@ def hydra_job() -> None:
 
 def main() -> None:
     """Dispatch: --smoke, --grid, --report, or a Hydra run/multirun of single jobs."""
-    if not any(a in sys.argv[1:] for a in ("--smoke", "--grid", "--report", "--diagnose")):
+    if not any(
+        a in sys.argv[1:] for a in ("--smoke", "--grid", "--report", "--diagnose", "--noise")
+    ):
         hydra_job()
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true", help="CI smoke mode (real contract)")
-    parser.add_argument("--grid", choices=("full", "quick"), help="run this grid, then report")
+    parser.add_argument(
+        "--grid", choices=("full", "quick", "majority"), help="run this grid, then report"
+    )
     parser.add_argument("--report", action="store_true", help="only report the grid on disk")
     parser.add_argument(
         "--diagnose", action="store_true", help="why flock's rule rejects honest proposals"
+    )
+    parser.add_argument(
+        "--noise", action="store_true", help="honest noise of each vote threshold (clean runs)"
     )
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="seeds of the grid")
     parser.add_argument(
@@ -70,6 +83,12 @@ def main() -> None:
         "report is not rewritten",
     )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides for every run of the grid (e.g. scoring=loss): the runs land in "
+        "their own directory, multirun/defence/<grid>+<overrides>",
+    )
     parser.add_argument("--out", type=Path, default=RUNS_DIR / "smoke", help="smoke run dir")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
@@ -84,11 +103,20 @@ def main() -> None:
             for line in diagnose(dataset):
                 print(line)
         return
+    if args.noise:
+        lines = noise_report([int(s) for s in args.seeds.split(",")])
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        (RESULTS_DIR / "defence_noise.txt").write_text("\n".join(lines) + "\n")
+        for line in lines:
+            print(line)
+        return
     grid = args.grid or "full"
     only = args.defences.split(",") if args.defences else None
     if not args.report:
-        run_grid(grid, [int(s) for s in args.seeds.split(",")], args.jobs, only)
-    lines = report(grid) if only is None else rows(grid, only)
+        run_grid(grid, [int(s) for s in args.seeds.split(",")], args.jobs, only, args.overrides)
+    if only is None and args.overrides:
+        raise SystemExit("the report compares every defence of the default grid: use --defences")
+    lines = report(grid) if only is None else rows(grid, only, args.overrides)
     for line in lines:
         print(line)
 

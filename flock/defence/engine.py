@@ -23,6 +23,7 @@ from flock.defence.config import (
     resolve_variant,
     with_fraction,
 )
+from flock.defence.noise import merge, round_noise
 from flock.defence.result import RunResult
 from flock.defence.world import Member, World, attacker_indices, build_world, role_seed
 from flock.learning.models import load_flat_params
@@ -192,11 +193,12 @@ def _play(
         vectors = [store.get(p.update_hash).vector for p in proposals]
         bad = [members[index[p.proposer]].malicious_proposer for p in proposals]
         result.attack_updates += sum(bad)
+        result.majority_rounds += int(2 * sum(bad) > len(bad) > 0)
         accepted: list[int] = []
         new_params: torch.Tensor | None = None
         slashed: list[str] = []
         if name == "flock":
-            accepted, new_params, slashed, settled = _flock_round(
+            accepted, new_params, slashed, settled, record = _flock_round(
                 world, proposals, vectors, voters, models, ledger, flock_rules, r, cfg.aggregation
             )
             honest = [i for i, b in enumerate(bad) if not b]
@@ -209,6 +211,13 @@ def _play(
                 result.honest_rejected += sum(i not in accepted for i in honest)
                 # how far below the base model each honest proposal scored (median paired gap)
                 result.score_gaps += [MAX_SCORE - settled.medians[i] for i in honest]
+                good = [v for v in record.voters if index[v] not in attackers]
+                merge(
+                    result.noise,
+                    round_noise(
+                        record, settled, flock_rules, honest_proposals=honest, honest_voters=good
+                    ),
+                )
             if diagnose and honest:
                 result.holdout_gaps += _holdout_gaps(world, global_params, vectors, honest)
         elif name == "flock_paper":
@@ -319,11 +328,11 @@ def _flock_round(
     rules: SettlementRules,
     round_: int,
     aggregation: DictConfig,
-) -> tuple[list[int], torch.Tensor | None, list[str], SettlementResult]:
+) -> tuple[list[int], torch.Tensor | None, list[str], SettlementResult, RoundRecord]:
     """Score and attest the round's base, settle by flock's rule (the contract's mirror),
     adopt or void the pending aggregate, and aggregate the accepted updates by the
     `aggregation` config (the new pending one). Returns the model the next round trains from
-    as the new parameters."""
+    as the new parameters, and the round record it settled (for the noise figures)."""
     by_address = {m.address: m for m in world.members}
     base_hash, base_params = models.base()
     reference_norm = models.update_norms.get(base_hash)
@@ -371,7 +380,7 @@ def _flock_round(
     if settled.pending_after == 0:
         models.pending, models.pending_round = None, 0
     if settled.outcome != Outcome.SETTLED or not accepted:
-        return [], models.base()[1], slashed, settled
+        return [], models.base()[1], slashed, settled, record
     # the consensus aggregate of the accepted updates, as flock.roles.global_model does from chain
     counts = [proposals[i].num_samples for i in accepted]
     medians = consensus_scores([ballots[v] for v in revealed])  # absolute, as from chain
@@ -382,7 +391,7 @@ def _flock_round(
     models.update_norms[models.pending[0]] = median_update_norm(
         base_params, [vectors[i] for i in accepted]
     )
-    return accepted, aggregate, slashed, settled
+    return accepted, aggregate, slashed, settled, record
 
 
 def _holdout_gaps(

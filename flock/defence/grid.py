@@ -40,6 +40,15 @@ VOTE_ONLY = ("random_score", "inverted_score", "lazy")
 ATTACKS = (*PROPOSER_ATTACKS, *VOTER_ATTACKS, "cartel")
 ETAS = (0.1, 0.2, 0.3, 0.4)
 SEEDS = (0, 1, 2)
+#: The attacker-majority cell family (in the `full` grid, alone as grid `majority`): digits
+#: with 3 proposers a round, so attackers at eta 0.4 hold 2 or 3 of the seats in about 35 % of
+#: the rounds (the robust aggregators then aggregate a majority of attackers); labelled
+#: `digits_majority` in the report.
+MAJORITY_FAMILY = "majority"
+MAJORITY_OVERRIDES = ("task.proposers_per_round=3",)
+MAJORITY_ETA = 0.4
+MAJORITY_ATTACKS = ("label_flip", "sign_flip", "gaussian_noise", "scaling", "alie", "min_max",
+                    "min_sum")  # fmt: skip
 SMOKE_ATTACKS = ("none", "label_flip", "colluding_cartel", "aggregate_poster", "weight_inflation")
 SMOKE_ETA = 0.3
 
@@ -51,6 +60,10 @@ __all__ = [
     "DEFENCES",
     "ETAS",
     "LOGGER",
+    "MAJORITY_ATTACKS",
+    "MAJORITY_ETA",
+    "MAJORITY_FAMILY",
+    "MAJORITY_OVERRIDES",
     "PROPOSER_ATTACKS",
     "RESULTS_DIR",
     "ROBUST_FLOWER",

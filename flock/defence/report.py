@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flock.defence.diagnose import diagnose
-from flock.defence.grid import ATTACKS, DEFENCES, RESULTS_DIR, RUNS_DIR
+from flock.defence.grid import ATTACKS, DEFENCES, MAJORITY_FAMILY, RESULTS_DIR, RUNS_DIR
 from flock.defence.notes import notes
 from flock.defence.plots import plot_accuracy, plot_stake
 from flock.defence.result import RunResult
@@ -24,6 +24,7 @@ from flock.defence.summary import (
     goals_for,
     summarise,
 )
+from flock.defence.sweep import run_name
 
 
 def _table(cells: dict[Key, Cell], dataset: str) -> list[str]:
@@ -213,19 +214,38 @@ def report(grid: str) -> list[str]:
     return lines
 
 
-def rows(grid: str, only: Sequence[str]) -> list[str]:
-    """The figure lines of the defences `only` from the grid's runs on disk, written to
-    `results/defence_rows_<defences>.txt`; the report and the plots are left as they are (they
-    compare every defence)."""
-    results = [r for r in load_results(RUNS_DIR / grid) if r.defence in only]
+def rows(grid: str, only: Sequence[str], overrides: Sequence[str] = ()) -> list[str]:
+    """The figure lines of the defences `only` from the grid's runs on disk (those run with the
+    extra `overrides`: their own run directory), written to
+    `results/defence_rows_<defences>[+<overrides>].txt`; the report and the plots are left as
+    they are (they compare every defence)."""
+    name = run_name(grid, overrides)
+    results = [r for r in load_results(RUNS_DIR / name) if r.defence in only]
     if not results:
-        raise SystemExit(f"no runs of {list(only)} under {RUNS_DIR / grid}")
+        raise SystemExit(f"no runs of {list(only)} under {RUNS_DIR / name}")
     lines = figure_lines(summarise(results, committee("defence")))
     lines.append(f"runs: {len(results)}")
     lines.append(f"run_seconds: {sum(r.seconds for r in results):.0f}")
+    lines += [
+        f"attacker_majority_rounds_pct[{label}]: {pct:.1f}"
+        for label, pct in majority_shares(results).items()
+    ]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"defence_rows_{'_'.join(only)}.txt").write_text("\n".join(lines) + "\n")
+    variant = name[len(grid) :]  # "" or "+scoring-loss"
+    path = RESULTS_DIR / f"defence_rows_{'_'.join(only)}{variant}.txt"
+    path.write_text("\n".join(lines) + "\n")
     return lines
+
+
+def majority_shares(results: Sequence[RunResult]) -> dict[str, float]:
+    """Per dataset label of a cell family, the share of rounds (over its attacked runs) in
+    which attackers held most of the proposer seats."""
+    rounds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in results:
+        if r.attack != "none" and r.dataset.endswith("_" + MAJORITY_FAMILY):
+            rounds[r.dataset][0] += r.majority_rounds
+            rounds[r.dataset][1] += r.rounds
+    return {k: 100.0 * m / n for k, (m, n) in sorted(rounds.items()) if n}
 
 
 def _diag_lines(path: Path) -> dict[str, str]:

@@ -42,6 +42,11 @@ class RunResult:
         minus the proposal's (points), the gap the scores estimate.
     honest_slash_reasons : dict of str to int
         flock's rule: slashes of honest participants by reason.
+    majority_rounds : int
+        Rounds in which attackers held more than half of the proposer seats.
+    noise : dict of str to list of int
+        flock's rule: per settled round, the honest figures of each settlement threshold and
+        the attackers' score gaps (:mod:`flock.defence.noise`).
     """
 
     defence: str
@@ -68,6 +73,8 @@ class RunResult:
     score_gaps: list[int] = field(default_factory=list)
     holdout_gaps: list[float] = field(default_factory=list)
     honest_slash_reasons: dict[str, int] = field(default_factory=dict)
+    noise: dict[str, list[int]] = field(default_factory=dict)
+    majority_rounds: int = 0
 
     @classmethod
     def for_run(
@@ -87,7 +94,7 @@ class RunResult:
             attack=str(cfg.defence.get("attack_name") or "custom"),
             eta=None if eta is None else float(eta),
             seed=int(cfg.seed),
-            dataset=str(cfg.dataset.name),
+            dataset=str(cfg.defence.get("label") or cfg.dataset.name),
             participants=participants,
             rounds=int(cfg.task.rounds),
             attackers=attackers,

@@ -23,6 +23,10 @@ from flock.defence.grid import (
     DEFENCES,
     ETAS,
     LOGGER,
+    MAJORITY_ATTACKS,
+    MAJORITY_ETA,
+    MAJORITY_FAMILY,
+    MAJORITY_OVERRIDES,
     ROOT,
     RULES,
     RUNS_DIR,
@@ -44,12 +48,21 @@ class Block:
     seed: int
     defences: tuple[str, ...]
     etas: tuple[float | None, ...]
+    #: a cell family's name (its cells are labelled `<dataset>_<family>`) and its overrides
+    family: str | None = None
+    setting: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The cells' dataset label: the dataset, or `<dataset>_<family>`."""
+        return self.dataset if self.family is None else f"{self.dataset}_{self.family}"
 
     def sweep_dir(self, grid: str) -> Path:
-        return RUNS_DIR / grid / self.dataset / self.attack / f"seed{self.seed}"
+        return RUNS_DIR / grid / self.label / self.attack / f"seed{self.seed}"
 
     def overrides(self, grid: str) -> list[str]:
         etas = ",".join("null" if e is None else str(e) for e in self.etas)
+        family = [] if self.family is None else [f"defence.label={self.label}", *self.setting]
         return [
             "+experiment=defence",
             f"dataset={self.dataset}",
@@ -60,6 +73,7 @@ class Block:
             f"defence.eta={etas}",
             f"hydra.sweep.dir={self.sweep_dir(grid)}",
             "hydra.sweep.subdir=${defence.name}_eta${defence.eta}",
+            *family,
         ]
 
     @property
@@ -79,12 +93,23 @@ def grid_blocks(grid: str, seeds: Sequence[int], only: Sequence[str] | None = No
     unknown = set(only) - set(DEFENCES)
     if unknown:
         raise ValueError(f"unknown defences {sorted(unknown)}; valid: {list(DEFENCES)}")
-    kept = [Block(b.dataset, b.attack, b.seed, tuple(d for d in b.defences if d in only), b.etas)
-            for b in blocks]  # fmt: skip
+    kept = [Block(b.dataset, b.attack, b.seed, tuple(d for d in b.defences if d in only), b.etas,
+                  b.family, b.setting) for b in blocks]  # fmt: skip
     return [b for b in kept if b.defences]
 
 
+def _majority_blocks(seed: int) -> list[Block]:
+    """The attacker-majority family of one seed: its clean runs, then each attack."""
+    family = {"family": MAJORITY_FAMILY, "setting": MAJORITY_OVERRIDES}
+    blocks = [Block("digits", "none", seed, DEFENCES, (None,), **family)]  # type: ignore[arg-type]
+    for attack in MAJORITY_ATTACKS:
+        blocks.append(Block("digits", attack, seed, DEFENCES, (MAJORITY_ETA,), **family))  # type: ignore[arg-type]
+    return blocks
+
+
 def _blocks(grid: str, seeds: Sequence[int]) -> list[Block]:
+    if grid == "majority":
+        return [b for seed in seeds for b in _majority_blocks(seed)]
     blocks = []
     for seed in seeds:
         blocks.append(Block("digits", "none", seed, DEFENCES, (None,)))
@@ -96,33 +121,51 @@ def _blocks(grid: str, seeds: Sequence[int]) -> list[Block]:
             blocks.append(Block("breast_cancer", "none", seed, DEFENCES, (None,)))
             for attack in SIMPLE_ATTACKS:
                 blocks.append(Block("breast_cancer", attack, seed, DEFENCES, (0.3,)))
+            blocks += _majority_blocks(seed)
     return blocks
 
 
-def run_block(block: Block, grid: str) -> tuple[Block, int, float]:
-    """Run one block as a Hydra multirun in a fresh process; return its exit code and time."""
-    sweep_dir = block.sweep_dir(grid)
+def run_name(grid: str, overrides: Sequence[str] = ()) -> str:
+    """The run directory of `grid` under :data:`RUNS_DIR`: the grid's name, with the extra
+    overrides appended (`full+scoring-loss`), so that a variant never mixes with the grid."""
+    if not overrides:
+        return grid
+    return "+".join([grid, *(o.replace("=", "-").replace("/", "-") for o in overrides)])
+
+
+def run_block(block: Block, name: str, overrides: Sequence[str] = ()) -> tuple[Block, int, float]:
+    """Run one block as a Hydra multirun in a fresh process (into run directory `name`, with
+    the extra `overrides`); return its exit code and time."""
+    sweep_dir = block.sweep_dir(name)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    command = [sys.executable, str(SCRIPT), "-m", *block.overrides(grid)]
+    command = [sys.executable, str(SCRIPT), "-m", *block.overrides(name), *overrides]
     with (sweep_dir / "block.log").open("w") as out:
         code = subprocess.call(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     return block, code, time.perf_counter() - started
 
 
-def run_grid(grid: str, seeds: Sequence[int], jobs: int, only: Sequence[str] | None = None) -> None:
+def run_grid(
+    grid: str,
+    seeds: Sequence[int],
+    jobs: int,
+    only: Sequence[str] | None = None,
+    overrides: Sequence[str] = (),
+) -> None:
     """Run every block of `grid` (of the defences `only`, when given), `jobs` processes at a
-    time."""
+    time; extra Hydra `overrides` (e.g. `scoring=loss`) go to every run, which then lands in
+    its own run directory (:func:`run_name`)."""
     blocks = grid_blocks(grid, seeds, only)
+    name = run_name(grid, overrides)
     total = sum(b.jobs for b in blocks)
     log.info("grid %s: %d blocks, %d runs, %d processes", grid, len(blocks), total, jobs)
     started, done = time.perf_counter(), 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for block, code, seconds in pool.map(lambda b: run_block(b, grid), blocks):
+        for block, code, seconds in pool.map(lambda b: run_block(b, name, overrides), blocks):
             done += block.jobs
             log.info(
                 "%s/%s seed %d: exit %d, %.0f s (%d/%d runs, %.0f s elapsed)",
-                block.dataset,
+                block.label,
                 block.attack,
                 block.seed,
                 code,
@@ -131,7 +174,7 @@ def run_grid(grid: str, seeds: Sequence[int], jobs: int, only: Sequence[str] | N
                 total,
                 time.perf_counter() - started,
             )
-    print(f"grid_seconds[{grid}]: {time.perf_counter() - started:.0f}")
+    print(f"grid_seconds[{name}]: {time.perf_counter() - started:.0f}")
 
 
 def run_job(cfg: DictConfig) -> float:

@@ -19,6 +19,7 @@ from flock.contracts.participant import ChainParticipant
 from flock.defence.config import ROLE_SEED_DOMAIN
 from flock.learning.alliance_data import alliance_data
 from flock.learning.models import flatten_params, num_params
+from flock.learning.scoring import Scoring
 from flock.roles import Proposer, RoleContext, ScreeningRules, TrainingSpec, Voter
 from flock.store import BlobFormatError, BlobNotFoundError, UpdateBlob, UpdateStore
 
@@ -126,6 +127,7 @@ def build_world(cfg: DictConfig) -> World:
     spec = TrainingSpec(**cast(dict[str, Any], OmegaConf.to_container(cfg.training)))
     store = MemoryStore()
     screening = ScreeningRules.from_config(cfg.get("voting"))
+    scoring = Scoring.from_config(cfg.get("scoring"))
     members = []
     for i, address in enumerate(addresses):
         participant = cast(ChainParticipant, _SimParticipant(address))
@@ -141,6 +143,7 @@ def build_world(cfg: DictConfig) -> World:
                     plan.voter_behaviour(i, colluders=colluders),
                     seed=member_seed,
                     screening=screening,
+                    scoring=scoring,
                 ),
                 malicious_proposer=plan.assignments[i].proposer != "honest",
             )

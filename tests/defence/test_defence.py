@@ -14,9 +14,11 @@ from hydra import compose, initialize_config_dir
 
 from flock.defence import MemoryStore, RunResult, attack_with_fraction, resolve_variant, simulate
 from flock.defence import report as defence_report
-from flock.defence.grid import RUNS_DIR, SCRIPT
+from flock.defence.config import with_fraction
+from flock.defence.grid import MAJORITY_ATTACKS, MAJORITY_ETA, MAJORITY_OVERRIDES, RUNS_DIR, SCRIPT
 from flock.defence.summary import figure_lines, goals_for, summarise
-from flock.defence.sweep import grid_blocks
+from flock.defence.sweep import grid_blocks, run_name
+from flock.defence.world import build_world
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = str(ROOT / "configs")
@@ -70,11 +72,13 @@ def test_unknown_defence_is_refused() -> None:
         simulate(_cfg("defence.name=nope"))
 
 
-def test_the_full_grid_is_1980_runs_under_multirun_defence() -> None:
+def test_the_full_grid_is_2268_runs_under_multirun_defence() -> None:
     # per seed: 12 defences on digits clean, 11 attacks x 4 etas and breast cancer clean + 5
-    # attacks; the 3 vote-only attacks x 4 etas with the 4 settling rules alone
+    # attacks, the attacker-majority family's clean run + 7 attacks; the 3 vote-only attacks x
+    # 4 etas with the 4 settling rules alone
     blocks = grid_blocks("full", (0, 1, 2))
-    assert sum(b.jobs for b in blocks) == 1980 == 3 * (12 * (1 + 11 * 4 + 1 + 5) + 4 * 3 * 4)
+    runs = 3 * (12 * (1 + 11 * 4 + 1 + 5 + 1 + 7) + 4 * 3 * 4)
+    assert sum(b.jobs for b in blocks) == 2268 == runs
     assert blocks[0].sweep_dir("full") == RUNS_DIR / "full" / "digits" / "none" / "seed0"
     assert RUNS_DIR == ROOT / "multirun" / "defence"
     assert SCRIPT == ROOT / "benchmarks" / "defence.py" and SCRIPT.exists()
@@ -86,10 +90,39 @@ def test_one_defences_rows_are_the_same_jobs_as_in_the_full_grid() -> None:
     assert all(b.defences == ("flock",) for b in rows)
     # the same job directories: a later full grid skips what the rows already ran
     assert {b.sweep_dir("full") for b in rows} == {b.sweep_dir("full") for b in full}
-    # per seed: digits clean + 14 attacks x 4 etas, breast cancer clean + 5 attacks at 0.3
-    assert sum(b.jobs for b in rows) == 3 * (1 + 14 * 4 + 1 + 5)
+    # per seed: digits clean + 14 attacks x 4 etas, breast cancer clean + 5 attacks at 0.3,
+    # the attacker-majority family's clean run + 7 attacks
+    assert sum(b.jobs for b in rows) == 3 * (1 + 14 * 4 + 1 + 5 + 1 + 7)
     with pytest.raises(ValueError, match="unknown defences"):
         grid_blocks("full", (0,), only=["flock", "no_such_rule"])
+
+
+def test_the_majority_family_runs_few_proposers_a_round_under_its_own_label() -> None:
+    blocks = grid_blocks("majority", (0,))
+    assert {b.label for b in blocks} == {"digits_majority"}
+    assert {b.attack for b in blocks} == {"none", *MAJORITY_ATTACKS}
+    assert all(b.etas == ((None,) if b.attack == "none" else (MAJORITY_ETA,)) for b in blocks)
+    assert blocks[0].sweep_dir("full") == RUNS_DIR / "full" / "digits_majority" / "none" / "seed0"
+    overrides = blocks[1].overrides("full")
+    assert "defence.label=digits_majority" in overrides and "dataset=digits" in overrides
+    assert set(MAJORITY_OVERRIDES) <= set(overrides)
+    # the family is part of the full grid, in the same run directories
+    full = {b.sweep_dir("full") for b in grid_blocks("full", (0,))}
+    assert {b.sweep_dir("full") for b in blocks} <= full
+
+
+def test_a_grid_with_extra_overrides_runs_in_its_own_directory() -> None:
+    assert run_name("full") == "full"
+    assert run_name("full", ["scoring=loss"]) == "full+scoring-loss"
+    assert run_name("full", ["scoring=loss", "task.x=1"]) == "full+scoring-loss+task.x-1"
+
+
+def test_the_defence_voters_score_by_the_scoring_group() -> None:
+    overrides = ["participants=10", "task.rounds=1", "task.proposers_per_round=4"]
+    world = build_world(resolve_variant(with_fraction(_cfg("scoring=loss", *overrides))))
+    assert {m.voter.scoring.name for m in world.members} == {"loss"}
+    world = build_world(resolve_variant(with_fraction(_cfg(*overrides))))
+    assert {m.voter.scoring.name for m in world.members} == {"accuracy"}
 
 
 def test_the_full_grid_runs_flocks_robust_rules_and_the_clipped_variant() -> None:
