@@ -30,8 +30,8 @@ from flock.flower.common import (
     MSG_SETTLE_ACCOUNT,
     MSG_TRAIN,
     MSG_VOTE,
-    AllianceFile,
     JsonFileMap,
+    shared_alliance,
 )
 from flock.flower.node_settings import NodeSettings, read_key_file
 from flock.protocol.commitments import random_secret
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: A request's or reply's values: Flower ConfigRecord / legacy config scalars.
 Values = dict[str, Any]
 
+
+#: Base models recomputed in this process (see :meth:`ParticipantWorker.base`).
+_BASES: dict[tuple[Any, ...], BaseModel] = {}
 
 __all__ = ["NodeSettings", "ParticipantWorker", "RequestError", "read_key_file", "worker_for"]
 
@@ -87,8 +90,7 @@ class ParticipantWorker:
 
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
-        self.alliance = AllianceFile.read(settings.alliance_file)
-        _, self.task = self.alliance.connect()
+        self.alliance, self.task = shared_alliance(settings.alliance_file)
         signer = Signer.from_key(settings.read_key())
         state = Path(settings.state_dir)
         state.mkdir(parents=True, exist_ok=True)
@@ -234,11 +236,23 @@ class ParticipantWorker:
     def base(self) -> BaseModel:
         """The current round's base model, computed here: the pending aggregate recomputed
         from the chain and verified blobs, else the model the chain adopted. Never a hash the
-        coordinator names."""
+        coordinator names.
+
+        A settled round's accepted set, reveals and blobs never change, so the result is kept
+        per process by (task, store, pending round, adopted model): members simulated in one
+        process recompute each base once, and each gets its own copy of the parameters."""
+        from dataclasses import replace
+
         from flock.roles.global_model import base_model
 
         _, n_params = self.role_context()
-        return base_model(self.alliance.cfg.aggregation, self.task, self.store, n_params)
+        pending = self.task.pending_aggregate_round()
+        adopted = None if pending else self.task.global_model()
+        key = (self.task.address, str(getattr(self.store, "root", id(self.store))), pending, adopted)
+        if key not in _BASES:
+            _BASES[key] = base_model(self.alliance.cfg.aggregation, self.task, self.store, n_params)
+        found = _BASES[key]
+        return replace(found, params=found.params.clone())
 
     def train(self, values: Values) -> Values:
         """As a proposer of the round (checked on chain): train the round's base model (see
@@ -384,7 +398,6 @@ class ParticipantWorker:
 def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     import torch
 
-    from flock.learning.alliance_data import alliance_data
     from flock.learning.models import num_params
     from flock.roles import RoleContext
 
@@ -393,7 +406,7 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
     cfg = worker.alliance.cfg
     threads = OmegaConf.select(cfg, "flower.torch_threads", default=cfg.torch_threads)
     torch.set_num_threads(int(threads))
-    parts = alliance_data(cfg).participants
+    parts = _partitions(worker.settings.alliance_file)
     # the first optimizer imports torch's compiler stack (seconds): pay it before any request
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=float(cfg.training.lr))
     model = worker.alliance.make_model()
@@ -404,9 +417,18 @@ def _build_role_context(worker: ParticipantWorker) -> tuple[RoleContext, int]:
         worker.store,
         worker.alliance.make_model,
         n_params,
-        layout=getattr(model, "layout_digest", None),
+        layout=getattr(model, "tensor_layout", None),
     )
     return ctx, n_params
+
+
+@cache
+def _partitions(alliance_file: str) -> list[Any]:
+    """Every member's data partition, split once per process (the split is a function of the
+    config and seed; members simulated in one process each keep only their own part)."""
+    from flock.learning.alliance_data import alliance_data
+
+    return list(alliance_data(shared_alliance(alliance_file)[0].cfg).participants)
 
 
 @cache

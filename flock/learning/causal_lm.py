@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from flock.store.layout import TensorLayout
+
 BASE_WEIGHTS = "model.safetensors"
 
 
@@ -206,13 +208,16 @@ class LoraCausalLM(nn.Module):
         return self
 
     @property
+    def tensor_layout(self) -> TensorLayout:
+        """The adapter's named-tensor layout (peft's names and shapes, in the flat order): an
+        update blob of this task stores each tensor under its peft name."""
+        return TensorLayout.of(zip(self.adapter_names, self.parameters(), strict=True))
+
+    @property
     def layout_digest(self) -> str:
-        """SHA-256 of the adapter's named-tensor layout (peft's names and shapes, in order):
-        a blob of this task names it, and a voter refuses a blob that names another."""
-        layout = [
-            [n, list(p.shape)] for n, p in zip(self.adapter_names, self.parameters(), strict=True)
-        ]
-        return hashlib.sha256(json.dumps(layout).encode()).hexdigest()
+        """SHA-256 of :attr:`tensor_layout`: a blob of this task names it, and a voter refuses
+        a blob that names another."""
+        return self.tensor_layout.digest
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
         """The adapter tensors by peft's names (what a `save_pretrained` adapter holds)."""

@@ -160,7 +160,7 @@ def build_alliance(cfg: DictConfig, chain: Chain, run_dir: Path) -> Alliance:
             stores.member(i, signer),
             make_model,
             num_params(model),
-            layout=getattr(model, "layout_digest", None),
+            layout=getattr(model, "tensor_layout", None),
         )
         seed = int(cfg.seed) * 1000 + i
         p_behaviour = plan.proposer_behaviour(i, num_classes=dataset.num_classes, seed=seed)

@@ -10,6 +10,7 @@ import torch
 from flock.contracts.participant import ChainParticipant
 from flock.learning.data import ParticipantData
 from flock.store import BlobStore
+from flock.store.layout import TensorLayout
 
 
 @dataclass
@@ -22,9 +23,10 @@ class RoleContext:
     store: BlobStore
     make_model: Callable[[], torch.nn.Module]
     num_params: int
-    #: The model's named-tensor layout digest when it has one (a LoRA adapter); proposals
-    #: name it in their blob's metadata and voters refuse a blob naming another. None: none.
-    layout: str | None = None
+    #: The model's named-tensor layout when it has one (a LoRA adapter): proposals store each
+    #: tensor under its name and name the layout's digest; voters refuse a blob naming
+    #: another. None: a flat update.
+    layout: TensorLayout | None = None
 
     @property
     def address(self) -> str:

@@ -98,13 +98,14 @@ class Proposer:
             "num_samples": str(claimed),
             "base": base_hash.hex(),
         }
-        if self.ctx.layout is not None:  # the adapter's named-tensor layout (LoRA task only)
-            metadata["layout"] = self.ctx.layout
         vector = published.to(torch.float32).contiguous()
-        if self.behaviour.publishes:
+        layout = self.ctx.layout  # a LoRA adapter's blob stores each tensor under its name
+        if not self.behaviour.publishes:  # withholding: the hash of the blob it would serve
+            digest = blob_hash(encode_blob(vector, metadata, layout=layout))
+        elif layout is not None:
+            digest = self.ctx.store.put_bytes(encode_blob(vector, metadata, layout=layout))
+        else:
             digest = self.ctx.store.put(vector, metadata)
-        else:  # withholding: the hash of the blob it would have served, nothing stored
-            digest = blob_hash(encode_blob(vector, metadata))
         uri = self.ctx.store.uri(digest)
         log.debug("%s stored update %s for round %d", self.ctx.address, digest.hex()[:12], round_)
         return digest, claimed, uri, base_hash

@@ -77,10 +77,11 @@ class Voter:
             )
         if meta.get("round") != str(proposal.round):
             raise StoreError(f"blob is for round {meta.get('round')}, chain says {proposal.round}")
-        if self.ctx.layout is not None and meta.get("layout") != self.ctx.layout:
+        # the store checked that a named blob's tensors are the layout it names
+        if self.ctx.layout is not None and meta.get("layout") != self.ctx.layout.digest:
             raise StoreError(
                 f"blob names adapter layout {str(meta.get('layout'))[:12]}, the spec's is "
-                f"{self.ctx.layout[:12]}"
+                f"{self.ctx.layout.digest[:12]}"
             )
         return blob.vector
 

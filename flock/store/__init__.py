@@ -40,9 +40,11 @@ from flock.store.errors import (
     UploadRefusedError,
 )
 from flock.store.factory import STORE_KINDS, open_store
+from flock.store.layout import TensorLayout
 from flock.store.remote import FETCH_LOG, RemoteStore, RetryPolicy
 
 __all__ = [
+    "TensorLayout",
     "DEFAULT_MAX_BYTES",
     "DIGEST_SIZE",
     "FETCH_LOG",

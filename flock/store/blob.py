@@ -14,10 +14,16 @@ import safetensors.torch
 import torch
 from safetensors import SafetensorError
 
+from flock.store.layout import TensorLayout
+
 logger = logging.getLogger(__name__)
 
 TENSOR_NAME = "update"
-"""The single tensor every update blob must contain."""
+"""The single tensor of an update blob of a model without a named-tensor layout."""
+LAYOUT_KEY = "layout"
+"""Metadata key of a named blob's layout digest (:attr:`TensorLayout.digest`)."""
+LAYOUT_ENTRIES_KEY = "tensor_layout"
+"""Metadata key of a named blob's layout itself (:meth:`TensorLayout.to_json`)."""
 FILE_SUFFIX = ".safetensors"
 DIGEST_SIZE = 32
 DEFAULT_MAX_BYTES = 64 * 2**20
@@ -167,12 +173,14 @@ def _split_header(data: bytes) -> tuple[dict[str, Any], bytes]:
     return header, data[_HEADER_LEN_BYTES + header_len :]
 
 
-def encode_blob(vector: torch.Tensor, metadata: dict[str, str]) -> bytes:
+def encode_blob(
+    vector: torch.Tensor, metadata: dict[str, str], *, layout: TensorLayout | None = None
+) -> bytes:
     """Serialise an update to canonical safetensors bytes.
 
     ``safetensors`` writes metadata in hash-map order, which varies between calls;
     the JSON header is therefore rewritten with sorted keys (same padding rules),
-    so equal ``(vector, metadata)`` always give equal bytes and hence equal digests.
+    so equal ``(vector, metadata, layout)`` always give equal bytes and hence equal digests.
 
     Parameters
     ----------
@@ -180,20 +188,34 @@ def encode_blob(vector: torch.Tensor, metadata: dict[str, str]) -> bytes:
         1-D, finite float32 tensor (moved to CPU).
     metadata : dict of str to str
         Provenance strings stored in the header.
+    layout : TensorLayout, optional
+        The model's named-tensor layout (a LoRA adapter): each tensor is stored under its
+        name, and the metadata names the layout (``layout``: its digest, ``tensor_layout``:
+        the layout itself). None: one flat tensor named ``"update"``.
 
     Returns
     -------
     bytes
-        A safetensors file with a single tensor named ``"update"``.
+        A safetensors file.
 
     Raises
     ------
     BlobFormatError
-        If ``vector`` or ``metadata`` is invalid.
+        If ``vector`` or ``metadata`` is invalid, the vector does not fill the layout, or the
+        metadata names another layout.
     """
-    vec = _validate_vector(vector).detach().cpu().contiguous()
+    vec = _validate_vector(vector, None if layout is None else layout.numel).detach().cpu()
     meta = _validate_metadata(metadata)
-    raw = safetensors.torch.save({TENSOR_NAME: vec}, metadata=meta)
+    if layout is None:
+        if LAYOUT_KEY in meta or LAYOUT_ENTRIES_KEY in meta:
+            raise BlobFormatError("a flat update blob must not name a tensor layout")
+        tensors = {TENSOR_NAME: vec.contiguous()}
+    else:
+        if meta.get(LAYOUT_KEY, layout.digest) != layout.digest:
+            raise BlobFormatError("metadata names another tensor layout than the one encoded")
+        meta |= {LAYOUT_KEY: layout.digest, LAYOUT_ENTRIES_KEY: layout.to_json()}
+        tensors = layout.split(vec)
+    raw = safetensors.torch.save(tensors, metadata=meta)
     header, body = _split_header(raw)
     canonical = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     header_bytes = canonical.encode("utf-8")
@@ -204,7 +226,11 @@ def encode_blob(vector: torch.Tensor, metadata: dict[str, str]) -> bytes:
 def decode_blob(data: bytes, *, max_bytes: int, expected_numel: int | None = None) -> UpdateBlob:
     """Parse and validate untrusted update bytes.
 
-    Only ``safetensors.torch.load`` is used; nothing is ever unpickled.
+    Only ``safetensors.torch.load`` is used; nothing is ever unpickled. A flat blob holds one
+    tensor named ``"update"`` and names no layout; a named blob holds exactly the tensors its
+    ``tensor_layout`` lists, with those shapes, and its ``layout`` is that layout's digest, so
+    a reader that compares ``metadata["layout"]`` with its spec's digest has checked every
+    tensor's name and shape. The vector is the tensors flattened in the layout's order.
 
     Parameters
     ----------
@@ -227,7 +253,8 @@ def decode_blob(data: bytes, *, max_bytes: int, expected_numel: int | None = Non
     BlobCorruptError
         Not parseable as safetensors (truncation, garbage, pickle, ...).
     BlobFormatError
-        Not exactly one 1-D float32 tensor named ``"update"``, wrong length, or NaN/inf.
+        Not one float32 tensor named ``"update"`` nor exactly the tensors of the layout it
+        names, a layout whose digest is not the one named, wrong length, or NaN/inf.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BlobCorruptError(f"blob must be bytes, got {type(data).__name__}")
@@ -241,13 +268,38 @@ def decode_blob(data: bytes, *, max_bytes: int, expected_numel: int | None = Non
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise BlobFormatError(f"unsupported tensor encoding: {exc!r}") from None
     header, _ = _split_header(data)
-    if set(tensors) != {TENSOR_NAME}:
-        raise BlobFormatError(
-            f"blob must contain exactly one tensor named {TENSOR_NAME!r}, got {sorted(tensors)}"
-        )
-    vector = _validate_vector(tensors[TENSOR_NAME], expected_numel).clone()
     metadata = _validate_metadata(header.get("__metadata__") or {})
+    if LAYOUT_ENTRIES_KEY in metadata or LAYOUT_KEY in metadata:
+        flat = _join_named(tensors, metadata)
+    elif set(tensors) != {TENSOR_NAME}:
+        raise BlobFormatError(
+            f"blob must contain exactly one tensor named {TENSOR_NAME!r} or name its tensor "
+            f"layout, got {sorted(tensors)}"
+        )
+    else:
+        flat = tensors[TENSOR_NAME]
+    vector = _validate_vector(flat, expected_numel).clone()
     return UpdateBlob(vector=vector, metadata=metadata)
+
+
+def _join_named(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> torch.Tensor:
+    """The flat vector of a named blob, checked against the layout its metadata names."""
+    try:
+        layout = TensorLayout.from_json(metadata[LAYOUT_ENTRIES_KEY])
+    except (KeyError, ValueError) as exc:
+        raise BlobFormatError(f"blob names no readable tensor layout: {exc}") from None
+    if metadata.get(LAYOUT_KEY) != layout.digest:
+        raise BlobFormatError(
+            f"blob names layout {metadata.get(LAYOUT_KEY)!s:.12}, its tensors' layout is "
+            f"{layout.digest[:12]}"
+        )
+    for name, tensor in tensors.items():
+        if tensor.dtype != torch.float32:
+            raise BlobFormatError(f"tensor {name!r} must be float32, got {tensor.dtype}")
+    try:
+        return layout.join(tensors)
+    except ValueError as exc:
+        raise BlobFormatError(str(exc)) from None
 
 
 def digest_from_uri(uri: str) -> bytes:

@@ -136,3 +136,32 @@ def test_the_layout_digest_names_the_adapter_shape() -> None:
     assert _model().layout_digest == _model().layout_digest
     other = LoraCausalLM(arch=ARCH, lora=LORA | {"r": 2}, base_seed=0)
     assert other.layout_digest != _model().layout_digest
+
+
+def test_a_voter_refuses_an_adapter_stored_under_another_layout(tmp_path) -> None:
+    from flock.attacks import VoterBehaviour
+    from flock.protocol.types import Proposal
+    from flock.roles import RoleContext, Voter
+    from flock.store import StoreError, encode_blob
+
+    model, other = _model(), LoraCausalLM(arch=ARCH, lora={**LORA, "r": 2}, base_seed=0)
+    store = UpdateStore(tmp_path)
+    ctx = RoleContext(None, None, store, _model, num_params(model), layout=model.tensor_layout)  # type: ignore[arg-type]
+    voter = Voter(ctx, VoterBehaviour(), seed=0)
+    proposer = "0x" + "11" * 20
+
+    def proposal(layout) -> Proposal:
+        vector = torch.zeros(layout.numel)
+        meta = {"proposer": proposer, "round": "1"}
+        digest = store.put_bytes(encode_blob(vector, meta, layout=layout))
+        return Proposal(1, proposer, 0, digest, 1, store.uri(digest))
+
+    assert voter._fetch(proposal(model.tensor_layout)).numel() == num_params(model)
+    # the same number of values under other names and shapes is not the spec's adapter
+    renamed = type(model.tensor_layout)(
+        tuple((f"x.{name}", shape) for name, shape in model.tensor_layout.entries)
+    )
+    with pytest.raises(StoreError, match="layout"):
+        voter._fetch(proposal(renamed))
+    with pytest.raises(StoreError):  # another rank: another length too
+        voter._fetch(proposal(other.tensor_layout))

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import safetensors.torch
 from hydra import compose, initialize_config_dir
 
 pytest.importorskip("peft", reason="transformers/peft not installed (pip install -e .)")
@@ -72,8 +73,11 @@ def test_two_rounds_on_a_checkpoint_from_a_local_directory(tmp_path: Path) -> No
 
     from flock.store import UpdateStore
 
-    layout = instantiate(cfg.model).layout_digest
+    model = instantiate(cfg.model)
     store = UpdateStore(tmp_path / "run" / "store")
-    proposals = [store.get(bytes.fromhex(p.stem)) for p in store.root.glob("*.safetensors")]
+    files = sorted(store.root.glob("*.safetensors"))
+    proposals = [store.get(bytes.fromhex(p.stem)) for p in files]
     named = [b.metadata["layout"] for b in proposals if "proposer" in b.metadata]
-    assert named and set(named) == {layout}  # every adapter blob names the spec's layout
+    assert named and set(named) == {model.layout_digest}  # every adapter names the spec's layout
+    entries = [set(safetensors.torch.load_file(str(p))) for p in files]
+    assert set(model.adapter_names) in entries  # stored by peft's tensor names
