@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from types import FrameType, TracebackType
 
 import uvicorn
 
 from flock.dashboard.app import Dashboard, create_app
 from flock.dashboard.settings import DashboardSettings
+from flock.storeservice.server import bind_socket, run_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +22,10 @@ class DashboardServerError(RuntimeError):
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        return bind_socket(host, port)
     except OSError as exc:
-        sock.close()
         raise DashboardServerError(f"cannot listen on {host}:{port}: {exc}") from exc
-    return sock
 
 
 class _Server(uvicorn.Server):
@@ -101,17 +96,11 @@ class DashboardServer:
     def start(self, timeout: float = 10.0) -> DashboardServer:
         """Serve in a daemon thread; return once the server runs."""
         server, sock = self._prepare()
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="flock-dashboard-http",
-            daemon=True,
-        )  # fmt: skip
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise DashboardServerError(f"the dashboard did not start on {self.url}")
-            time.sleep(0.01)
+        try:
+            self._thread = run_in_thread(server, sock, name="flock-dashboard-http", timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise DashboardServerError(f"the dashboard did not start on {self.url}") from None
         log.info("dashboard of %s at %s", self.dashboard.feed.source, self.url)
         return self
 

@@ -40,6 +40,50 @@ def _config(app: Any, log_level: str) -> uvicorn.Config:
     )
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (`host`, `port`) (IPv6 when `host` has a colon; port 0: a free
+    one; a given port is reused at once, for restarts), not yet listening.
+
+    Raises
+    ------
+    OSError
+        When the address cannot be bound (the socket is closed).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run_in_thread(
+    server: uvicorn.Server, sock: socket.socket, *, name: str, timeout: float
+) -> threading.Thread:
+    """Run uvicorn `server` on the bound `sock` in a daemon thread named `name`; return the
+    thread once the server has started.
+
+    Raises
+    ------
+    TimeoutError
+        When it has not started within `timeout` seconds or its thread died (the server is
+        asked to exit and its thread joined).
+    """
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout)
+            raise TimeoutError(f"{name} did not start within {timeout:g} s")
+        time.sleep(0.01)
+    return thread
+
+
 def serve(app: Any, address: str, *, log_level: str = "info") -> None:
     """Serve `app` on `address` until SIGINT or SIGTERM (uvicorn stops gracefully)."""
     host, port = parse_address(address)
@@ -76,22 +120,14 @@ class ServiceThread:
 
     def start(self, timeout: float = 10.0) -> ServiceThread:
         """Bind, start serving and wait until the server runs."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock = self._socket = bind_socket(self.host, self.port)
         self.port = int(sock.getsockname()[1])
-        self._socket = sock
         self._server = uvicorn.Server(_config(self.app, "warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="flock-store", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the store service did not start on {self.url}")
-            time.sleep(0.01)
+        try:
+            self._thread = run_in_thread(self._server, sock, name="flock-store", timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"the store service did not start on {self.url}") from None
         log.info("store service at %s", self.url)
         return self
 
