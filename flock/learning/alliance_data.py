@@ -53,6 +53,7 @@ def alliance_data(cfg: DictConfig) -> Any:
         int(cfg.participants),
         scheme=str(cfg.partition.scheme),
         alpha=float(cfg.partition.alpha),
+        size=cfg.partition.get("size"),
         test_fraction=float(cfg.test_fraction),
         seed=seed,
     )

@@ -23,7 +23,7 @@ DIGITS_MAX_PIXEL = 16.0
 """Largest pixel intensity of the sklearn 8x8 digits images (values lie in 0..16)."""
 
 DATASET_NAMES: tuple[str, ...] = ("digits", "breast_cancer", "wine")
-PARTITION_SCHEMES: tuple[str, ...] = ("iid", "dirichlet")
+PARTITION_SCHEMES: tuple[str, ...] = ("iid", "dirichlet", "sampled")
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,6 +207,7 @@ def partition(
     seed: int = 0,
     min_size: int = 2,
     max_retries: int = 1000,
+    size: int | None = None,
 ) -> list[IndexArray]:
     """Split sample indices among participants.
 
@@ -220,6 +221,8 @@ def partition(
         ``"iid"`` shuffles and cuts into near-equal parts. ``"dirichlet"`` draws,
         for every class, the share of that class each part receives from
         ``Dirichlet(alpha)``; small ``alpha`` gives highly skewed label mixes.
+        ``"sampled"`` gives each part its own random sample of ``size`` indices (distinct
+        within a part, shared between parts): more parts than samples, for scale runs.
     alpha : float
         Dirichlet concentration (``> 0``); only used by ``"dirichlet"``.
     seed : int
@@ -234,7 +237,7 @@ def partition(
     -------
     list of numpy.ndarray
         ``num_parts`` sorted int64 index arrays; together they contain every index
-        in ``range(n)`` exactly once.
+        in ``range(n)`` exactly once (``"sampled"``: ``size`` distinct indices each).
 
     Raises
     ------
@@ -255,6 +258,13 @@ def partition(
         )
     if num_parts < 1:
         raise ValueError(f"num_parts must be >= 1, got {num_parts}")
+    if scheme == "sampled":
+        if size is None or not min_size <= size <= n:
+            raise ValueError(f"sampled parts need {min_size} <= size <= {n}, got {size}")
+        rng = np.random.default_rng(seed)
+        return [
+            np.sort(rng.choice(n, size, replace=False)).astype(np.int64) for _ in range(num_parts)
+        ]
     if num_parts > n:
         raise ValueError(f"num_parts ({num_parts}) must not exceed the number of samples ({n})")
     if not alpha > 0:
@@ -401,6 +411,7 @@ def make_participant_data(
     test_fraction: float = 0.25,
     seed: int = 0,
     min_size: int = 2,
+    size: int | None = None,
 ) -> list[ParticipantData]:
     """Partition a dataset among participants and split each share into train/test.
 
@@ -410,7 +421,7 @@ def make_participant_data(
         Data to distribute (typically the ``pool`` from :func:`holdout_split`).
     num_parts : int
         Number of participants.
-    scheme, alpha, min_size :
+    scheme, alpha, min_size, size :
         Passed to :func:`partition`; ``min_size`` must be >= 2 so that every share
         can be split into non-empty train and test sets.
     test_fraction : float
@@ -427,7 +438,13 @@ def make_participant_data(
     if min_size < 2:
         raise ValueError(f"min_size must be >= 2 to allow a train/test split, got {min_size}")
     parts = partition(
-        dataset.labels, num_parts, scheme=scheme, alpha=alpha, seed=seed, min_size=min_size
+        dataset.labels,
+        num_parts,
+        scheme=scheme,
+        alpha=alpha,
+        seed=seed,
+        min_size=min_size,
+        size=size,
     )
     result = []
     for i, part in enumerate(parts):

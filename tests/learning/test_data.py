@@ -376,3 +376,21 @@ def test_participant_data_requires_room_for_a_test_split() -> None:
     # Execute / Assert
     with pytest.raises(ValueError, match="min_size"):
         make_participant_data(_id_dataset(20), 2, min_size=1)
+
+
+def test_sampled_partition_gives_more_parts_than_samples_each_its_own_distinct_sample() -> None:
+    # Prepare
+    labels = np.arange(30) % 3
+
+    # Execute
+    parts = partition(labels, 100, scheme="sampled", size=8, seed=1)
+    again = partition(labels, 100, scheme="sampled", size=8, seed=1)
+
+    # Assert
+    assert len(parts) == 100
+    assert all(len(p) == 8 and len(set(p.tolist())) == 8 for p in parts)
+    assert all(0 <= p.min() and p.max() < 30 for p in parts)
+    assert len({tuple(p.tolist()) for p in parts}) > 90  # independent draws, not one copy
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+    with pytest.raises(ValueError, match="size"):
+        partition(labels, 100, scheme="sampled", size=31)
