@@ -221,6 +221,8 @@ def rows(grid: str, only: Sequence[str], overrides: Sequence[str] = ()) -> list[
     they are (they compare every defence)."""
     name = run_name(grid, overrides)
     results = [r for r in load_results(RUNS_DIR / name) if r.defence in only]
+    if grid == "majority":  # the family's cells alone (its runs sit in the full grid's directory)
+        results = [r for r in results if r.dataset.endswith("_" + MAJORITY_FAMILY)]
     if not results:
         raise SystemExit(f"no runs of {list(only)} under {RUNS_DIR / name}")
     lines = figure_lines(summarise(results, committee("defence")))
@@ -231,8 +233,9 @@ def rows(grid: str, only: Sequence[str], overrides: Sequence[str] = ()) -> list[
         for label, pct in majority_shares(results).items()
     ]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    variant = name[len(grid) :]  # "" or "+scoring-loss"
-    path = RESULTS_DIR / f"defence_rows_{'_'.join(only)}{variant}.txt"
+    variant = name[len(run_name(grid)) :]  # "" or "+scoring-loss"
+    family = "_majority" if grid == "majority" else ""
+    path = RESULTS_DIR / f"defence_rows_{'_'.join(only)}{family}{variant}.txt"
     path.write_text("\n".join(lines) + "\n")
     return lines
 

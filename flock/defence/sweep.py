@@ -127,7 +127,9 @@ def _blocks(grid: str, seeds: Sequence[int]) -> list[Block]:
 
 def run_name(grid: str, overrides: Sequence[str] = ()) -> str:
     """The run directory of `grid` under :data:`RUNS_DIR`: the grid's name, with the extra
-    overrides appended (`full+scoring-loss`), so that a variant never mixes with the grid."""
+    overrides appended (`full+scoring-loss`), so that a variant never mixes with the grid. The
+    `majority` family is part of the full grid: its runs land where the full grid's would."""
+    grid = "full" if grid == "majority" else grid
     if not overrides:
         return grid
     return "+".join([grid, *(o.replace("=", "-").replace("/", "-") for o in overrides)])

@@ -115,6 +115,7 @@ def test_a_grid_with_extra_overrides_runs_in_its_own_directory() -> None:
     assert run_name("full") == "full"
     assert run_name("full", ["scoring=loss"]) == "full+scoring-loss"
     assert run_name("full", ["scoring=loss", "task.x=1"]) == "full+scoring-loss+task.x-1"
+    assert run_name("majority") == "full"  # the family is part of the full grid
 
 
 def test_the_defence_voters_score_by_the_scoring_group() -> None:
