@@ -11,8 +11,9 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from flock.contracts.artifacts import load_artifact
-from flock.contracts.chain import Chain
+from flock.contracts.chain import Chain, RpcChain
 from flock.contracts.errors import ChainMismatchError
+from flock.contracts.rawcalls import RawContract
 from flock.contracts.tx import Signer, TxSender, as_chain_error
 from flock.protocol.commitments import as_bytes32, decode_scores
 from flock.protocol.consensus import settlement_hints
@@ -38,6 +39,14 @@ def _contract(chain: Chain, name: str, address: str) -> Contract:
     return chain.w3.eth.contract(address=checksummed, abi=load_artifact(name).abi)
 
 
+def _raw(chain: Chain, contract: Contract) -> RawContract | None:
+    """The precompiled calls of `contract` on a JSON-RPC node (None on the embedded chain,
+    whose provider reports reverts differently: web3's path stays there)."""
+    if not isinstance(chain, RpcChain):
+        return None
+    return RawContract(chain.w3, contract.address, list(contract.abi))
+
+
 class TokenClient:
     """An ERC-20 (FlockToken locally; any ERC-20 in production)."""
 
@@ -45,19 +54,30 @@ class TokenClient:
         self.sender = sender
         self.contract = _contract(sender.chain, "FlockToken", address)
         self.address = self.contract.address
+        self.raw = _raw(sender.chain, self.contract)
+
+    def _call(self, fn: str, *args: Any) -> Any:
+        if self.raw is not None:
+            return self.raw.prepare(fn, *args)
+        return getattr(self.contract.functions, fn)(*args)
 
     def balance_of(self, account: str) -> int:
         """Token balance of `account`."""
+        if self.raw is not None:
+            return int(self.raw.call("balanceOf", Web3.to_checksum_address(account)))
         return int(self.contract.functions.balanceOf(Web3.to_checksum_address(account)).call())
 
     def transfer(self, signer: Signer, to: str, amount: int) -> TxReceipt:
         """Transfer `amount` from `signer` to `to`."""
-        call = self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
-        return self.sender.transact(signer, call)
+        return self.sender.transact(signer, self.prepare_transfer(to, amount))
+
+    def prepare_transfer(self, to: str, amount: int) -> Any:
+        """The encoded call of :meth:`transfer` (for a batch of sends)."""
+        return self._call("transfer", Web3.to_checksum_address(to), amount)
 
     def approve(self, signer: Signer, spender: str, amount: int) -> TxReceipt:
         """Allow `spender` to pull `amount` from `signer`."""
-        call = self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
+        call = self._call("approve", Web3.to_checksum_address(spender), amount)
         return self.sender.transact(signer, call)
 
 
@@ -109,6 +129,7 @@ class TaskClient:
         self.chain = sender.chain
         self.contract = _contract(sender.chain, "AllianceTask", address)
         self.address = self.contract.address
+        self.raw = _raw(sender.chain, self.contract)
         self.params = TaskParams.from_tuple(tuple(self._view("config")))
         token_address = self._view("token")
         self.token = TokenClient(sender, token_address)
@@ -116,7 +137,12 @@ class TaskClient:
 
     # ------------------------------------------------------------------ transactions
     def _send(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
-        return self.sender.transact(signer, getattr(self.contract.functions, fn)(*args))
+        call: Any = (
+            self.raw.prepare(fn, *args)
+            if self.raw is not None
+            else getattr(self.contract.functions, fn)(*args)
+        )
+        return self.sender.transact(signer, call)
 
     def join(
         self, signer: Signer, amount: int, seed_round: int = 0, seed_commit: bytes = b""
@@ -225,6 +251,8 @@ class TaskClient:
     def _view(self, fn: str, *args: Any) -> Any:
         """Call a view, turning reverts into the named Python exceptions."""
         try:
+            if self.raw is not None:
+                return self.raw.call(fn, *args)
             return getattr(self.contract.functions, fn)(*args).call()
         except Exception as exc:
             raise as_chain_error(exc) from exc
@@ -363,12 +391,7 @@ class TaskClient:
         return self._start_blocks[round_]
 
     def _logs(self, event: str, round_: int) -> list[Any]:
-        from_block = self.round_start_block(round_)
-        return list(
-            getattr(self.contract.events, event)().get_logs(
-                from_block=from_block, argument_filters={"round": round_}
-            )
-        )
+        return self._logs_by(event, "round", round_)
 
     def proposals(self, round_: int) -> list[Proposal]:
         """Proposals of `round_` in index order."""
@@ -423,9 +446,14 @@ class TaskClient:
         return None
 
     def _logs_by(self, event: str, key: str, round_: int) -> list[Any]:
+        """`event` logs whose indexed `key` is `round_`, read from the block `round_` opened in
+        (an indexed topic filter on the node: O(the round's events), never O(the task's))."""
+        from_block = self.round_start_block(round_)
+        if self.raw is not None:
+            return self.raw.logs(event, from_block, {key: round_})
         return list(
             getattr(self.contract.events, event)().get_logs(
-                from_block=self.round_start_block(round_), argument_filters={key: round_}
+                from_block=from_block, argument_filters={key: round_}
             )
         )
 

@@ -23,6 +23,7 @@ from flock.contracts.errors import (
     decode_revert,
     revert_data_from_exception,
 )
+from flock.contracts.rawcalls import PreparedCall
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +141,14 @@ class TxSender:
             return fees
 
     def transact(
-        self, signer: Signer, call: ContractFunction | ContractConstructor, *, value: int = 0
+        self,
+        signer: Signer,
+        call: ContractFunction | ContractConstructor | PreparedCall,
+        *,
+        value: int = 0,
     ) -> TxReceipt:
-        """Send `call` from `signer` and return its receipt.
+        """Send `call` from `signer` and return its receipt (a :class:`PreparedCall` is sent
+        as encoded, without web3's per-call ABI machinery).
 
         Raises
         ------
@@ -154,17 +160,26 @@ class TxSender:
             No receipt in time (see :meth:`_wait`).
         """
         params: TxParams = {"from": signer.account.address, "value": Wei(value)}
+        eth = self.chain.w3.eth
+        if isinstance(call, PreparedCall):
+            params["to"] = call.to  # type: ignore[typeddict-item]
+            params["data"] = HexBytes(call.data)
         try:
-            gas = call.estimate_gas(params)
+            if isinstance(call, PreparedCall):
+                gas = eth.estimate_gas(params)
+            else:
+                gas = call.estimate_gas(params)
         except Exception as exc:
             raise as_chain_error(exc) from exc
         params["gas"] = int(gas * self.gas_margin)
         params["chainId"] = self._chain_id
         params.update(self.fees())  # type: ignore[typeddict-item]
-        eth = self.chain.w3.eth
         for attempt in range(2):
             params["nonce"] = Nonce(signer.take_nonce(self.chain))
-            tx = call.build_transaction(params)
+            if isinstance(call, PreparedCall):  # already encoded: sign the fields as they are
+                tx: dict[str, Any] = {k: v for k, v in params.items() if k != "from"}
+            else:
+                tx = dict(call.build_transaction(params))
             signed = signer.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
             tx_hash = HexBytes(signed.hash)
             try:
@@ -187,6 +202,43 @@ class TxSender:
             "%s: %s gas=%d", signer.address, getattr(call, "fn_name", "deploy"), receipt["gasUsed"]
         )
         return receipt
+
+    def transact_many(self, signer: Signer, calls: list[PreparedCall]) -> list[TxReceipt]:
+        """Send independent `calls` from `signer` back to back (consecutive nonces, each
+        estimated against the state before any of them), then wait for every receipt: one
+        round trip per call instead of a send and a wait. For calls that do not depend on
+        each other's effects (a creator funding many members).
+
+        Raises
+        ------
+        TransactionRevertedError
+            When one of them reverted on chain (the others may have been mined).
+        """
+        eth = self.chain.w3.eth
+        fees = self.fees()
+        sent: list[tuple[HexBytes, int]] = []
+        for call in calls:
+            params: dict[str, Any] = {"from": signer.account.address, "to": call.to,
+                                      "data": HexBytes(call.data), "value": 0}  # fmt: skip
+            try:
+                gas = eth.estimate_gas(params)  # type: ignore[arg-type]
+            except Exception as exc:
+                raise as_chain_error(exc) from exc
+            tx = {**params, "gas": int(gas * self.gas_margin), "chainId": self._chain_id, **fees}
+            del tx["from"]
+            tx["nonce"] = signer.take_nonce(self.chain)
+            signed = signer.account.sign_transaction(tx)
+            try:
+                eth.send_raw_transaction(signed.raw_transaction)
+            except Exception as exc:
+                signer.reset_nonce()
+                raise as_chain_error(exc) from exc
+            sent.append((HexBytes(signed.hash), int(tx["nonce"])))
+        receipts = [self._wait(signer, tx_hash, nonce) for tx_hash, nonce in sent]
+        for (tx_hash, _), receipt in zip(sent, receipts, strict=True):
+            if receipt["status"] != 1:
+                raise TransactionRevertedError(f"transaction {tx_hash.hex()} reverted on chain")
+        return receipts
 
     def _known(self, tx_hash: HexBytes) -> bool:
         try:
