@@ -6,66 +6,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
-from eth_utils import keccak
+from chain_fixtures import (  # noqa: F401  (re-exported: the tests here import from conftest)
+    BASE_PARAMS,
+    TOKEN,
+    honest_attestation,
+    honest_base,
+    stand_in_aggregate,
+)
 
 from flock.contracts import (
     Chain,
     EmbeddedChain,
-    RewardRule,
     RpcChain,
-    TaskClient,
     TaskParams,
 )
 from flock.contracts.anvil import AnvilProcess
 from flock.local.devnet import LocalAlliance, deploy_local_alliance
 
-TOKEN = 10**18
-
-BASE_PARAMS = TaskParams(
-    spec_hash=b"\x11" * 32,
-    initial_model_hash=b"\x22" * 32,
-    min_stake=10 * TOKEN,
-    max_participants=12,
-    proposers_per_round=2,
-    max_voters=16,
-    min_voters=1,
-    rounds=3,
-    enrol_period=600,
-    propose_period=300,
-    commit_period=300,
-    reveal_period=300,
-    max_samples=10_000,
-    slash_bps=1000,
-    tolerance_bps=200,
-    peer_tolerance_bps=1500,
-    mad_multiplier_x100=300,
-    min_deviation_bps=500,
-    wash_mad_bps=1500,
-    voter_share_bps=3000,
-    reward_rule=RewardRule.GEOMETRIC,
-    softmax_temperature_bps=100,
-)
-
-
 Alliance = LocalAlliance
-
-
-def stand_in_aggregate(round_: int) -> bytes:
-    """A deterministic stand-in for the hash of round `round_`'s aggregate (these tests have
-    no blobs to aggregate; honest members all compute the same stand-in)."""
-    return keccak(b"agg" + round_.to_bytes(32, "big"))
-
-
-def honest_attestation(task: TaskClient) -> bytes:
-    """What an honest voter of the current round attests: the pending aggregate (its stand-in)
-    when one is pending, else the adopted global model."""
-    pending = task.pending_aggregate_round()
-    return stand_in_aggregate(pending) if pending else task.global_model()[0]
-
-
-def honest_base(task: TaskClient) -> bytes:
-    """The base model an honest proposer of the current round trained from (same rule)."""
-    return honest_attestation(task)
 
 
 @pytest.fixture(scope="session")

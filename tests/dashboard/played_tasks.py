@@ -7,54 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from chain_fixtures import BASE_PARAMS, TOKEN, honest_attestation
 from eth_utils import keccak
 
-from flock.contracts import EmbeddedChain, RewardRule, TaskClient, TaskParams
+from flock.contracts import EmbeddedChain, TaskClient
 from flock.contracts.participant import ChainParticipant
 from flock.local.devnet import LocalAlliance, deploy_local_alliance
 from flock.local.driver import RoundResult
 from flock.protocol.commitments import UNAVAILABLE
 from flock.protocol.types import Proposal, Role
 
-TOKEN = 10**18
 STAKE = 50 * TOKEN
 POISON = keccak(b"a poisoned aggregate")
-
-PARAMS = TaskParams(
-    spec_hash=b"\x11" * 32,
-    initial_model_hash=b"\x22" * 32,
-    min_stake=10 * TOKEN,
-    max_participants=12,
-    proposers_per_round=2,
-    max_voters=16,
-    min_voters=1,
-    rounds=2,
-    enrol_period=600,
-    propose_period=300,
-    commit_period=300,
-    reveal_period=300,
-    max_samples=10_000,
-    slash_bps=1000,
-    tolerance_bps=200,
-    peer_tolerance_bps=1500,
-    mad_multiplier_x100=300,
-    min_deviation_bps=500,
-    wash_mad_bps=1500,
-    voter_share_bps=3000,
-    reward_rule=RewardRule.GEOMETRIC,
-    softmax_temperature_bps=100,
-)
-
-
-def stand_in_aggregate(round_: int) -> bytes:
-    """The hash honest members "recompute" for round `round_`'s aggregate (no blobs here)."""
-    return keccak(b"agg" + round_.to_bytes(32, "big"))
-
-
-def honest_attestation(task: TaskClient) -> bytes:
-    """The pending aggregate's stand-in, else the adopted model."""
-    pending = task.pending_aggregate_round()
-    return stand_in_aggregate(pending) if pending else task.global_model()[0]
+PARAMS = replace(BASE_PARAMS, rounds=2)
 
 
 @dataclass
