@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -102,7 +103,11 @@ class AllianceFile:
             dev=self.dev_chain,
             **retry_settings(self.cfg.chain),
         )
-        sender = TxSender(chain, gas_margin=float(self.cfg.chain.gas_margin))
+        sender = TxSender(
+            chain,
+            gas_margin=float(self.cfg.chain.gas_margin),
+            receipt_poll_s=float(self.cfg.chain.get("receipt_poll_s", 0.1)),
+        )
         return chain, TaskClient(sender, self.task)
 
     def store(
@@ -136,6 +141,16 @@ class AllianceFile:
         from hydra.utils import instantiate
 
         return instantiate(self.cfg.model)
+
+
+@cache
+def shared_alliance(alliance_file: str) -> tuple[AllianceFile, TaskClient]:
+    """The alliance file at `alliance_file` and one task client on its chain, read and opened
+    once per process: members simulated in one process (Flower's simulation engine) share
+    the connection and its caches of immutable chain data as they share the CPU, while each
+    still signs with its own key and counts its own nonce."""
+    alliance = AllianceFile.read(alliance_file)
+    return alliance, alliance.connect()[1]
 
 
 def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:

@@ -187,15 +187,20 @@ def deploy_dev_alliance(
     )
     task = deployed.task
     log.info("task %s deployed (token %s)", task.address, deployed.deployment.token)
-    key_files, addresses = [], []
+    key_files, addresses, transfers = [], [], []
+    amount = to_wei(cfg.tokens.per_participant)
     for i in range(int(cfg.participants)):
         signer = participant_signer(cfg, i)
         chain.fund(signer.address, fund_wei)
-        task.token.transfer(creator, signer.address, to_wei(cfg.tokens.per_participant))
+        transfers.append(task.token.prepare_transfer(signer.address, amount))
         key_file = run_dir / "nodes" / str(i) / "key"
         write_key(key_file, signer)
         key_files.append(key_file)
         addresses.append(signer.address)
+    # the creator's transfers are independent: sent back to back, then every receipt awaited
+    batch = int(cfg.flower.enrol_transfer_batch)
+    for start in range(0, len(transfers), batch):
+        sender.transact_many(creator, transfers[start : start + batch])
     coordinator = Signer.create()
     chain.fund(coordinator.address, fund_wei)
     coordinator_key_file = run_dir / "coordinator.key"

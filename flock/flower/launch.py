@@ -75,6 +75,9 @@ class FlowerSettings:
     #: Tries to start Ray's head node (simulation route): its GCS server must come up within
     #: Ray's fixed 30 s, which a loaded machine occasionally misses.
     simulation_ray_start_attempts: int = 3
+    #: Token transfers the creator sends back to back before awaiting their receipts when it
+    #: funds the members of a dev alliance.
+    enrol_transfer_batch: int = 200
 
 
 ROUTES = ("grpc", "superlink", "simulation")

@@ -50,6 +50,8 @@ Values = dict[str, Any]
 
 #: Base models recomputed in this process (see :meth:`ParticipantWorker.base`).
 _BASES: dict[tuple[Any, ...], BaseModel] = {}
+#: Alliance files whose task this process checked against the local spec and beacon.
+_CHECKED_SPECS: set[str] = set()
 
 __all__ = ["NodeSettings", "ParticipantWorker", "RequestError", "read_key_file", "worker_for"]
 
@@ -139,12 +141,16 @@ class ParticipantWorker:
 
     # ------------------------------------------------------------------ setup
     def check_spec(self) -> None:
-        """Refuse a task whose on-chain spec hash is not the hash of the local training spec."""
+        """Refuse a task whose on-chain spec hash is not the hash of the local training spec
+        (checked once per process: its members share the alliance file and the task)."""
         from flock.spec import spec_hash_of
 
+        if self.settings.alliance_file in _CHECKED_SPECS:
+            return
         if self.task.params.spec_hash != spec_hash_of(self.alliance.cfg):
             raise RequestError(f"task {self.task.address} has another training spec than ours")
         check_beacon(self.task, self.alliance.cfg.task.get("beacon"))
+        _CHECKED_SPECS.add(self.settings.alliance_file)
 
     @cached_property
     def store(self) -> BlobStore:
@@ -248,7 +254,12 @@ class ParticipantWorker:
         _, n_params = self.role_context()
         pending = self.task.pending_aggregate_round()
         adopted = None if pending else self.task.global_model()
-        key = (self.task.address, str(getattr(self.store, "root", id(self.store))), pending, adopted)
+        key = (
+            self.task.address,
+            str(getattr(self.store, "root", id(self.store))),
+            pending,
+            adopted,
+        )
         if key not in _BASES:
             _BASES[key] = base_model(self.alliance.cfg.aggregation, self.task, self.store, n_params)
         found = _BASES[key]
