@@ -19,6 +19,10 @@ GROUPS = {
 }
 
 
+#: What an option needs beside the defaults: the text task has one topic per member (8 topics).
+NEEDS = {"dataset=text": ("participants=8",)}
+
+
 def _compose(*overrides: str):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
@@ -28,7 +32,7 @@ def _compose(*overrides: str):
     "override", [f"{group}={option}" for group, options in GROUPS.items() for option in options]
 )
 def test_every_group_option_composes_and_validates(override: str) -> None:
-    cfg = _compose(override)
+    cfg = _compose(override, *NEEDS.get(override, ()))
     validate_config(cfg)
     params = task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
     assert params.rounds == cfg.task.rounds

@@ -44,7 +44,7 @@ def _raw(chain: Chain, contract: Contract) -> RawContract | None:
     whose provider reports reverts differently: web3's path stays there)."""
     if not isinstance(chain, RpcChain):
         return None
-    return RawContract(chain.w3, contract.address, list(contract.abi))
+    return RawContract(chain.w3, contract.address, list(contract.abi))  # type: ignore[arg-type]
 
 
 class TokenClient:

@@ -86,7 +86,7 @@ class RawContract:
     def _functions(self) -> dict[str, _Function]:
         return {
             str(e["name"]): _Function(
-                function_abi_to_4byte_selector(e),
+                function_abi_to_4byte_selector(e),  # type: ignore[arg-type]
                 tuple(_type(i) for i in e["inputs"]),
                 tuple(e["outputs"]),
             )

@@ -227,7 +227,7 @@ class TxSender:
             tx = {**params, "gas": int(gas * self.gas_margin), "chainId": self._chain_id, **fees}
             del tx["from"]
             tx["nonce"] = signer.take_nonce(self.chain)
-            signed = signer.account.sign_transaction(tx)
+            signed = signer.account.sign_transaction(tx)  # type: ignore[arg-type]
             try:
                 eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:

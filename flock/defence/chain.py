@@ -70,7 +70,7 @@ def chain_run(cfg: DictConfig, run_dir: Path) -> RunResult:
             for address, _, _ in record.slashes:
                 result.first_slashed.setdefault(index[address], record.round)
             continue
-        result.accuracy.append(round(record.accuracy, 6))
+        result.accuracy.append(round(record.quality, 6))
         stakes = [record.stakes[a] for a in addresses]
         honest = [s for i, s in enumerate(stakes) if i not in bad]
         attack = [s for i, s in enumerate(stakes) if i in bad]

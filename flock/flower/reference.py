@@ -119,7 +119,7 @@ def make_client_app(config_file: str | None = None) -> ClientApp:
 
         cfg, part = member(context)
         model = _model(cfg)
-        model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
+        model.load_state_dict(msg.content["arrays"].to_torch_state_dict())  # type: ignore[union-attr]
         spec = OmegaConf.to_container(cfg.training, resolve=True)
         train_local(model, part.x_train, part.y_train, **spec, seed=int(cfg.seed))  # type: ignore[arg-type]
         content = RecordDict(
@@ -136,7 +136,7 @@ def make_client_app(config_file: str | None = None) -> ClientApp:
 
         cfg, part = member(context)
         model = _model(cfg)
-        model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
+        model.load_state_dict(msg.content["arrays"].to_torch_state_dict())  # type: ignore[union-attr]
         acc = accuracy(model, part.x_test, part.y_test)
         metrics = MetricRecord({"accuracy": acc, "num-examples": len(part.y_test)})
         return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)

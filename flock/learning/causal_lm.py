@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from flock.store.layout import TensorLayout
+from flock.protocol.layout import TensorLayout
 
 BASE_WEIGHTS = "model.safetensors"
 

@@ -9,8 +9,8 @@ import torch
 
 from flock.contracts.participant import ChainParticipant
 from flock.learning.data import ParticipantData
+from flock.protocol.layout import TensorLayout
 from flock.store import BlobStore
-from flock.store.layout import TensorLayout
 
 
 @dataclass

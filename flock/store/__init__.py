@@ -3,6 +3,7 @@ reader re-hashes what it gets against the digest on chain. Backends (`store` con
 a directory (`directory.py`), flock's blob service (`http_client.py`), an S3-compatible bucket
 (`s3.py`); blobs also have an IPFS CID (`cid.py`)."""
 
+from flock.protocol.layout import TensorLayout
 from flock.store.backend import BlobStore
 from flock.store.blob import (
     DEFAULT_MAX_BYTES,
@@ -40,7 +41,6 @@ from flock.store.errors import (
     UploadRefusedError,
 )
 from flock.store.factory import STORE_KINDS, open_store
-from flock.store.layout import TensorLayout
 from flock.store.remote import FETCH_LOG, RemoteStore, RetryPolicy
 
 __all__ = [

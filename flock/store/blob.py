@@ -14,7 +14,7 @@ import safetensors.torch
 import torch
 from safetensors import SafetensorError
 
-from flock.store.layout import TensorLayout
+from flock.protocol.layout import TensorLayout
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import pytest
 import safetensors.torch
 import torch
 
+from flock.protocol.layout import TensorLayout
 from flock.store import BlobFormatError, UpdateStore, decode_blob, encode_blob
 from flock.store.blob import LAYOUT_ENTRIES_KEY, LAYOUT_KEY, TENSOR_NAME
-from flock.store.layout import TensorLayout
 
 LAYOUT = TensorLayout((("layer.0.lora_A", (2, 3)), ("layer.0.lora_B", (3, 2)), ("bias", (4,))))
 LIMIT = 2**20
