@@ -47,6 +47,7 @@ from omegaconf import DictConfig
 from tree_memory import PeakMemory
 
 from flock.flower.launch import launch_alliance, load_config
+from flock.protocol.role_draw import committee_sizes
 
 log = logging.getLogger("benchmarks.round_overhead")
 
@@ -91,8 +92,9 @@ def run_flock(cfg: DictConfig) -> dict[str, Any]:
 
 def committee(cfg: DictConfig) -> tuple[int, int]:
     """(proposers, voters) of a round of `cfg` as the contract draws them."""
-    proposers = int(cfg.task.proposers_per_round)
-    return proposers, min(int(cfg.task.max_voters), int(cfg.participants) - proposers)
+    return committee_sizes(
+        int(cfg.participants), int(cfg.task.proposers_per_round), int(cfg.task.max_voters)
+    )
 
 
 def main() -> None:
