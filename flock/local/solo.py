@@ -91,15 +91,13 @@ def train_alone(
     from hydra.utils import instantiate
 
     from flock.learning.causal_lm import mean_token_loss
-    from flock.learning.models import flatten_params, load_flat_params
+    from flock.learning.models import load_flat_params
     from flock.learning.training import train_model
 
     torch.set_num_threads(plan.threads)
     model = instantiate(plan.model)
     load_flat_params(model, initial)
     train_model(model, x_train, x_train, **plan.training, seed=seed)
-    trained = flatten_params(model)
-    load_flat_params(model, trained)
     model.eval()
     losses = {t: mean_token_loss(model, x) for t, x in holdout.items()}
     return SoloResult(
