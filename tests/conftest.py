@@ -4,6 +4,8 @@
 member processes, Ray or Flower's runtime check that none of their processes outlive them by
 scanning `/proc`, so a second worker's processes would look like leftovers: those tests share
 one xdist group and run one after another on one worker, while the other worker takes the rest.
+Tests that share a module-scoped fixture of their own module (a played run, the defence smoke)
+share a group too, so that the fixture is built once, not once per worker.
 """
 
 from __future__ import annotations
@@ -28,10 +30,26 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(1)
 
 
+def _uses_own_module_fixture(item: pytest.Item) -> bool:
+    """Whether `item` uses a module-scoped fixture defined in its own test module."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    module_id = item.nodeid.split("::", 1)[0]
+    return any(
+        d.scope == "module" and d.baseid == module_id
+        for defs in info.name2fixturedefs.values()
+        for d in defs
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put every test of PROCESS_GROUP_DIRS into one xdist group (see the module docstring)."""
+    """Put every test of PROCESS_GROUP_DIRS into one xdist group, and the tests of a module
+    that share its module-scoped fixture into a group of that module (see the docstring)."""
     root = Path(__file__).resolve().parent
     for item in items:
         parts = Path(str(item.path)).resolve().relative_to(root).parts
         if parts and parts[0] in PROCESS_GROUP_DIRS:
             item.add_marker(pytest.mark.xdist_group(PROCESS_GROUP))
+        elif _uses_own_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::', 1)[0]}"))

@@ -52,8 +52,11 @@ def alliance_main(argv: Sequence[str] | None = None) -> None:
         log.warning("interrupted; every started process was stopped")
         sys.exit(130)
     result = summary.get("result", {})
+    metric = result.get("quality_metric", "accuracy")
     for r in result.get("rounds", []):
-        log.info("round %d: %s acc=%s %.1fs", r["round"], r["outcome"], r["accuracy"], r["total_s"])
+        log.info(
+            "round %d: %s %s=%s %.1fs", r["round"], r["outcome"], metric, r["quality"], r["total_s"]
+        )
     log.info(
         "status %s, run %.1fs, wall %.1fs, summary %s",
         summary.get("status"),

@@ -55,15 +55,17 @@ def read_behaviours(path: Path) -> dict[str, dict[str, str]]:
 
 
 def read_result_reports(path: Path) -> dict[int, dict[str, Any]]:
-    """The coordinator's per-round accuracy from `result.json`; {} when absent."""
+    """The coordinator's per-round model quality from `result.json`, keyed by its
+    `quality_metric` (`accuracy`, or `eval_loss` for the language-model task); {} when absent."""
     try:
         data = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
+    metric = str(data.get("quality_metric", "accuracy"))
     return {
-        int(r["round"]): {"accuracy": float(r["accuracy"])}
+        int(r["round"]): {metric: float(r["quality"])}
         for r in data.get("rounds", [])
-        if r.get("accuracy") is not None
+        if r.get("quality") is not None
     }
 
 

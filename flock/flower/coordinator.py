@@ -79,7 +79,9 @@ class RoundTiming:
     #: Proposal blobs the voters refused (hash, size or format check failed), summed.
     rejected_blobs: int = 0
     total_s: float = 0.0
-    accuracy: float | None = None
+    #: The global model's measure after the round (`quality_metric(cfg)`: accuracy, or the
+    #: held-out loss of the language-model task).
+    quality: float | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -323,11 +325,17 @@ class Coordinator:
             log.warning("round %d's aggregate found no attesting majority: void", voided)
 
 
-def holdout_accuracy(alliance: AllianceFile, params: torch.Tensor) -> float:
+def quality_metric(alliance: AllianceFile) -> str:
+    """The name of what `holdout_quality` measures: `eval_loss` for `dataset=text` (lower is
+    better), else `accuracy`."""
+    return "eval_loss" if str(alliance.cfg.dataset.name) == "text" else "accuracy"
+
+
+def holdout_quality(alliance: AllianceFile, params: torch.Tensor) -> float:
     """Accuracy of `params` on the public holdout split (reporting only); for `dataset=text`,
     the mean held-out loss over the members' topics."""
     cfg = alliance.cfg
-    if str(cfg.dataset.name) == "text":
+    if quality_metric(alliance) == "eval_loss":
         from flock.learning.text_data import eval_loss, text_alliance_data
 
         return eval_loss(alliance.make_model, text_alliance_data(cfg).holdout, params)
@@ -393,14 +401,21 @@ def run_coordinator(
     Returns
     -------
     dict
-        The result: task, participants, per-round timings and accuracy, final accounts.
+        The result: task, participants, per-round timings and model quality
+        (`quality_metric`; `final_accuracy` or `final_eval_loss`), final accounts.
     """
     alliance = AllianceFile.read(settings.alliance_file)
     signer = Signer.from_key(settings.read_key())
     torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
     coordinator = coordinator_cls(relay, alliance, signer, cache_dir=settings.store_cache())
     coordinator.store.check()  # an unreachable store is named before anything starts
-    result: dict[str, Any] = {"task": alliance.task, "rounds": [], "error": None}
+    metric = quality_metric(alliance)
+    result: dict[str, Any] = {
+        "task": alliance.task,
+        "quality_metric": metric,
+        "rounds": [],
+        "error": None,
+    }
     result_file = Path(settings.result_file)
     if settings.resume and result_file.exists():
         result = {**json.loads(result_file.read_text()), "error": None}
@@ -421,15 +436,16 @@ def run_coordinator(
         while not coordinator.task.status()[1]:  # rounds, then the closing round if one opens
             timing = coordinator.play_round(r)
             digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
-            timing.accuracy = holdout_accuracy(alliance, coordinator.store.get(digest).vector)
+            timing.quality = holdout_quality(alliance, coordinator.store.get(digest).vector)
             log.info(
-                "round %d/%d: %s accepted=%s acc=%.4f %.2fs (train %.2f vote %.2f reveal %.2f "
+                "round %d/%d: %s accepted=%s %s=%.4f %.2fs (train %.2f vote %.2f reveal %.2f "
                 "settle %.2f; compute %.2f)",
                 r,
                 rounds,
                 timing.outcome,
                 timing.accepted,
-                timing.accuracy,
+                metric,
+                timing.quality,
                 timing.total_s,
                 timing.train_s,
                 timing.vote_s,
@@ -442,7 +458,7 @@ def run_coordinator(
             r += 1
         model_hash, model_round = coordinator.task.global_model()
         result["global_model"] = {"hash": model_hash.hex(), "round": model_round}
-        result["final_accuracy"] = holdout_accuracy(
+        result[f"final_{metric}"] = holdout_quality(
             alliance, coordinator.store.get(model_hash).vector
         )
         accounts = coordinator.send(MSG_SETTLE_ACCOUNT, coordinator.node_of.values(), "end")

@@ -157,9 +157,10 @@ def resume_drill(
     Returns
     -------
     dict
-        `final_accuracy`, `settled_per_round` (RoundSettled events by round),
-        `double_settlements`, `double_payments` (participants claiming or withdrawing more than
-        once, or more than they were credited and staked), `restarts`, the result file.
+        `final_accuracy` (`final_eval_loss` for `dataset=text`), `settled_per_round`
+        (RoundSettled events by round), `double_settlements`, `double_payments` (participants
+        claiming or withdrawing more than once, or more than they were credited and staked),
+        `restarts`, the result file.
     """
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -219,8 +220,9 @@ def resume_drill(
         finally:
             processes.stop()
     rounds = result.get("rounds", [])
+    metric = result.get("quality_metric", "accuracy")
     return {
-        "final_accuracy": rounds[-1]["accuracy"] if rounds else None,
+        f"final_{metric}": rounds[-1]["quality"] if rounds else None,
         "rounds": len(rounds),
         "restarts": restarts,
         "error": result.get("error"),

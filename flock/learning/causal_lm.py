@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -17,6 +18,8 @@ import torch
 from torch import nn
 
 from flock.protocol.layout import TensorLayout
+
+log = logging.getLogger(__name__)
 
 BASE_WEIGHTS = "model.safetensors"
 
@@ -119,9 +122,11 @@ def lm_steps(
     batch_size: int,
     seed: int,
     weight_decay: float = 0.0,
+    log_every: int = 0,
 ) -> float:
     """`steps` AdamW steps of next-token loss on random batches of the blocks `x`; returns the
-    mean loss of the last tenth of the steps. Deterministic for `seed` (batches and dropout)."""
+    mean loss of the last tenth of the steps. Deterministic for `seed` (batches and dropout).
+    With `log_every` > 0, logs the step and the mean loss of the last `log_every` steps."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -140,6 +145,9 @@ def lm_steps(
                 loss.backward()
                 opt.step()
                 losses.append(float(loss.detach()))
+                if log_every > 0 and len(losses) % log_every == 0:
+                    recent = losses[-log_every:]
+                    log.info("step %d/%d: loss %.4f", len(losses), steps, sum(recent) / len(recent))
     finally:
         model.train(was_training)
     return float(sum(losses[-tail:]) / tail)

@@ -27,6 +27,7 @@ def recipe_key(cfg: DictConfig) -> str:
     d = cfg.dataset
     budget = dict(OmegaConf.to_container(cfg.pretrain, resolve=True))  # type: ignore[arg-type]
     budget.pop("store_dir", None)
+    budget.pop("log_every", None)  # progress output, not the recipe
     recipe = {
         "arch": OmegaConf.to_container(cfg.model.arch, resolve=True),
         "public_topics": [str(t) for t in d.public_topics],
@@ -60,6 +61,7 @@ def pretrain_base(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
         batch_size=int(p.batch_size),
         seed=int(p.seed),
         weight_decay=float(p.get("weight_decay", 0.0)),
+        log_every=int(p.get("log_every", 0)),
     )
     seconds = time.perf_counter() - started
     model.save_pretrained(str(out_dir), safe_serialization=True)  # type: ignore[operator]

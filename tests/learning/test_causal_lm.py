@@ -165,3 +165,21 @@ def test_a_voter_refuses_an_adapter_stored_under_another_layout(tmp_path) -> Non
         voter._fetch(proposal(renamed))
     with pytest.raises(StoreError):  # another rank: another length too
         voter._fetch(proposal(other.tensor_layout))
+
+
+def test_the_base_models_recipe_names_what_it_is_made_of_not_where_or_how_loudly() -> None:
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from flock.learning.pretrain import recipe_key
+
+    configs = str(Path(__file__).resolve().parents[2] / "configs")
+    with initialize_config_dir(config_dir=configs, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+experiment=lora_lm"])
+    key = recipe_key(cfg)
+    cfg.pretrain.log_every = 7
+    cfg.pretrain.store_dir = "elsewhere"
+    assert recipe_key(cfg) == key
+    cfg.pretrain.steps = int(cfg.pretrain.steps) + 1
+    assert recipe_key(cfg) != key
