@@ -226,3 +226,19 @@ def test_a_void_round_says_why() -> None:
     voided = _void_round(3, aggregate_voided=True)
     assert voided["verdict"] == "void: no majority attested its base"
     assert voided["outcome"] == "void"
+
+
+def test_the_coordinators_result_file_gives_each_rounds_quality_under_its_metric(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from flock.dashboard.feeds import read_result_reports
+
+    result = tmp_path / "result.json"
+    rounds = [{"round": 1, "quality": 2.41}, {"round": 2, "quality": None}]
+    result.write_text(json.dumps({"quality_metric": "eval_loss", "rounds": rounds}))
+    assert read_result_reports(result) == {1: {"eval_loss": 2.41}}
+    result.write_text(json.dumps({"quality_metric": "accuracy", "rounds": rounds[:1]}))
+    assert read_result_reports(result) == {1: {"accuracy": 2.41}}
+    assert read_result_reports(tmp_path / "absent.json") == {}
