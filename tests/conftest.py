@@ -30,12 +30,11 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(1)
 
 
-def _uses_own_module_fixture(item: pytest.Item) -> bool:
+def _uses_own_module_fixture(item: pytest.Item, module_id: str) -> bool:
     """Whether `item` uses a module-scoped fixture defined in its own test module."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
-    module_id = item.nodeid.split("::", 1)[0]
     return any(
         d.scope == "module" and d.baseid == module_id
         for defs in info.name2fixturedefs.values()
@@ -51,5 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parts = Path(str(item.path)).resolve().relative_to(root).parts
         if parts and parts[0] in PROCESS_GROUP_DIRS:
             item.add_marker(pytest.mark.xdist_group(PROCESS_GROUP))
-        elif _uses_own_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::', 1)[0]}"))
+            continue
+        module_id = item.nodeid.split("::", 1)[0]
+        if _uses_own_module_fixture(item, module_id):
+            item.add_marker(pytest.mark.xdist_group(f"module:{module_id}"))

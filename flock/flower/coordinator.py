@@ -34,9 +34,8 @@ from flock.flower.common import (
     atomic_write,
 )
 from flock.flower.relay import Relay, Reply, wait_for_nodes
-from flock.learning.data import holdout_split, load_dataset
-from flock.learning.models import load_flat_params
-from flock.learning.training import evaluate
+from flock.learning.alliance_data import reporting_holdout
+from flock.learning.quality import holdout_quality, quality_metric_name
 from flock.protocol.role_draw import assign_roles
 from flock.protocol.types import RoundInfo
 
@@ -79,8 +78,8 @@ class RoundTiming:
     #: Proposal blobs the voters refused (hash, size or format check failed), summed.
     rejected_blobs: int = 0
     total_s: float = 0.0
-    #: The global model's measure after the round (`quality_metric(cfg)`: accuracy, or the
-    #: held-out loss of the language-model task).
+    #: The global model's measure after the round (`quality_metric` of the result: accuracy,
+    #: or the held-out loss of the language-model task).
     quality: float | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -325,31 +324,6 @@ class Coordinator:
             log.warning("round %d's aggregate found no attesting majority: void", voided)
 
 
-def quality_metric(alliance: AllianceFile) -> str:
-    """The name of what `holdout_quality` measures: `eval_loss` for `dataset=text` (lower is
-    better), else `accuracy`."""
-    return "eval_loss" if str(alliance.cfg.dataset.name) == "text" else "accuracy"
-
-
-def holdout_quality(alliance: AllianceFile, params: torch.Tensor) -> float:
-    """Accuracy of `params` on the public holdout split (reporting only); for `dataset=text`,
-    the mean held-out loss over the members' topics."""
-    cfg = alliance.cfg
-    if quality_metric(alliance) == "eval_loss":
-        from flock.learning.text_data import eval_loss, text_alliance_data
-
-        return eval_loss(alliance.make_model, text_alliance_data(cfg).holdout, params)
-    _, holdout = holdout_split(
-        load_dataset(str(cfg.dataset.name)),
-        holdout_fraction=float(cfg.holdout_fraction),
-        seed=int(cfg.seed),
-    )
-    model = alliance.make_model()
-    load_flat_params(model, params)
-    x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
-    return evaluate(model, x, torch.as_tensor(holdout.labels))
-
-
 @dataclass(frozen=True)
 class CoordinatorSettings:
     """What one coordinator run needs besides its relay (all from the launcher's config)."""
@@ -409,7 +383,8 @@ def run_coordinator(
     torch.set_num_threads(int(alliance.cfg.get("torch_threads", 1)))
     coordinator = coordinator_cls(relay, alliance, signer, cache_dir=settings.store_cache())
     coordinator.store.check()  # an unreachable store is named before anything starts
-    metric = quality_metric(alliance)
+    holdout = reporting_holdout(alliance.cfg)  # once: every round is measured on it
+    metric = quality_metric_name(holdout)
     result: dict[str, Any] = {
         "task": alliance.task,
         "quality_metric": metric,
@@ -436,7 +411,9 @@ def run_coordinator(
         while not coordinator.task.status()[1]:  # rounds, then the closing round if one opens
             timing = coordinator.play_round(r)
             digest = coordinator.expected.get(r) or coordinator.task.global_model()[0]
-            timing.quality = holdout_quality(alliance, coordinator.store.get(digest).vector)
+            timing.quality = holdout_quality(
+                alliance.make_model, holdout, coordinator.store.get(digest).vector
+            )
             log.info(
                 "round %d/%d: %s accepted=%s %s=%.4f %.2fs (train %.2f vote %.2f reveal %.2f "
                 "settle %.2f; compute %.2f)",
@@ -459,7 +436,7 @@ def run_coordinator(
         model_hash, model_round = coordinator.task.global_model()
         result["global_model"] = {"hash": model_hash.hex(), "round": model_round}
         result[f"final_{metric}"] = holdout_quality(
-            alliance, coordinator.store.get(model_hash).vector
+            alliance.make_model, holdout, coordinator.store.get(model_hash).vector
         )
         accounts = coordinator.send(MSG_SETTLE_ACCOUNT, coordinator.node_of.values(), "end")
         result["final_accounts"] = {

@@ -46,8 +46,7 @@ def alliance_data(cfg: DictConfig) -> Any:
 
         return text_alliance_data(cfg)
     seed = int(cfg.seed)
-    dataset = load_dataset(str(cfg.dataset.name))
-    pool, holdout = holdout_split(dataset, holdout_fraction=float(cfg.holdout_fraction), seed=seed)
+    dataset, pool, holdout = _split_off_holdout(cfg)
     participants = make_participant_data(
         pool,
         int(cfg.participants),
@@ -58,6 +57,26 @@ def alliance_data(cfg: DictConfig) -> Any:
         seed=seed,
     )
     return AllianceData(dataset=dataset, holdout=holdout, participants=participants)
+
+
+def _split_off_holdout(cfg: DictConfig) -> tuple[Dataset, Dataset, Dataset]:
+    """The config's classification dataset, the pool the members share and the holdout."""
+    dataset = load_dataset(str(cfg.dataset.name))
+    pool, holdout = holdout_split(
+        dataset, holdout_fraction=float(cfg.holdout_fraction), seed=int(cfg.seed)
+    )
+    return dataset, pool, holdout
+
+
+def reporting_holdout(cfg: DictConfig) -> Any:
+    """The public holdout `alliance_data` sets aside (the same draw), without splitting the
+    rest among the members: a :class:`Dataset`, or the text task's
+    :class:`flock.learning.text.TextHoldout`."""
+    if str(cfg.dataset.name) == "text":
+        from flock.learning.text_data import text_alliance_data
+
+        return text_alliance_data(cfg).holdout
+    return _split_off_holdout(cfg)[2]
 
 
 def score_floor_bps(score_steps: float, test_samples: int) -> int:

@@ -16,10 +16,9 @@ from flock.contracts import Role
 from flock.contracts.connect import open_chain
 from flock.contracts.eventlog import EventLogExporter, TaskReader
 from flock.contracts.participant import ChainParticipant
-from flock.learning.models import load_flat_params
 from flock.learning.pretrain import resolve_base
+from flock.learning.quality import holdout_quality, quality_metric_name
 from flock.learning.text import TextHoldout, TextParticipantData
-from flock.learning.training import evaluate
 from flock.local.alliance import Alliance, build_alliance
 from flock.local.driver import RoundResult
 from flock.local.reporting import ACCURACY, EVAL_LOSS, QualityMetric, RoundRecord, write_reports
@@ -56,21 +55,13 @@ def check_adoption(alliance: Alliance, round_: int, honest: BaseModel) -> None:
 def quality_metric(alliance: Alliance) -> QualityMetric:
     """What a run measures its global model by: accuracy, or for the language-model task the
     held-out loss."""
-    return EVAL_LOSS if isinstance(alliance.holdout, TextHoldout) else ACCURACY
+    return EVAL_LOSS if quality_metric_name(alliance.holdout) == EVAL_LOSS.name else ACCURACY
 
 
 def model_quality(alliance: Alliance, params: torch.Tensor) -> float:
     """Accuracy of flat parameters `params` on the public holdout (reporting only); for the
     language-model task, the mean held-out loss over the members' topics (lower is better)."""
-    if isinstance(alliance.holdout, TextHoldout):
-        from flock.local.lm_report import eval_loss
-
-        return eval_loss(alliance.make_model, alliance.holdout, params)
-    model = alliance.make_model()
-    load_flat_params(model, params)
-    holdout = alliance.holdout
-    x = torch.as_tensor(holdout.features).reshape(-1, *holdout.feature_shape)
-    return evaluate(model, x, torch.as_tensor(holdout.labels))
+    return holdout_quality(alliance.make_model, alliance.holdout, params)
 
 
 def published_updates(alliance: Alliance, round_: int) -> list[torch.Tensor]:
