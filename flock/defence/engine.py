@@ -40,7 +40,7 @@ from flock.protocol.flock_paper import (
 )
 from flock.protocol.settlement import RoundRecord, SettlementResult, SettlementRules, settle_round
 from flock.protocol.types import Outcome, Proposal, Role
-from flock.roles import assign_roles, median_update_norm
+from flock.roles import assign_roles, moved_update_norms
 from flock.roles.global_model import aggregate_accepted
 from flock.store import blob_hash, encode_blob
 
@@ -95,9 +95,9 @@ class _Models:
     adopted: tuple[bytes, torch.Tensor]
     pending_round: int = 0
     pending: tuple[bytes, torch.Tensor] | None = None
-    #: per aggregate hash, the median norm of the accepted updates it aggregates (the voters'
-    #: screening yardstick while it is the base, as flock.roles.global_model.BaseModel.update_norm)
-    update_norms: dict[bytes, float | None] = field(default_factory=dict)
+    #: per aggregate hash, the norms of the accepted updates it aggregates (the voters'
+    #: screening reference while it is the base, as flock.roles.global_model.BaseModel)
+    update_norms: dict[bytes, tuple[float, ...]] = field(default_factory=dict)
 
     def base(self) -> tuple[bytes, torch.Tensor]:
         """The model the next round trains from and attests."""
@@ -335,7 +335,7 @@ def _flock_round(
     as the new parameters, and the round record it settled (for the noise figures)."""
     by_address = {m.address: m for m in world.members}
     base_hash, base_params = models.base()
-    reference_norm = models.update_norms.get(base_hash)
+    reference_norms = models.update_norms.get(base_hash, ())
     ballots: dict[str, list[int]] = {}
     attestations: dict[str, bytes] = {}
     missing: list[str] = []
@@ -346,7 +346,7 @@ def _flock_round(
             proposals,
             base_hash=base_hash,
             round_=round_,
-            reference_norm=reference_norm,
+            reference_norms=reference_norms,
         )
         if voter.behaviour.reveals:
             ballots[v] = ballot.scores
@@ -388,7 +388,7 @@ def _flock_round(
     chosen = [vectors[i] for i in accepted]
     aggregate = aggregate_accepted(aggregation, chosen, counts, scores, base=lambda: base_params)
     models.pending, models.pending_round = (_model_hash(aggregate, round_), aggregate), round_
-    models.update_norms[models.pending[0]] = median_update_norm(
+    models.update_norms[models.pending[0]] = moved_update_norms(
         base_params, [vectors[i] for i in accepted]
     )
     return accepted, aggregate, slashed, settled, record

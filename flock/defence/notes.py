@@ -1,16 +1,56 @@
 """The analysis under the defence report's tables: a text template whose figures come from the
-grid's cells and a saved `--diagnose` run."""
+grid's cells, the scoring variant's cells and a saved `--diagnose` run."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 
-from flock.defence.summary import Cell, Key, cell_for, clean_reference, fmt
+from flock.defence.grid import (
+    ETAS,
+    MAJORITY_ATTACKS,
+    MAJORITY_ETA,
+    MAJORITY_FAMILY,
+    STATISTICAL_ATTACKS,
+    UNVOTED,
+)
+from flock.defence.summary import Cell, Key, cell_for, clean_reference, fmt, goals_for
+
+MAJORITY = f"digits_{MAJORITY_FAMILY}"
 
 
-def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
-    """The analysis under the tables, its figures taken from this grid and `--diagnose`."""
+def goal_tally(cells: dict[Key, Cell], defence: str, goal: str) -> tuple[int, int, list[str]]:
+    """How many of `defence`'s cells meet the goal whose name starts with `goal`, of how many
+    checked, and where it is missed (`attack@eta[/dataset] (figure)`)."""
+    met, checked, missed = 0, 0, []
+    for key in sorted(cells, key=lambda k: (k[0] != "digits", k[0], k[1], k[2] or 0.0)):
+        if key[3] != defence:
+            continue
+        for check in goals_for(cells, key):
+            if not check.name.startswith(goal):
+                continue
+            checked += 1
+            if check.met:
+                met += 1
+                continue
+            where = f"{key[1]}@{key[2]:g}" + ("" if key[0] == "digits" else f"/{key[0]}")
+            missed.append(f"{where} ({check.figure})")
+    return met, checked, missed
+
+
+def _listing(items: list[str]) -> str:
+    return "; ".join(items) if items else "none"
+
+
+def notes(
+    cells: dict[Key, Cell],
+    diag: dict[str, str],
+    scoring: dict[Key, Cell] | None = None,
+    majority_share: Mapping[str, float] | None = None,
+) -> str:
+    """The analysis under the tables, its figures taken from this grid, flock's cells of the
+    grid rerun with the loss scoring (`scoring`), the attacker-majority share of rounds and
+    `--diagnose`."""
 
     def get(attack: str, eta: float | None, defence: str, dataset: str = "digits") -> Cell | None:
         return cell_for(cells, (dataset, attack, eta, defence))[0]
@@ -26,8 +66,8 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
         cell = get(attack, eta, defence, dataset)
         return "n/a" if cell is None else fmt(float(getattr(cell, field)), digits)
 
-    def drop(attack: str, eta: float, defence: str) -> str:
-        cell, clean = get(attack, eta, defence), clean_reference(cells, "digits", defence)
+    def drop(attack: str, eta: float, defence: str, dataset: str = "digits") -> str:
+        cell, clean = get(attack, eta, defence, dataset), clean_reference(cells, dataset, defence)
         return "n/a" if cell is None or clean is None else fmt(clean.final_acc - cell.final_acc)
 
     def worst_honest(defence: str, dataset: str = "digits") -> int:
@@ -40,7 +80,7 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
             default=0,
         )
 
-    def worst(defence: str, field: str, attacks: Sequence[str], digits: int = 1) -> str:
+    def worst(defence: str, field: str, attacks: tuple[str, ...], digits: int = 1) -> str:
         values = [
             float(getattr(c, field))
             for (d, a, e, name), c in cells.items()
@@ -51,145 +91,191 @@ def notes(cells: dict[Key, Cell], diag: dict[str, str]) -> str:
     def d(key: str) -> str:
         return diag.get(key, "n/a")
 
-    at_bound = [
-        (k, c)
-        for k, c in cells.items()
-        if k[0] == "digits"
-        and k[3] == "flock"
-        and k[1] in ("label_flip", "sign_flip", "gaussian_noise", "scaling", "backdoor", "lazy")
-        and not math.isnan(c.exposed_90)
+    honest = goal_tally(cells, "flock", "0 honest slashed")
+    accuracy = goal_tally(cells, "flock", "acc within 2 pts")
+    backdoor = goal_tally(cells, "flock", "backdoor")
+    slashing = goal_tally(cells, "flock", ">= 90 %")
+    statistical = [
+        f"{a} {fig(a, 0.2, 'flock', 'final_acc')} % (drop {drop(a, 0.2, 'flock')}; best robust "
+        f"Flower strategy {_best(cells, 'digits', a, 0.2, ('krum', 'multikrum', 'fedmedian', 'fedtrimmedavg', 'bulyan'))})"  # noqa: E501
+        for a in STATISTICAL_ATTACKS
     ]
-    reached = sum(1 for _, c in at_bound if c.rounds_to_90 <= c.exposed_90)
+    majority = goal_tally(cells, "flock", "ahead of every baseline")
+    majority_rows = [
+        f"{a}: flock {fig(a, MAJORITY_ETA, 'flock', 'final_acc', dataset=MAJORITY)}, flock_clip "
+        f"{fig(a, MAJORITY_ETA, 'flock_clip', 'final_acc', dataset=MAJORITY)}, best baseline "
+        f"{_best(cells, MAJORITY, a, MAJORITY_ETA, UNVOTED)}"
+        for a in MAJORITY_ATTACKS
+    ]
+    share = (majority_share or {}).get(MAJORITY, math.nan)
+    exposed = {
+        a: fig(a, 0.3, "flock", "exposed_slashed_by_5_pct", 0)
+        for a in ("label_flip", "sign_flip", "gaussian_noise", "scaling", "free_rider",
+                  "backdoor", "alie", "min_max", "min_sum", "lazy", "random_score",
+                  "inverted_score", "colluding_cartel", "cartel")
+    }  # fmt: skip
+    exposed_list = ", ".join(f"{a} {v} %" for a, v in exposed.items())
+
+    def by_eta(attack: str) -> str:
+        return ", ".join(fig(attack, e, "flock", "exposed_slashed_by_5_pct", 0) for e in ETAS)
+
     return f"""## What the figures say
 
-`flock` is the rule as shipped now; `flock_v0` is the same contract and code with the two
-changes of this grid turned off by config (`task.score_steps=0`, every `voting` ratio 0): the
-rule as the previous grid measured it.
+`flock` is the rule as shipped: score-step tolerances, the paired consensus (each voter's score
+of a proposal minus its own score of the base model), and update screening against a pooled
+yardstick (the median of this round's update norms together with the norms of the accepted
+updates that built the base, `flock.roles.screening`). `flock_v0` turns the tolerances and
+screening off by config (`task.score_steps=0`, every `voting` ratio 0).
 
-**1. Honest participants slashed (goal: 0 at eta <= 0.3).** flock slashed at most
+**1. Honest participants slashed (goal: 0 at eta <= 0.3, breast cancer included).** Met in
+{honest[0]} of {honest[1]} cells; missed at: {_listing(honest[2])}. flock slashed at most
 {worst_honest("flock")} honest participants in any digits run at eta <= 0.3
-({fig("none", None, "flock", "honest_slashed_max", 0)} in the clean run); flock_v0 slashed up
-to {worst_honest("flock_v0")} ({fig("none", None, "flock_v0", "honest_slashed_max", 0)} of 50 in
-the clean run). `python benchmarks/defence.py --diagnose` shows why v0 failed: a participant's
+({fig("none", None, "flock", "honest_slashed_max", 0)} in the clean run) and at most
+{worst_honest("flock", "breast_cancer")} on breast cancer; flock_v0 slashed up to
+{worst_honest("flock_v0")} ({fig("none", None, "flock_v0", "honest_slashed_max", 0)} of 50 in
+the clean run). `python benchmarks/defence.py --diagnose` shows why v0 fails: a participant's
 private test split holds {d("test_split_samples[digits]")} samples (K = 50, 25 % of ~29), so a
-voter's score moves in steps of {d("score_quantum_pts[digits]")} points and the median of the
+voter's accuracy moves in steps of {d("score_quantum_pts[digits]")} points and the median of the
 voters' scores stays on that lattice. An honest local model (trained on
 {d("train_split_samples[digits]")} samples) is truly {d("honest_holdout_gap_pts[flock_v0,digits]")}
-points below the global model on the public holdout, but the consensus scores put it
-{d("honest_score_gap_pts[flock_v0,digits]")} points below (median;
-{d("honest_score_gap_late_mode_pts[flock_v0,digits]")} points, one test sample, is the most
-common gap late in training), beyond v0's {d("tolerance_pts[flock_v0,digits]")}-point
-tolerance: {d("honest_rejected_pct[flock_v0,digits]")} % of honest proposals were rejected.
-flock now raises `tolerance_bps`, `peer_tolerance_bps`, `min_deviation_bps` and `wash_mad_bps`
-to two score steps of the smallest private test split ({d("tolerance_pts[flock,digits]")} points
-here; `task.score_steps`): {d("honest_rejected_pct[flock,digits]")} % of honest proposals
-rejected in the clean run. The digits runs that still slash an honest member (median of seeds
-at most 1; cartels at eta 0.2 and 0.3, min-sum at 0.3) lose it in rounds where attackers hold
-many voter seats or an honest update fails screening. On breast cancer
-({d("test_split_samples[breast_cancer]")} test samples each, steps of
-{d("score_quantum_pts[breast_cancer]")} points) two steps cap the tolerances at 100 points, so
-a proposal is rejected only when the voters refuse it (score 0), and flock warns that such
-splits cannot judge a proposal. The refusals misfire there: with 7 training samples most
-members' data are already fit, honest updates span orders of magnitude (some are exactly 0),
-and norm screening refuses a few honest ones, up to {worst_honest("flock", "breast_cancer")}
-honest participants slashed in a run (scaling at eta 0.3; flock_v0: up to
-{worst_honest("flock_v0", "breast_cancer")}). What remains is data too small to judge with; more
-samples per member, or finer statistics than accuracy (the test loss), would let the
-thresholds shrink again.
+points below the global model on the public holdout, but the consensus puts it
+{d("honest_score_gap_pts[flock_v0,digits]")} points below (median), beyond v0's
+{d("tolerance_pts[flock_v0,digits]")}-point tolerance: {d("honest_rejected_pct[flock_v0,digits]")} %
+of honest proposals rejected. flock raises its thresholds to two score steps of the smallest
+test split ({d("tolerance_pts[flock,digits]")} points here; `task.score_steps`):
+{d("honest_rejected_pct[flock,digits]")} % of honest proposals rejected in the clean run. Breast
+cancer holds {d("test_split_samples[breast_cancer]")} test samples a member (steps of
+{d("score_quantum_pts[breast_cancer]")} points, tolerances capped at 100): a proposal is rejected
+only when the voters refuse it (score 0), so what slashes an honest member there is screening:
+with 7 training samples most members' data are already fit and honest updates span orders of
+magnitude. flock warns at start-up that such splits cannot judge a proposal.
 
-**2. >= 90 % of attackers slashed within 5 rounds: bounded by the role draw.** An attacker can
-only be caught in a round that gives it the role it misbehaves in. With 20 proposers among 50,
-a proposer attacker is drawn with probability 0.4 per round, 1 - 0.6^5 = 92 % within 5 rounds,
-so at eta = 0.1 (5 attackers, all 5 needed) the goal fails on the draw alone about one time in
-three. The bracket in the tables is that bound, from the run's own role draws: flock's rule
-reached it in {reached} of {len(at_bound)} cells of label flip, sign flip, noise, scaling,
-backdoor and lazy voters (it slashes an attacker at its first malicious act there). Fix: count
-the goal against the attackers that had the role, or raise `proposers_per_round` (the contract
-caps it at 32).
+**2. Final accuracy within 2 points of clean (simple and voter attacks).** Met in
+{accuracy[0]} of {accuracy[1]} cells; missed at: {_listing(accuracy[2])}. A sign-flipped update
+has an honest norm and its model stays within two score steps of the global model on 7 samples,
+so it is accepted often enough to cost {drop("sign_flip", 0.3, "flock")} points at eta 0.3 and
+{drop("sign_flip", 0.4, "flock")} at 0.4 (FedAvg: {drop("sign_flip", 0.3, "fedavg")} and
+{drop("sign_flip", 0.4, "fedavg")}). A direction check (score 0 an update whose cosine with the
+round's coordinate-wise median update is <= 0), measured in an earlier grid, slashed 3 honest
+members in the clean digits run (11 on breast cancer) and still passed 36 % of the sign flips at
+eta 0.3: 22-sample updates are too noisy to share a direction. A voting cartel of 40 % holds most
+of the 30 voter seats in some rounds (hypergeometric): its proposals are then accepted and the
+model set back (colluding cartel at eta 0.4: {fig("colluding_cartel", 0.4, "flock", "final_acc")} %,
+{fig("colluding_cartel", 0.3, "flock", "final_acc")} % at eta 0.3); no median-of-voters rule
+survives a voter majority.
 
-**3. Free riders and copies are refused; statistical attacks pass.** A voter now scores 0 an
-update below 0.1 % of the median norm of the round's updates that moved (the global model
-resubmitted) or within 1 % of an earlier proposal (a copy), and the contract never accepts a
-median of 0: flock
-aggregated {fig("free_rider", 0.3, "flock", "accepted_attack_pct", 0)} % of the free riders'
-proposals at eta 0.3 (flock_v0: {fig("free_rider", 0.3, "flock_v0", "accepted_attack_pct", 0)} %).
-ALIE and min-sum updates stay inside the honest spread by construction and score like honest
-ones: flock aggregated {fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE
-updates at eta 0.2, yet they barely hurt ({fig("alie", 0.2, "flock", "final_acc")} % against
-{fig("none", None, "flock", "final_acc")} % clean); min-max: {
-        fig("min_max", 0.2, "flock", "accepted_attack_pct", 0)
-    } % aggregated, {fig("min_max", 0.2, "flock", "final_acc")} % final.
+**3. Statistical attacks at eta 0.2 (goal: within 5 points, ahead of every robust Flower
+strategy).** {"; ".join(statistical)}. ALIE and min-sum updates stay inside the honest spread by
+construction and score like honest ones (flock aggregated
+{fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE updates at eta 0.2), but
+they move the model little.
 
-**4. Backdoor (goal <= 5 % over 20 rounds).** Model replacement boosts the update x n / eta =
-x20; honest voters now score 0 an update above 10x the round's median norm, so the boosted
-update is refused from round 1 on (where v0 accepted it because an untrained global model
-scores about 0 and every proposal clears the baseline). Highest backdoor success in any round,
-median of seeds: flock {worst("flock", "backdoor_max", ["backdoor"])} % over eta 0.1 to 0.4
-(flock_v0 {worst("flock_v0", "backdoor_max", ["backdoor"])} %, MultiKrum at eta 0.3 {
-        fig("backdoor", 0.3, "multikrum", "backdoor_max")
-    } %). The bound is relative: an attacker who scales by less than 10x gets through screening
-and is judged by accuracy; clipping every accepted update to the median norm in the consensus
-aggregate would close that: `flock_clip` does (aggregation=consensus_clipped), backdoor max {
-        fig("backdoor", 0.3, "flock_clip", "backdoor_max")
-    } % at eta 0.3.
+**4. Backdoor (goal: <= 5 % in every round).** Met in {backdoor[0]} of {backdoor[1]} cells;
+missed at: {_listing(backdoor[2])}. Highest backdoor success in any round, median of seeds:
+flock {worst("flock", "backdoor_max", ("backdoor",))} % over eta 0.1 to 0.4 (flock_v0
+{worst("flock_v0", "backdoor_max", ("backdoor",))} %; MultiKrum at eta 0.3
+{fig("backdoor", 0.3, "multikrum", "backdoor_max")} %). Model replacement boosts its update
+x n / eta; voters score 0 an update above 10x the pooled yardstick, so it is refused even in a
+round whose proposer seats the attackers hold (a yardstick of the round's own median alone, or
+the earlier rule that refused only an update failing against both the round's median and the
+previous accepted norms, lets it through there: on one seed at eta 0.4 the backdoor reached
+85 %). The backdoor success of a barely trained model is not zero: in rounds 1 and 2 (accuracy
+about 45-65 %) the model sends up to 11 % of triggered inputs to the target class by chance,
+with no attacker update aggregated (attack updates aggregated at eta 0.3:
+{fig("backdoor", 0.3, "flock", "accepted_attack_pct", 0)} %). `flock_clip` clips every accepted
+update to the median accepted norm in the aggregate: backdoor max
+{fig("backdoor", 0.3, "flock_clip", "backdoor_max")} % at eta 0.3.
 
-**4b. Sign flips pass at eta >= 0.2.** A sign-flipped update has an honest norm and its model
-stays within two score steps of the global model on 7 samples, so it is accepted often enough
-to cost {drop("sign_flip", 0.3, "flock")} points at eta 0.3 and {
-        drop("sign_flip", 0.4, "flock")
-    } at 0.4 (FedAvg: {drop("sign_flip", 0.3, "fedavg")} and {
-        drop("sign_flip", 0.4, "fedavg")
-    }). A direction check (score 0 an update whose cosine with the round's coordinate-wise median
-update is <= 0) was tried and dropped: on the clean digits run it slashed 3 honest members
-(11 on breast cancer), since 22-sample updates are too noisy to share a direction, and still let
-36 % of the sign flips through at eta 0.3.
+**5. Attackers slashed within 5 rounds (goal: >= 90 % of those that held the role they cheat
+in).** Met in {slashing[0]} of {slashing[1]} cells. At eta 0.3, the share of the attackers that
+held their role by round 5 slashed by round 5: {exposed_list}.
+An attacker whose update is refused is slashed at its first proposal. Updates crafted from the
+honest spread are refused only where they fall outside the vote's tolerance: ALIE
+{by_eta("alie")} %, min-max {by_eta("min_max")} %
+at eta 0.1 to 0.4. Under the paired consensus a voter is judged by its scores minus its own
+score of the base model; an inverted voter's differences are the honest ones negated, and where
+proposals score within a few points of the base (most rounds) they stay inside the band (4 score
+steps): inverted voters are outvoted, and not slashed. Random voters fall outside the band on
+most items only in some rounds. Colluding voters score the honest proposals 0 and their own 100:
+they are slashed in the rounds where they vote on enough proposals of both kinds.
 
-**5. Colluding voters at eta = 0.4: a cartel majority.** A cartel of 40 % votes its own
-label-flipped proposals 100 and everything else 0. With 7-sample scores, the honest voters' own
-spread plus that minority pushed most items' MAD over v0's 20-point `wash_mad_bps`, so v0
-voided most rounds as washes ({fig("colluding_cartel", 0.4, "flock_v0", "skipped", 0)} of 20
-void, final {fig("colluding_cartel", 0.4, "flock_v0", "final_acc")} %). The wash threshold is
-now floored at two score steps too ({fig("colluding_cartel", 0.4, "flock", "skipped", 0)} of 20
-void): the honest majority settles the other rounds and slashes the cartel's voters. But in a
-round where few cartel members drew the proposer role, the cartel holds most of the 30 voter
-seats (hypergeometric, about 4 % of rounds at eta 0.4): its updates are accepted, the honest
-ones rejected, honest voters slashed, and the model is set back (final
-{fig("colluding_cartel", 0.4, "flock", "final_acc")} %, median of seeds). No median-of-voters rule
-survives a voter majority, and a contract cannot tell an honest-majority round from a
-cartel-majority round by counting alone. flock keeps {
-        fig("colluding_cartel", 0.3, "flock", "final_acc")
-    } % at eta 0.3. Fixes to explore: have honest members refuse to build on an aggregate that
-scores below the baseline on their own test split (the aggregate challenge exists on chain, its
-resolution is not automated), and draw proposers so that a cartel's voter share cannot swing.
+**6. Attackers holding most of a round's proposer seats (goal: flock ahead of every
+baseline).** The `{MAJORITY}` cells: 3 proposers a round at eta {MAJORITY_ETA:g}; attackers held
+most of the seats in {fmt(share)} % of the rounds. Met in {majority[0]} of {majority[1]}
+attacks; missed at: {_listing(majority[2])}. Per attack: {"; ".join(majority_rows)}. Screening
+against the pooled yardstick refuses the boosted updates of such a round (scaling
+{fig("scaling", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} % aggregated).
+Updates of an honest norm are judged by the vote alone, whose tolerance is two score steps (28.6
+points): with 3 proposers, an accepted ALIE, min-max or sign-flip update is a third or two of the
+aggregate. Bulyan needs n >= 4f + 3: with the round's true f it skips every round holding an
+attacker, an oracle no deployed rule has, and trains on the clean rounds alone
+({fig("alie", MAJORITY_ETA, "bulyan", "final_acc", dataset=MAJORITY)} % in every cell).
 
-**6. Random voters are outvoted, seldom slashed.** With 30 % of the voters scoring uniformly at
-random, each item's MAD grows and the 3-MAD band covers most of the score range, so a random
-scorer is rarely outside it on most items: flock slashed {
-        fig("random_score", 0.3, "flock", "slashed_by_5_pct", 0)
-    } % of them by round 5 at eta 0.3. (flock_v0's {
-        fig("random_score", 0.3, "flock_v0", "slashed_by_5_pct", 0)
-    } % came mostly from slashing them as *proposers*: v0 rejected 45 % of honest proposals.) The
-median ignores them (accuracy {fig("random_score", 0.3, "flock", "final_acc")} %) and voter
-rewards follow closeness to the median, so they earn little. Fix: a band built from the central
-majority of the scores (e.g. the MAD of the middle 60 %), which a minority cannot widen.
+**7. Scoring by test loss.** {_scoring_summary(cells, scoring)}
 
-**7. The FLock paper's rule.** A vote on the whole aggregate cannot separate attackers from
+**8. The FLock paper's rule.** A vote on the whole aggregate cannot separate attackers from
 honest proposers: accepted rounds aggregate every attacker's update (label flip, eta 0.3:
 {fig("label_flip", 0.3, "flock_paper", "accepted_attack_pct", 0)} % of the flippers' updates),
 rejected rounds slash every honest proposer in them (up to {worst_honest("flock_paper")} honest
 participants per run at eta <= 0.3), and boosted updates drag the accepted aggregate down
 (scaling, eta 0.3: {fig("scaling", 0.3, "flock_paper", "final_acc")} %).
 
-**8. Flower's strategies, given the true f.** Krum keeps a single update of ~22 samples (clean
+**9. The rules without a vote.** Krum keeps a single update of ~22 samples (clean
 {fig("none", None, "krum", "final_acc")} %) and, facing free riders, keeps their identical
 copies of the global model (eta 0.3: {fig("free_rider", 0.3, "krum", "final_acc")} %); Bulyan
-needs n >= 4f + 3 and cannot run at eta 0.4 (f of about 8 among 20 proposers); FedMedian,
-FedTrimmedAvg and MultiKrum collapse under ALIE at eta 0.4 ({
-        fig("alie", 0.4, "fedmedian", "final_acc")
-    }, {fig("alie", 0.4, "fedtrimmedavg", "final_acc")},
-{fig("alie", 0.4, "multikrum", "final_acc")} %), where flock keeps
+cannot run at eta 0.4 (f of about 8 among 20 proposers); under ALIE at eta 0.4 FedMedian,
+FedTrimmedAvg, MultiKrum, the geometric median and centered clipping keep
+{fig("alie", 0.4, "fedmedian", "final_acc")}, {fig("alie", 0.4, "fedtrimmedavg", "final_acc")},
+{fig("alie", 0.4, "multikrum", "final_acc")}, {fig("alie", 0.4, "geometric_median", "final_acc")}
+and {fig("alie", 0.4, "centered_clipping", "final_acc")} %, flock
 {fig("alie", 0.4, "flock", "final_acc")} %.
-
-The baseline runs are those of the previous grid (commit 185b55d): they hold no vote and screen
-nothing, so nothing changed for them.
 """
+
+
+def _best(
+    cells: dict[Key, Cell], dataset: str, attack: str, eta: float, defences: tuple[str, ...]
+) -> str:
+    """The best final accuracy among `defences` in a cell, with its name."""
+    found = [
+        (c.final_acc, name)
+        for name in defences
+        if (c := cell_for(cells, (dataset, attack, eta, name))[0]) is not None
+    ]
+    if not found:
+        return "n/a"
+    value, name = max(found)
+    return f"{name} {fmt(value)}"
+
+
+def _scoring_summary(cells: dict[Key, Cell], scoring: dict[Key, Cell] | None) -> str:
+    """flock scored by accuracy against the same grid scored by test loss: final accuracy and
+    the goals, counted over the cells both ran."""
+    if not scoring:
+        return (
+            "Not in this report: run `python benchmarks/defence.py --grid full --defences flock "
+            "scoring=loss`, then the report again."
+        )
+    both = [k for k in scoring if k[3] == "flock" and k in cells and k[1] != "none"]
+    better = sum(1 for k in both if scoring[k].final_acc > cells[k].final_acc)
+    worse = sum(1 for k in both if scoring[k].final_acc < cells[k].final_acc)
+    merged = {**{k: c for k, c in cells.items() if k[3] != "flock"}, **scoring}
+    rows = []
+    for goal in ("0 honest slashed", "acc within 2 pts", "backdoor", ">= 90 %",
+                 "ahead of every baseline"):  # fmt: skip
+        a, b = goal_tally(cells, "flock", goal), goal_tally(merged, "flock", goal)
+        rows.append(f"{goal}: {a[0]} of {a[1]} by accuracy, {b[0]} of {b[1]} by loss")
+    key: Key = ("digits", "none", None, "flock")
+    clean = [fmt(c.final_acc) if c else "n/a" for c in (cells.get(key), scoring.get(key))]
+    return (
+        "`scoring=loss` (`configs/scoring/loss.yaml`) scores a proposal by its mean "
+        "cross-entropy on the voter's private test split, mapped into the contract's score range "
+        "(finer than accuracy's 14.3-point steps), its thresholds set from the largest honest "
+        f"gaps of clean runs (`--noise`). Over the {len(both)} attacked cells both ran, loss gave "
+        f"a higher final accuracy in {better} and a lower one in {worse} (clean digits: "
+        f"{clean[0]} by accuracy, {clean[1]} by loss). Goals met: {'; '.join(rows)}. The scale "
+        "is fine, the honest spread on it is not: a single member's model, fit to 22 samples, "
+        "is far more confident than the aggregate it is judged against, so its test loss is "
+        "often much higher (median gap +34 % on digits, largest 8.5x), and thresholds that "
+        "keep every honest member in are as loose as accuracy's. Accuracy stays the default. "
+        "The tables after the headline set both side by side."
+    )

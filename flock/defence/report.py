@@ -31,7 +31,7 @@ def _table(cells: dict[Key, Cell], dataset: str) -> list[str]:
     rows = [
         "| attack | eta | defence | final acc % (median) | drop vs clean (pts) "
         "| rounds to >= 90 % attackers slashed (role-draw bound) "
-        "| attackers slashed by round 5 % "
+        "| attackers slashed by round 5 % (all / those that held their role) "
         "| honest slashed (median / max) | attackers' final stake | honest final stake "
         "| attack updates aggregated % | backdoor success % (max over rounds / final) | goal met |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -71,11 +71,14 @@ def _table(cells: dict[Key, Cell], dataset: str) -> list[str]:
                 )
                 if not math.isnan(cell.exposed_90):
                     slashing += f" ({fmt(cell.exposed_90, 0)})"
+                by_5 = fmt(cell.slashed_by_5_pct, 0)
+                if not math.isnan(cell.exposed_slashed_by_5_pct):
+                    by_5 += f" / {fmt(cell.exposed_slashed_by_5_pct, 0)}"
                 rows.append(
                     f"| {attack} | {'' if eta is None else f'{eta:g}'} | {defence}{note} "
                     f"| {fmt(cell.final_acc)} | {drop} "
                     f"| {slashing if settling else ''} "
-                    f"| {fmt(cell.slashed_by_5_pct, 0) if settling else ''} "
+                    f"| {by_5 if settling else ''} "
                     f"| {honest if cell.settles else ''} "
                     f"| {fmt(cell.attacker_stake) if settling else ''} "
                     f"| {fmt(cell.honest_stake) if cell.settles else ''} "
@@ -111,6 +114,41 @@ def _headline(cells: dict[Key, Cell], dataset: str) -> list[str]:
     return rows
 
 
+#: The scoring variant the report sets beside flock's default scoring, when its runs exist.
+SCORING_VARIANT = ("scoring=loss",)
+
+
+def _scoring_table(cells: dict[Key, Cell], variant: dict[Key, Cell], dataset: str) -> list[str]:
+    """flock's rule scored by accuracy (the grid) beside the same runs scored by test loss:
+    final accuracy, drop vs its own clean run, most honest members slashed, and the share of
+    the attackers that held their role slashed by round 5."""
+    rows = [
+        "| attack | eta | final acc % (accuracy / loss) | drop vs clean (accuracy / loss) "
+        "| honest slashed, max (accuracy / loss) "
+        "| role-holding attackers slashed by round 5 % (accuracy / loss) |",
+        "|---|---|---|---|---|---|",
+    ]
+    keys = sorted(
+        (k for k in variant if k[0] == dataset and k[3] == "flock" and k in cells),
+        key=lambda k: (k[1] != "none", ATTACKS.index(k[1]) if k[1] in ATTACKS else -1, k[2] or 0),
+    )
+    for key in keys:
+        pair = (cells[key], variant[key])
+        cleans = [clean_reference(c, dataset, "flock") for c in (cells, variant)]
+        drops = [
+            "" if key[1] == "none" or clean is None else fmt(clean.final_acc - cell.final_acc)
+            for cell, clean in zip(pair, cleans, strict=True)
+        ]
+        rows.append(
+            f"| {key[1]} | {'' if key[2] is None else f'{key[2]:g}'} "
+            f"| {fmt(pair[0].final_acc)} / {fmt(pair[1].final_acc)} "
+            f"| {' / '.join(drops) if key[1] != 'none' else ''} "
+            f"| {pair[0].honest_slashed_max} / {pair[1].honest_slashed_max} "
+            f"| {' / '.join(fmt(c.exposed_slashed_by_5_pct, 0) for c in pair)} |"
+        )
+    return rows
+
+
 def _goal_summary(cells: dict[Key, Cell]) -> list[str]:
     tally: dict[tuple[str, str], list[str]] = defaultdict(list)
     for key in cells:
@@ -130,9 +168,16 @@ def _goal_summary(cells: dict[Key, Cell]) -> list[str]:
 
 
 def write_report(
-    cells: dict[Key, Cell], grid: str, runs: int, seeds: list[int], notes: str, seconds: float
+    cells: dict[Key, Cell],
+    grid: str,
+    runs: int,
+    seeds: list[int],
+    notes: str,
+    seconds: float,
+    scoring: dict[Key, Cell] | None = None,
 ) -> None:
-    """Write results/defence.md and the plots."""
+    """Write results/defence.md and the plots; `scoring`: flock's cells of the grid rerun with
+    :data:`SCORING_VARIANT`, set beside the grid's in their own tables."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     datasets = sorted({k[0] for k in cells}, key=lambda d: d != "digits")
     lines = [
@@ -145,19 +190,27 @@ def write_report(
         "20 proposers and 30 voters per round (the contract's role draw), IID splits, MLP, "
         "10 local epochs; every figure is the median over the seeds. flock's rule is settled by "
         "its Python mirror of `AllianceTask.settle` (differential-tested identical to the "
-        "contract; `--smoke` plays it on the contract itself); `flock_v0` is the same contract "
-        "and code with score-step tolerances and update screening turned off by config (the "
-        "rule the previous grid measured); `flock_paper` is the "
-        "FLock paper's rule (`flock/protocol/flock_paper.py`, Python only); the baselines "
-        "aggregate every proposer's update with the real Flower strategy, configured with the "
-        "round's true number of malicious proposers.",
+        "contract; `--smoke` plays it on the contract itself), its voters scoring by the "
+        "`scoring` group (accuracy unless the title says otherwise). `flock_v0` is the same "
+        "contract and code with score-step tolerances and update screening turned off by "
+        "config; `flock_clip` is flock's rule with every accepted update clipped to the median "
+        "accepted norm inside the consensus aggregate (`aggregation=consensus_clipped`); "
+        "`flock_paper` is the FLock paper's rule (`flock/protocol/flock_paper.py`, Python "
+        "only). The baselines aggregate every proposer's update without a vote: the real "
+        "Flower strategies, configured with the round's true number of malicious proposers, "
+        "and flock's own robust rules that Flower lacks (`geometric_median`: smoothed "
+        "Weiszfeld as in RFA; `centered_clipping`). `digits_majority` is the attacker-majority "
+        "family: digits with 3 proposers a round at eta 0.4, so that attackers hold most of "
+        "a round's proposer seats in some rounds (their share is in the notes).",
         "",
         "Columns: *drop vs clean* is the defence's own clean run minus this run (final "
         "accuracy, points); *rounds to >= 90 % attackers slashed* counts rounds until 90 % of "
         "the attackers were slashed at least once (`never`: not within the run); *stakes* are "
-        "tokens of 64 at the start; *attack updates aggregated* is the share of the attackers' "
-        "proposals that went into a global model (for the baselines: all of them, whatever "
-        "weight the strategy gave them).",
+        "tokens of 64 at the start; *attackers slashed by round 5* is the share of every "
+        "attacker, then of those the role draw gave the role they cheat in by round 5 (the "
+        "goal's measure: no rule can slash an attacker before that); *attack updates "
+        "aggregated* is the share of the attackers' proposals that went into a global model "
+        "(for the baselines: all of them, whatever weight the strategy gave them).",
         "",
         notes,
         "",
@@ -174,6 +227,20 @@ def write_report(
             "needs n >= 4f + 3 and declined every round (the global model stayed the initial one).",
             "",
             *_headline(cells, dataset),
+        ]
+    for dataset in datasets if scoring else ():
+        if not any(k[0] == dataset for k in scoring or {}):
+            continue
+        lines += [
+            "",
+            f"## {dataset}: flock scored by accuracy and by test loss "
+            f"({', '.join(SCORING_VARIANT)})",
+            "",
+            f"`python benchmarks/defence.py --grid {grid} --defences flock "
+            f"{' '.join(SCORING_VARIANT)}`: the same runs with the voters scoring by the test "
+            "loss (`configs/scoring/loss.yaml`, its thresholds on that scale).",
+            "",
+            *_scoring_table(cells, scoring or {}, dataset),
         ]
     for dataset in datasets:
         lines += ["", f"## {dataset}: every figure", "", *_table(cells, dataset)]
@@ -207,8 +274,12 @@ def report(grid: str) -> list[str]:
         lines = [line for dataset in ("digits", "breast_cancer") for line in diagnose(dataset)]
         diag_path.write_text("\n".join(lines) + "\n")
     seconds = sum(r.seconds for r in results)
-    text = notes(cells, _diag_lines(diag_path))
-    write_report(cells, grid, len(results), seeds, text, seconds)
+    scored = [
+        r for r in load_results(RUNS_DIR / run_name(grid, SCORING_VARIANT)) if r.defence == "flock"
+    ]
+    scoring = summarise(scored, committee("defence")) if scored else None
+    text = notes(cells, _diag_lines(diag_path), scoring, majority_shares(results))
+    write_report(cells, grid, len(results), seeds, text, seconds, scoring)
     lines = figure_lines(cells)
     (RESULTS_DIR / "defence.txt").write_text("\n".join(lines) + "\n")
     return lines

@@ -40,13 +40,13 @@ def _exposing_roles(attack: str) -> set[str]:
 _ROLE_CACHE: dict[tuple[int, int, int, int, int], list[dict[int, str]]] = {}
 
 
-def exposure_round(result, committee: tuple[int, int], fraction: float = 0.9) -> float:  # type: ignore[no-untyped-def]
-    """The round by which `fraction` of the attackers were drawn at least once into a role they
-    misbehave in: no detector can slash them earlier (the role draw's bound). The simulation's
-    role seeds with the whole roster (under the paper's rule removals change later draws);
-    NaN for runs on the contract, whose seeds differ."""
+def first_exposures(result, committee: tuple[int, int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Per attacker, the first round that drew it into a role it misbehaves in (attackers never
+    drawn are absent): before that round no detector can slash it. The simulation's role seeds
+    with the whole roster (under the paper's rule removals change later draws); empty for runs
+    on the contract, whose seeds differ."""
     if result.on_chain or not result.attackers:
-        return float("nan")
+        return {}
     proposers, voters = committee
     key = (result.seed, result.participants, result.rounds, proposers, voters)
     if key not in _ROLE_CACHE:
@@ -60,13 +60,32 @@ def exposure_round(result, committee: tuple[int, int], fraction: float = 0.9) ->
             draws.append({i: roles[a].name for i, a in enumerate(roster)})
         _ROLE_CACHE[key] = draws
     exposing = _exposing_roles(result.attack)
-    first = []
+    first = {}
     for i in result.attackers:
         rounds = [r for r, roles in enumerate(_ROLE_CACHE[key], 1) if roles[i] in exposing]
         if rounds:
-            first.append(rounds[0])
+            first[i] = rounds[0]
+    return first
+
+
+def exposure_round(result, committee: tuple[int, int], fraction: float = 0.9) -> float:  # type: ignore[no-untyped-def]
+    """The round by which `fraction` of the attackers were drawn at least once into a role they
+    misbehave in (the role draw's bound on slashing); NaN for runs on the contract."""
+    if result.on_chain or not result.attackers:
+        return float("nan")
+    first = sorted(first_exposures(result, committee).values())
     needed = math.ceil(fraction * len(result.attackers))
-    return float(sorted(first)[needed - 1]) if len(first) >= needed else math.inf
+    return float(first[needed - 1]) if len(first) >= needed else math.inf
+
+
+def exposed_slashed_pct(result, committee: tuple[int, int], by_round: int = 5) -> float:  # type: ignore[no-untyped-def]
+    """Of the attackers drawn into the role they cheat in within the first `by_round` rounds,
+    the share (%) slashed by round `by_round`; NaN when none was drawn, or on the contract."""
+    exposed = [i for i, r in first_exposures(result, committee).items() if r <= by_round]
+    if not exposed:
+        return float("nan")
+    caught = sum(1 for i in exposed if result.first_slashed.get(i, math.inf) <= by_round)
+    return 100.0 * caught / len(exposed)
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,8 @@ class Cell:
     rounds_to_90: float
     exposed_90: float
     slashed_by_5_pct: float
+    #: of the attackers drawn by round 5 into the role they cheat in, % slashed by round 5
+    exposed_slashed_by_5_pct: float
     honest_slashed: float
     honest_slashed_max: int
     attacker_stake: float
@@ -133,6 +154,11 @@ def summarise(results: Iterable, committee: tuple[int, int] | None = None) -> di
                 else float("nan")
             ),
             slashed_by_5_pct=_median(by_5) if by_5 else float("nan"),
+            exposed_slashed_by_5_pct=(
+                _median(exposed_slashed_pct(r, committee) for r in runs)
+                if committee and settles and key[1] != "none"
+                else float("nan")
+            ),
             honest_slashed=_median(r.honest_slashed() for r in runs),
             honest_slashed_max=max(r.honest_slashed() for r in runs),
             attacker_stake=_median(r.attacker_stake[-1] for r in runs if r.attacker_stake),
@@ -218,7 +244,7 @@ def goals_for(
     if attack in STATISTICAL_ATTACKS and eta == 0.2:
         flower = [cell_for(cells, (dataset, attack, eta, b))[0] for b in ROBUST_FLOWER]
         best = max((c.final_acc for c in flower if c is not None), default=float("nan"))
-        checks.append(GoalCheck("drop <= 10 pts", drop <= 10.0, f"{fmt(drop)} pts"))
+        checks.append(GoalCheck("drop <= 5 pts", drop <= 5.0, f"{fmt(drop)} pts"))
         checks.append(
             GoalCheck(
                 "beats every robust Flower strategy", cell.final_acc > best, f"best {fmt(best)}"
@@ -230,11 +256,17 @@ def goals_for(
         checks.append(
             GoalCheck("ahead of every baseline", cell.final_acc > best, f"best {fmt(best)}")
         )
+    exposed = cell.exposed_slashed_by_5_pct
+    if math.isnan(exposed):  # on the contract (its role seeds differ): every attacker counts
+        share, whom = cell.slashed_by_5_pct, "attackers"
+    else:
+        share, whom = exposed, "attackers that held their role"
     checks.append(
         GoalCheck(
-            f">= {slash_share:g} % attackers slashed by round {rounds_goal}",
-            cell.rounds_to_90 <= rounds_goal,
-            f"round {fmt(cell.rounds_to_90, 0)}",
+            f">= {slash_share:g} % of attackers that held their role slashed by round "
+            f"{rounds_goal}",
+            share >= slash_share,
+            f"{fmt(share, 0)} % of {whom}",
         )
     )
     if eta <= 0.3:
@@ -270,6 +302,11 @@ def figure_lines(cells: dict[Key, Cell]) -> list[str]:
             lines.append(f"acc_drop_pts[{label}]: {fmt(clean.final_acc - cell.final_acc)}")
         if cell.settles and attack != "none":
             lines.append(f"attackers_slashed_by_r5_pct[{label}]: {fmt(cell.slashed_by_5_pct)}")
+            if not math.isnan(cell.exposed_slashed_by_5_pct):
+                lines.append(
+                    f"exposed_attackers_slashed_by_r5_pct[{label}]: "
+                    f"{fmt(cell.exposed_slashed_by_5_pct)}"
+                )
             lines.append(f"rounds_to_90pct_slashed[{label}]: {fmt(cell.rounds_to_90, 0)}")
             if not math.isnan(cell.exposed_90):
                 lines.append(f"rounds_to_90pct_drawn[{label}]: {fmt(cell.exposed_90, 0)}")

@@ -348,7 +348,7 @@ class ParticipantWorker:
             proposals,
             base_hash=base.model_hash,
             round_=round_,
-            reference_norm=base.update_norm,
+            reference_norms=base.update_norms,
         )
         compute_s = time.perf_counter() - started
         try:

@@ -105,7 +105,7 @@ def play_round(cfg: DictConfig, alliance: Alliance, r: int) -> RoundResult:
             proposals,
             base_hash=base.model_hash,
             round_=round_,
-            reference_norm=base.update_norm,
+            reference_norms=base.update_norms,
         )
         return ballot.scores, ballot.attestation
 

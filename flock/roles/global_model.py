@@ -21,7 +21,7 @@ from flock.aggregation import get_aggregator
 from flock.contracts import Outcome, TaskClient
 from flock.protocol.consensus import consensus_scores
 from flock.protocol.types import Proposal
-from flock.roles.screening import median_update_norm
+from flock.roles.screening import moved_update_norms
 from flock.store import BlobStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,10 @@ class BaseModel:
         Its flat parameters.
     adopted : bool
         Whether the chain has adopted it (False: the pending aggregate, recomputed here).
-    update_norm : float or None
-        The median norm of the accepted updates it aggregates, each against the model it was
-        trained from: the yardstick voters screen the next updates against
-        (:func:`flock.roles.screening.screen_updates`). None for the initial model or when
+    update_norms : tuple of float
+        The norms of the accepted updates it aggregates, each against the model it was trained
+        from: the reference voters pool with the next round's update norms to screen them
+        (:func:`flock.roles.screening.screen_updates`). Empty for the initial model or when
         those updates are not at hand.
     """
 
@@ -146,12 +146,12 @@ class BaseModel:
     model_hash: bytes
     params: torch.Tensor
     adopted: bool
-    update_norm: float | None = None
+    update_norms: tuple[float, ...] = ()
 
 
-def accepted_update_norm(task: TaskClient, store: BlobStore, round_: int) -> float | None:
-    """The median norm of settled `round_`'s accepted updates, each against the base model it
-    names (blobs verified against their on-chain hashes); None when the round accepted nothing.
+def accepted_update_norms(task: TaskClient, store: BlobStore, round_: int) -> tuple[float, ...]:
+    """The norms of settled `round_`'s accepted updates that moved, each against the base model
+    it names (blobs verified against their on-chain hashes); empty when it accepted nothing.
     The accepted set is the committee's decision, so no proposer of a later round moves it.
 
     Raises
@@ -160,29 +160,29 @@ def accepted_update_norm(task: TaskClient, store: BlobStore, round_: int) -> flo
         When a needed blob is missing or does not hash to its on-chain hash.
     """
     updates = _accepted_updates(task, store, round_)
-    return None if updates is None else _norm_against_base(store, *updates)
+    return () if updates is None else _norms_against_base(store, *updates)
 
 
-def _norm_against_base(
+def _norms_against_base(
     store: BlobStore, accepted: list[Proposal], vectors: list[torch.Tensor]
-) -> float | None:
-    """The median norm of the accepted `vectors` against the one base model their proposals
-    name (None when they name two: honest voters refuse another base than theirs, so that
-    takes a voter majority)."""
+) -> tuple[float, ...]:
+    """The norms of the accepted `vectors` against the one base model their proposals name
+    (empty when they name two: honest voters refuse another base than theirs, so that takes a
+    voter majority)."""
     bases = {p.base_hash for p in accepted}
     if len(bases) != 1 or len(next(iter(bases))) != 32:
-        return None
-    return median_update_norm(store.get(bases.pop()).vector, vectors)
+        return ()
+    return moved_update_norms(store.get(bases.pop()).vector, vectors)
 
 
-def _yardstick(measure: Callable[[], float | None], round_: int) -> float | None:
-    """`measure()` (the yardstick of round `round_`'s accepted updates), or None (screening
-    falls back to the round's own median norm) when a blob it needs is not at hand."""
+def _yardstick(measure: Callable[[], tuple[float, ...]], round_: int) -> tuple[float, ...]:
+    """`measure()` (the norms of round `round_`'s accepted updates), or empty (screening falls
+    back to the round's own updates) when a blob it needs is not at hand."""
     try:
         return measure()
     except StoreError as exc:
-        log.warning("round %d's updates are not at hand (%s): no screening yardstick", round_, exc)
-        return None
+        log.warning("round %d's updates are not at hand (%s): no screening reference", round_, exc)
+        return ()
 
 
 def _adopted_vector(
@@ -214,11 +214,11 @@ def base_model(aggregation: Any, task: TaskClient, store: BlobStore, num_params:
         if updates is None:  # the chain only marks a round pending when it accepted updates
             raise RuntimeError(f"round {pending} is pending but accepted nothing")
         digest, vector = _aggregate(aggregation, task, store, pending, *updates)
-        norm = _yardstick(lambda: _norm_against_base(store, *updates), pending)
-        return BaseModel(pending, digest, vector, adopted=False, update_norm=norm)
+        norms = _yardstick(lambda: _norms_against_base(store, *updates), pending)
+        return BaseModel(pending, digest, vector, adopted=False, update_norms=norms)
     digest, round_ = task.global_model()
     vector = _adopted_vector(aggregation, task, store, digest, round_, num_params)
-    norm = None
+    reference: tuple[float, ...] = ()
     if round_ > 0:
-        norm = _yardstick(lambda: accepted_update_norm(task, store, round_), round_)
-    return BaseModel(round_, digest, vector, adopted=True, update_norm=norm)
+        reference = _yardstick(lambda: accepted_update_norms(task, store, round_), round_)
+    return BaseModel(round_, digest, vector, adopted=True, update_norms=reference)

@@ -7,15 +7,17 @@ geometry of the update (the proposal minus the current global model): its norm i
 the round's typical norm (a boosted update), near zero (no work), or next to an earlier
 proposal's (a copy). A voter scores such a proposal 0, the score the contract never accepts.
 
-Two yardsticks, and an update is refused only when it fails against both: the median norm of
-this round's updates, and the median norm of the accepted updates that built the round's base
-model (`reference_norm`, chosen by the previous committee). Each alone can be captured: a
-colluding group that the draw gives most of a round's proposer seats drags the round's median
-down with tiny copies (every honest update then looks oversized) or up with boosted updates
-(honest ones then look like copies); boosted updates a committee accepted inflate the previous
-round's norm (honest ones then look like no work). Colluders must hold both to get an honest
-update refused. Every honest voter computes both from the same public data and agrees. Without
-a reference (round 1, or a base whose updates are not at hand) the round's median decides.
+One yardstick, pooled so that no single round's proposers own it: the median of the non-zero
+norms of this round's updates together with those of the accepted updates that built the
+round's base model (`reference_norms`, chosen by the previous committee). Either source alone can
+be captured: colluders whom the draw gives most of a round's proposer seats make the round's
+median their own norm (boosted or noise updates then look ordinary; tiny copies make every
+honest update look oversized), and boosted updates a committee accepted inflate the previous
+round's norms. In the pool, colluders must hold most of the round's seats and of the previous
+accepted set together to move the median, whichever way they push it (with an even pool, the
+bound an update fails takes the middle value that favours it). Every honest voter computes it
+from the same public data and agrees. Without a reference (round 1, or a base whose updates are
+not at hand) the round's own updates decide.
 """
 
 from __future__ import annotations
@@ -74,6 +76,17 @@ class ScreeningRules:
         return cls(**{k: float(v) for k, v in voting.items() if k in known})
 
 
+def moved_update_norms(
+    base_params: torch.Tensor, updated: Sequence[torch.Tensor]
+) -> tuple[float, ...]:
+    """The norms of the updates (each model minus `base_params`) that moved at all, in
+    publication order: the screening reference of the next round (:func:`screen_updates`)."""
+    if not updated:
+        return ()
+    norms = torch.linalg.vector_norm(torch.stack(list(updated)) - base_params, dim=1)
+    return tuple(float(n) for n in norms.to(torch.float64) if n > 0)
+
+
 def median_update_norm(base_params: torch.Tensor, updated: Sequence[torch.Tensor]) -> float | None:
     """The median norm of the updates (each model minus `base_params`) that moved at all, in
     float64; None when none moved."""
@@ -97,7 +110,7 @@ def screen_updates(
     global_params: torch.Tensor,
     proposals: Sequence[torch.Tensor],
     rules: ScreeningRules,
-    reference_norm: float | None = None,
+    reference_norms: Sequence[float] = (),
 ) -> dict[int, str]:
     """Which proposals (positions in `proposals`, publication order) fail screening, and why.
 
@@ -108,33 +121,30 @@ def screen_updates(
     proposals : sequence of torch.Tensor
         The round's verified proposals (full flat parameter vectors), in publication order.
     rules : ScreeningRules
-        The bounds.
-    reference_norm : float, optional
-        The second yardstick: the median norm of the accepted updates that built
-        `global_params` (:func:`median_update_norm`). None or 0: the round's median alone.
+        The bounds, relative to the yardstick: the median of the non-zero norms of this
+        round's updates pooled with `reference_norms` (of an even pool, the upper middle value
+        for the oversized bound, the lower one for no work and copies).
+    reference_norms : sequence of float
+        The norms of the accepted updates that built `global_params`
+        (:func:`moved_update_norms`); empty: the round's updates alone.
 
     Returns
     -------
     dict of int to str
-        Position -> reason, for each proposal to score 0. Without a reference, empty when
-        fewer than two proposals (no round median to compare with) or no update moved; the
-        round's median is over the updates of non-zero norm.
+        Position -> reason, for each proposal to score 0. Empty when the pool holds fewer than
+        two norms (nothing to compare with).
     """
     if not proposals:
         return {}
     updates = torch.stack(list(proposals)) - global_params
     norms = torch.linalg.vector_norm(updates, dim=1)
-    references = [float(reference_norm)] if reference_norm else []
-    round_median = _median_of_moved(norms) if len(proposals) >= 2 else None
-    if round_median is not None:
-        references.append(round_median)
-    if not references:
+    pool = sorted(n for n in (*norms.to(torch.float64).tolist(), *reference_norms) if n > 0)
+    if len(pool) < 2:
         return {}
-    # an update is refused only when it fails against every yardstick: colluders must hold
-    # both the round's median and the previous committee's accepted set to get an honest
-    # update refused (each alone was shown to fail: a proposer majority drawn by chance moves
-    # the round's median; accepted boosted updates inflate the previous round's norm)
-    high, low = max(references), min(references)
+    # an even pool has two middle values: an update is oversized against the upper one and
+    # carries no work (or is a copy) against the lower one, so that a half of the pool moves
+    # neither bound against the other half (honest updates are refused only by a majority)
+    low, high = pool[(len(pool) - 1) // 2], pool[len(pool) // 2]
     failed: dict[int, str] = {}
     for i, norm in enumerate(norms.tolist()):
         if rules.max_norm_ratio and norm > rules.max_norm_ratio * high:

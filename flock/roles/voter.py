@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,13 +111,14 @@ class Voter:
         *,
         base_hash: bytes | None = None,
         round_: int = 0,
-        reference_norm: float | None = None,
+        reference_norms: Sequence[float] = (),
     ) -> Ballot:
         """Fetch, verify and score every proposal (and their plain average, for the record),
         given the round's base model (`global_params`, hashing to `base_hash` as this voter
         recomputed it; None skips the base check and attests nothing) and the screening
-        yardstick (`reference_norm`: the median norm of the accepted updates that built the
-        base; None: the round's own median, see :func:`flock.roles.screening.screen_updates`)."""
+        reference (`reference_norms`: the norms of the accepted updates that built the base,
+        pooled with this round's; empty: the round's alone, see
+        :func:`flock.roles.screening.screen_updates`)."""
         vectors: list[torch.Tensor] = []
         valid: list[int] = []
         rejected: dict[int, str] = {}
@@ -140,7 +142,7 @@ class Voter:
                 rejected[proposal.index] = str(exc)
                 log.warning("%s rejects proposal %d: %s", self.ctx.address, proposal.index, exc)
         for position, reason in screen_updates(
-            global_params, vectors, self.screening, reference_norm
+            global_params, vectors, self.screening, reference_norms
         ).items():
             rejected[valid[position]] = reason
             log.info("%s scores proposal %d 0: %s", self.ctx.address, valid[position], reason)

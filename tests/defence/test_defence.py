@@ -16,7 +16,13 @@ from flock.defence import MemoryStore, RunResult, attack_with_fraction, resolve_
 from flock.defence import report as defence_report
 from flock.defence.config import with_fraction
 from flock.defence.grid import MAJORITY_ATTACKS, MAJORITY_ETA, MAJORITY_OVERRIDES, RUNS_DIR, SCRIPT
-from flock.defence.summary import figure_lines, goals_for, summarise
+from flock.defence.summary import (
+    exposed_slashed_pct,
+    figure_lines,
+    first_exposures,
+    goals_for,
+    summarise,
+)
 from flock.defence.sweep import grid_blocks, run_name
 from flock.defence.world import build_world
 
@@ -197,6 +203,38 @@ def test_summary_figure_lines_and_goals() -> None:
     assert checks["acc within 2 pts"].met
     assert checks["acc within 2 pts"].figure == "1.0 pts; FedAvg 20.0"
     assert goals_for(cells, ("digits", "label_flip", 0.3, "fedavg")) == []
+
+
+def _drawn_run(attackers: list[int], first_slashed: dict[int, int]) -> RunResult:
+    """A label-flip run of 50 members off the contract: its role draws are the simulation's
+    (seed 0), so who held the proposer role comes from real draws."""
+    return RunResult(
+        defence="flock", attack="label_flip", eta=0.3, seed=0, dataset="digits",
+        participants=50, rounds=20, attackers=attackers, first_slashed=first_slashed,
+        rule="flock", accuracy=[0.9],
+    )  # fmt: skip
+
+
+def test_only_attackers_that_held_their_role_count_toward_the_slashing_goal() -> None:
+    committee = (20, 30)
+    first = first_exposures(_drawn_run(list(range(50)), {}), committee)
+    drawn = [i for i in range(50) if first.get(i, 99) <= 5]
+    undrawn = [i for i in range(50) if first.get(i, 99) > 5]
+    assert len(drawn) >= 10 and undrawn, "seed 0's draw: most, not all, propose by round 5"
+    attackers = drawn[:10] + undrawn[:1]
+    # every attacker that proposed by round 5 slashed at its first proposal, the other never
+    caught = _drawn_run(attackers, {i: first[i] for i in drawn[:10]})
+    assert exposed_slashed_pct(caught, committee) == 100.0
+    # one of them missed: its share of the ten that held the role, not of all eleven
+    missed = _drawn_run(attackers, {i: first[i] for i in drawn[1:10]})
+    assert exposed_slashed_pct(missed, committee) == 90.0
+    # slashed after round 5 does not count
+    late = _drawn_run(attackers, {i: 6 for i in drawn[:10]})
+    assert exposed_slashed_pct(late, committee) == 0.0
+    key = ("digits", "label_flip", 0.3, "flock")
+    for run, met in ((caught, True), (missed, True), (late, False)):
+        goal = next(c for c in goals_for(summarise([run], committee), key) if "role" in c.name)
+        assert goal.met is met
 
 
 def test_report_writes_markdown_plots_and_figure_lines(

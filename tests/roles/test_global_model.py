@@ -99,10 +99,10 @@ def test_base_model_is_the_recomputed_pending_aggregate_not_a_posted_hash(tmp_pa
     torch.testing.assert_close(base.params, 2 * torch.ones(4))
     assert store.get(base.model_hash).vector.tolist() == [2.0] * 4
     # the base records no screening yardstick: the proposals name no base blob at hand
-    assert base.update_norm is None
+    assert base.update_norms == ()
 
 
-def test_the_base_carries_the_median_norm_of_the_updates_it_aggregates(tmp_path: Path) -> None:
+def test_the_base_carries_the_norms_of_the_updates_it_aggregates(tmp_path: Path) -> None:
     # Prepare: round 1 accepted updates of norm 2, 4 and 10 from the initial model (zeros)
     store = UpdateStore(tmp_path)
     initial = store.put(torch.zeros(4), {"kind": "initial", "round": "0"})
@@ -116,10 +116,10 @@ def test_the_base_carries_the_median_norm_of_the_updates_it_aggregates(tmp_path:
     # Execute
     base = base_model(CONSENSUS, view, store, 4)  # type: ignore[arg-type]
     # Assert: the yardstick the next voters screen against, which no later proposer moves
-    assert base.update_norm == 4.0
+    assert base.update_norms == (2.0, 4.0, 10.0)
     # a rejected update (mask 0b011) is not part of it
     view.accepted_mask = 0b011
-    assert base_model(CONSENSUS, view, store, 4).update_norm == 3.0  # type: ignore[arg-type]
+    assert base_model(CONSENSUS, view, store, 4).update_norms == (2.0, 4.0)  # type: ignore[arg-type]
 
 
 def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flock.roles import ScreeningRules, median_update_norm, screen_updates
+from flock.roles import ScreeningRules, median_update_norm, moved_update_norms, screen_updates
 
 RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.001, duplicate_ratio=0.01)
 
@@ -68,44 +68,65 @@ def test_a_proposer_majority_of_tiny_copies_cannot_get_honest_updates_refused() 
     global_params, honest = _round(9)
     tiny = global_params + 0.04 * (honest[0] - global_params) / (honest[0] - global_params).norm()
     proposals = honest + [tiny.clone() for _ in range(11)]
-    yardstick = median_update_norm(global_params, honest)
-    assert yardstick is not None
     own_median = screen_updates(global_params, proposals, RULES)
     assert set(range(9)) <= set(own_median)  # the attack, against the round's own median
-    # Against the yardstick the previous committee accepted, no honest update is refused;
-    # the copies are (the first tiny update is merely small, which is not a fault)
-    failed = screen_updates(global_params, proposals, RULES, reference_norm=yardstick)
+    # Pooled with the norms of the updates the previous committee accepted, no honest update
+    # is refused; the copies are (the first tiny update is merely small, which is not a fault)
+    reference = moved_update_norms(global_params, honest)
+    failed = screen_updates(global_params, proposals, RULES, reference_norms=reference)
     assert sorted(failed) == list(range(10, 20))
 
 
-def test_a_proposer_majority_of_boosted_updates_cannot_make_honest_ones_look_like_copies() -> None:
-    # 11 boosted updates of norm ~70 drag the round's median up: against it alone, honest
-    # updates 1 % of it apart look like copies of each other
+def test_a_proposer_majority_of_boosted_updates_is_refused_and_honest_ones_are_not() -> None:
+    # 11 boosted updates of norm ~70 make the round's median theirs: against it alone they look
+    # ordinary and honest updates 1 % of it apart look like copies of each other
     global_params, honest = _round(9)
     g = torch.Generator().manual_seed(7)
     boosted = [global_params + 70 * torch.randn(50, generator=g) / 50**0.5 for _ in range(11)]
     proposals = honest + boosted
-    yardstick = median_update_norm(global_params, honest)
-    failed = screen_updates(global_params, proposals, RULES, reference_norm=yardstick)
-    assert not set(failed) & set(range(9))  # no honest update refused
+    assert not set(screen_updates(global_params, proposals, RULES)) & set(range(9, 20))
+    reference = moved_update_norms(global_params, honest)
+    failed = screen_updates(global_params, proposals, RULES, reference_norms=reference)
+    assert sorted(failed) == list(range(9, 20))  # every boosted update, no honest one
+
+
+def test_two_boosted_of_three_proposers_are_refused_against_the_accepted_norms() -> None:
+    # A round of 3 proposer seats, 2 drawn by colluders who boost x20: the round's median is
+    # theirs; the 3 updates the previous committee accepted outweigh them in the pool
+    global_params, honest = _round(3)
+    proposals = [honest[0], *(global_params + 20 * (h - global_params) for h in honest[1:])]
+    assert screen_updates(global_params, proposals, RULES) == {}
+    reference = moved_update_norms(global_params, honest)
+    failed = screen_updates(global_params, proposals, RULES, reference_norms=reference)
+    assert sorted(failed) == [1, 2]
 
 
 def test_accepted_boosted_updates_cannot_get_honest_ones_refused_as_no_work() -> None:
-    # the previous committee accepted boosted updates: a yardstick 10,000x the honest norm;
-    # against it alone every honest update would look like the global model resubmitted
+    # the previous committee accepted 8 boosted updates, 10,000x the honest norm: against them
+    # alone every honest update would look like the global model resubmitted; in the pool of
+    # 8 + 8 the lower middle value is honest
     global_params, honest = _round(8)
-    assert screen_updates(global_params, honest, RULES, reference_norm=1e4) == {}
-    # and an update that fails against both yardsticks is still refused
+    assert screen_updates(global_params, honest, RULES, reference_norms=(1e4,) * 8) == {}
+    # and an update far above both halves is still refused
     boosted = global_params + 1e6 * (honest[0] - global_params)
-    failed = screen_updates(global_params, [*honest, boosted], RULES, reference_norm=1.0)
+    failed = screen_updates(global_params, [*honest, boosted], RULES, reference_norms=(1.0,))
     assert list(failed) == [8]
 
 
-def test_with_a_yardstick_a_lone_proposal_is_screened_too() -> None:
+def test_with_a_reference_a_lone_proposal_is_screened_too() -> None:
+    # the previous committee accepted three updates of norm 1
     global_params, proposals = _round(1)
     boosted = global_params + 30 * (proposals[0] - global_params)
-    assert screen_updates(global_params, proposals, RULES, reference_norm=1.0) == {}
-    assert list(screen_updates(global_params, [boosted], RULES, reference_norm=1.0)) == [0]
+    assert screen_updates(global_params, proposals, RULES, reference_norms=(1.0,) * 3) == {}
+    failed = screen_updates(global_params, [boosted], RULES, reference_norms=(1.0,) * 3)
+    assert list(failed) == [0]
+
+
+def test_the_reference_is_the_norms_of_the_updates_that_moved() -> None:
+    base = torch.zeros(3)
+    updated = [torch.tensor([3.0, 4.0, 0.0]), base.clone(), torch.tensor([0.0, 2.0, 0.0])]
+    assert moved_update_norms(base, updated) == (5.0, 2.0)
+    assert moved_update_norms(base, []) == ()
 
 
 def test_the_yardstick_is_the_median_norm_of_the_updates_that_moved() -> None:
