@@ -44,15 +44,15 @@ def diagnose(dataset: str = "digits", seed: int = 0) -> list[str]:
             ]
         lines.append(f"tolerance_pts[{defence},{dataset}]: {tolerance:g}")
         result = simulate(cfg)
-        gaps = [g / 100 for g in result.score_gaps]
+        gaps = [g / 100 for g in result.score_gaps]  # empty when no round settled (all washes)
         late = gaps[len(gaps) // 2 :]
-        holdout_gap = statistics.median(result.holdout_gaps)
         lines += [
-            f"honest_holdout_gap_pts[{defence},{dataset}]: {holdout_gap:.1f}",
-            f"honest_score_gap_pts[{defence},{dataset}]: {statistics.median(gaps):.1f}",
-            f"honest_score_gap_late_mode_pts[{defence},{dataset}]: {statistics.mode(late):.1f}",
+            f"honest_holdout_gap_pts[{defence},{dataset}]: {_median(result.holdout_gaps)}",
+            f"honest_score_gap_pts[{defence},{dataset}]: {_median(gaps)}",
+            f"honest_score_gap_late_mode_pts[{defence},{dataset}]: "
+            f"{f'{statistics.mode(late):.1f}' if late else 'n/a'}",
             f"honest_score_gap_over_tolerance_pct[{defence},{dataset}]: "
-            f"{100 * sum(g > tolerance for g in gaps) / len(gaps):.1f}",
+            f"{100 * sum(g > tolerance for g in gaps) / max(len(gaps), 1):.1f}",
             f"honest_rejected_pct[{defence},{dataset}]: "
             f"{100 * result.honest_rejected / max(result.honest_proposals, 1):.1f}",
             f"honest_slashed[{defence},none,{dataset}]: {result.honest_slashed()}",
@@ -62,3 +62,8 @@ def diagnose(dataset: str = "digits", seed: int = 0) -> list[str]:
             for reason, count in sorted(result.honest_slash_reasons.items())
         ]
     return lines
+
+
+def _median(values: list[float]) -> str:
+    """The median to one decimal, or `n/a` for no values."""
+    return f"{statistics.median(values):.1f}" if values else "n/a"

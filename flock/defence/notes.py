@@ -136,19 +136,24 @@ screening off by config (`task.score_steps=0`, every `voting` ratio 0).
 the clean run). `python benchmarks/defence.py --diagnose` shows why v0 fails: a participant's
 private test split holds {d("test_split_samples[digits]")} samples (K = 50, 25 % of ~29), so a
 voter's accuracy moves in steps of {d("score_quantum_pts[digits]")} points and the median of the
-voters' scores stays on that lattice. An honest local model (trained on
+voters' paired differences stays on that lattice. An honest local model (trained on
 {d("train_split_samples[digits]")} samples) is truly {d("honest_holdout_gap_pts[flock_v0,digits]")}
-points below the global model on the public holdout, but the consensus puts it
-{d("honest_score_gap_pts[flock_v0,digits]")} points below (median), beyond v0's
-{d("tolerance_pts[flock_v0,digits]")}-point tolerance: {d("honest_rejected_pct[flock_v0,digits]")} %
-of honest proposals rejected. flock raises its thresholds to two score steps of the smallest
-test split ({d("tolerance_pts[flock,digits]")} points here; `task.score_steps`):
+points below the global model on the public holdout; the consensus puts the median honest
+proposal {d("honest_score_gap_pts[flock_v0,digits]")} points below the base, but one step below
+is already beyond v0's {d("tolerance_pts[flock_v0,digits]")}-point tolerance:
+{d("honest_score_gap_over_tolerance_pct[flock_v0,digits]")} % of honest proposals fell beyond it
+and {d("honest_rejected_pct[flock_v0,digits]")} % were rejected. flock raises its thresholds to
+two score steps of the smallest test split ({d("tolerance_pts[flock,digits]")} points here;
+`task.score_steps`):
 {d("honest_rejected_pct[flock,digits]")} % of honest proposals rejected in the clean run. Breast
 cancer holds {d("test_split_samples[breast_cancer]")} test samples a member (steps of
 {d("score_quantum_pts[breast_cancer]")} points, tolerances capped at 100): a proposal is rejected
-only when the voters refuse it (score 0), so what slashes an honest member there is screening:
-with 7 training samples most members' data are already fit and honest updates span orders of
-magnitude. flock warns at start-up that such splits cannot judge a proposal.
+only when most voters refuse it (score 0); with 7 training samples most members' data are
+already fit and honest updates span orders of magnitude. In the scaling cell, where boosted
+updates (10x) pass screening there far more often than on digits, honest proposals are rejected
+in the rounds after: on seed 0, 47 of 274 honest proposals (a side run: 65 with the no-work and
+copy checks off, 36 with the norm bound off, so screening alone does not explain them). flock
+warns at start-up that such splits cannot judge a proposal; this cell is an open item.
 
 **2. Final accuracy within 2 points of clean (simple and voter attacks).** Met in
 {accuracy[0]} of {accuracy[1]} cells; missed at: {_listing(accuracy[2])}. A sign-flipped update
@@ -165,10 +170,12 @@ model set back (colluding cartel at eta 0.4: {fig("colluding_cartel", 0.4, "floc
 survives a voter majority.
 
 **3. Statistical attacks at eta 0.2 (goal: within 5 points, ahead of every robust Flower
-strategy).** {"; ".join(statistical)}. ALIE and min-sum updates stay inside the honest spread by
-construction and score like honest ones (flock aggregated
-{fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE updates at eta 0.2), but
-they move the model little.
+strategy).** {"; ".join(statistical)}. These updates are crafted from the honest spread; flock
+aggregated {fig("alie", 0.2, "flock", "accepted_attack_pct", 0)} % of the ALIE,
+{fig("min_max", 0.2, "flock", "accepted_attack_pct", 0)} % of the min-max and
+{fig("min_sum", 0.2, "flock", "accepted_attack_pct", 0)} % of the min-sum updates at eta 0.2
+(the others scored below the tolerance and were slashed), and those it accepts move the model
+little.
 
 **4. Backdoor (goal: <= 5 % in every round).** Met in {backdoor[0]} of {backdoor[1]} cells;
 missed at: {_listing(backdoor[2])}. Highest backdoor success in any round, median of seeds:
@@ -176,15 +183,14 @@ flock {worst("flock", "backdoor_max", ("backdoor",))} % over eta 0.1 to 0.4 (flo
 {worst("flock_v0", "backdoor_max", ("backdoor",))} %; MultiKrum at eta 0.3
 {fig("backdoor", 0.3, "multikrum", "backdoor_max")} %). Model replacement boosts its update
 x n / eta; voters score 0 an update above 10x the pooled yardstick, so it is refused even in a
-round whose proposer seats the attackers hold (a yardstick of the round's own median alone, or
-the earlier rule that refused only an update failing against both the round's median and the
-previous accepted norms, lets it through there: on one seed at eta 0.4 the backdoor reached
-85 %). The backdoor success of a barely trained model is not zero: in rounds 1 and 2 (accuracy
-about 45-65 %) the model sends up to 11 % of triggered inputs to the target class by chance,
-with no attacker update aggregated (attack updates aggregated at eta 0.3:
-{fig("backdoor", 0.3, "flock", "accepted_attack_pct", 0)} %). `flock_clip` clips every accepted
-update to the median accepted norm in the aggregate: backdoor max
-{fig("backdoor", 0.3, "flock_clip", "backdoor_max")} % at eta 0.3.
+round whose proposer seats the attackers hold. The earlier rule refused an update only when it
+failed against both the round's median and the previous accepted norms; a proposer majority
+owned the first and passed its update: measured on this grid before the change, backdoor max
+11.5 % at eta 0.4 (median of seeds; 85 % on seed 0). A barely trained model's backdoor success
+is not zero either: on a single seed it can exceed 5 % in rounds 1 and 2 with no attacker
+update aggregated (an early model sends some triggered inputs to the target class by chance).
+`flock_clip` clips every accepted update to the median accepted norm in the aggregate: backdoor
+max {fig("backdoor", 0.3, "flock_clip", "backdoor_max")} % at eta 0.3.
 
 **5. Attackers slashed within 5 rounds (goal: >= 90 % of those that held the role they cheat
 in).** Met in {slashing[0]} of {slashing[1]} cells. At eta 0.3, the share of the attackers that
@@ -203,11 +209,18 @@ they are slashed in the rounds where they vote on enough proposals of both kinds
 baseline).** The `{MAJORITY}` cells: 3 proposers a round at eta {MAJORITY_ETA:g}; attackers held
 most of the seats in {fmt(share)} % of the rounds. Met in {majority[0]} of {majority[1]}
 attacks; missed at: {_listing(majority[2])}. Per attack: {"; ".join(majority_rows)}. Screening
-against the pooled yardstick refuses the boosted updates of such a round (scaling
-{fig("scaling", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} % aggregated).
-Updates of an honest norm are judged by the vote alone, whose tolerance is two score steps (28.6
-points): with 3 proposers, an accepted ALIE, min-max or sign-flip update is a third or two of the
-aggregate. Bulyan needs n >= 4f + 3: with the round's true f it skips every round holding an
+against the pooled yardstick refuses the boosted updates of such a round (scaling:
+{fig("scaling", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} % of them
+aggregated); what flock loses there is the attackers' missing work, since a scaled update is an
+honest one times 10, and centered clipping, which keeps its direction, trains on it. Gaussian
+noise of 10x the attacker's own honest norm sits at the 10x bound: about half of it passes
+screening and scores within the vote's tolerance
+({fig("gaussian_noise", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} %
+aggregated). Updates of an honest norm are judged by the vote alone, whose tolerance is two
+score steps (28.6 points): with 3 proposers, an accepted ALIE, min-max, min-sum or sign-flip
+update is a third or two thirds of the aggregate (min-sum:
+{fig("min_sum", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} %
+aggregated). Bulyan needs n >= 4f + 3: with the round's true f it skips every round holding an
 attacker, an oracle no deployed rule has, and trains on the clean rounds alone
 ({fig("alie", MAJORITY_ETA, "bulyan", "final_acc", dataset=MAJORITY)} % in every cell).
 
