@@ -11,6 +11,7 @@ from flock.defence.grid import (
     MAJORITY_ATTACKS,
     MAJORITY_ETA,
     MAJORITY_FAMILY,
+    ROBUST_FLOWER,
     STATISTICAL_ATTACKS,
     UNVOTED,
 )
@@ -97,7 +98,7 @@ def notes(
     slashing = goal_tally(cells, "flock", ">= 90 %")
     statistical = [
         f"{a} {fig(a, 0.2, 'flock', 'final_acc')} % (drop {drop(a, 0.2, 'flock')}; best robust "
-        f"Flower strategy {_best(cells, 'digits', a, 0.2, ('krum', 'multikrum', 'fedmedian', 'fedtrimmedavg', 'bulyan'))})"  # noqa: E501
+        f"Flower strategy {_best(cells, 'digits', a, 0.2, ROBUST_FLOWER)})"
         for a in STATISTICAL_ATTACKS
     ]
     majority = goal_tally(cells, "flock", "ahead of every baseline")

@@ -179,7 +179,7 @@ def write_report(
     """Write results/defence.md and the plots; `scoring`: flock's cells of the grid rerun with
     :data:`SCORING_VARIANT`, set beside the grid's in their own tables."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    datasets = sorted({k[0] for k in cells}, key=lambda d: d != "digits")
+    datasets = sorted({k[0] for k in cells}, key=lambda d: (d != "digits", d))
     lines = [
         "# Defence benchmark",
         "",
@@ -228,8 +228,8 @@ def write_report(
             "",
             *_headline(cells, dataset),
         ]
-    for dataset in datasets if scoring else ():
-        if not any(k[0] == dataset for k in scoring or {}):
+    for dataset in datasets:
+        if not scoring or not any(k[0] == dataset for k in scoring):
             continue
         lines += [
             "",
@@ -240,7 +240,7 @@ def write_report(
             f"{' '.join(SCORING_VARIANT)}`: the same runs with the voters scoring by the test "
             "loss (`configs/scoring/loss.yaml`, its thresholds on that scale).",
             "",
-            *_scoring_table(cells, scoring or {}, dataset),
+            *_scoring_table(cells, scoring, dataset),
         ]
     for dataset in datasets:
         lines += ["", f"## {dataset}: every figure", "", *_table(cells, dataset)]

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from flock.contracts import Role, TaskClient  # noqa: E402
+from flock.learning.quality import ACCURACY_NAME, EVAL_LOSS_NAME  # noqa: E402
 from flock.local.driver import RoundResult  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,12 @@ class QualityMetric:
 
 
 #: Classification: accuracy on the public holdout.
-ACCURACY = QualityMetric("accuracy", "global model accuracy (holdout)", 1.0, "Accuracy per round")
+ACCURACY = QualityMetric(
+    ACCURACY_NAME, "global model accuracy (holdout)", 1.0, "Accuracy per round"
+)
 #: The language-model task: mean held-out loss over the members' topics (lower is better).
 EVAL_LOSS = QualityMetric(
-    "eval_loss", "held-out loss, mean over topics (nats/token)", None, "Held-out loss per round"
+    EVAL_LOSS_NAME, "held-out loss, mean over topics (nats/token)", None, "Held-out loss per round"
 )
 
 

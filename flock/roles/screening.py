@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from flock.aggregation.clipping import median_norm
+
 
 @dataclass(frozen=True)
 class ScreeningRules:
@@ -89,21 +91,9 @@ def moved_update_norms(
 
 def median_update_norm(base_params: torch.Tensor, updated: Sequence[torch.Tensor]) -> float | None:
     """The median norm of the updates (each model minus `base_params`) that moved at all, in
-    float64; None when none moved."""
-    if not updated:
-        return None
-    return _median_of_moved(
-        torch.linalg.vector_norm(torch.stack(list(updated)) - base_params, dim=1)
-    )
-
-
-def _median_of_moved(norms: torch.Tensor) -> float | None:
-    """The median of the non-zero `norms`, in float64: resubmitted global models (norm 0)
-    must not drag it down and make honest updates look oversized. None when all are 0."""
-    moved = norms[norms > 0]
-    if len(moved) == 0:
-        return None
-    return float(torch.quantile(moved.to(torch.float64), 0.5))
+    float64 (:func:`flock.aggregation.clipping.median_norm` of :func:`moved_update_norms`);
+    None when none moved."""
+    return median_norm(moved_update_norms(base_params, updated))
 
 
 def screen_updates(
