@@ -66,6 +66,7 @@ def play(
         voter_share_bps=3000,
         reward_rule=RewardRule.GEOMETRIC,
         softmax_temperature_bps=100,
+        base_band_bps=500,
     )
     driver = deploy_local_alliance(
         chain,

@@ -87,7 +87,7 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         bytes32[] attestations; // per voter, the revealed base-model hash
         bytes32[] salts; // per voter, the revealed salt
         address[] missing; // voters who committed and did not reveal, ascending by address
-        bytes hints; // per item 4 x uint16: lower/upper middle score, lower/upper middle deviation
+        bytes hints; // per proposal, then for the base scores: 4 x uint16 (lower/upper middle value and deviation)
     }
 
     /// @dev Running totals of one settlement.
@@ -851,8 +851,9 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
         tally.outcome = Outcome.Settled;
     }
 
-    /// @dev Paired medians per proposal, refusals per proposal, agreement weight per voter,
-    /// and whether the round is a wash.
+    /// @dev Paired medians per proposal, refusals per proposal, agreement weight per voter
+    /// (0: outside the band on most proposals, or its base-model score outside
+    /// width(base MAD, k, baseBandBps) of the median base score), and whether the round is a wash.
     function _score(SettleInput calldata input)
         private
         view
@@ -860,12 +861,18 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     {
         uint256[] memory cells;
         uint256[] memory mads;
+        uint256[] memory bases;
+        uint256 baseMedian;
+        uint256 baseMad;
         uint256 items = input.proposers.length;
-        (cells, refusals) = ScoreMatrix.loadPaired(input.scores, items, MAX_SCORE);
-        (medians, mads) = Consensus.fromHints(cells, input.hints, items, input.voters.length);
+        (cells, refusals, bases) = ScoreMatrix.loadPaired(input.scores, items, MAX_SCORE);
+        (medians, mads, baseMedian, baseMad) =
+            Consensus.fromHints(cells, bases, input.hints, items, input.voters.length);
+        uint256 k = _config.madMultiplierX100;
+        uint256 baseBand = Band.width(baseMad, k, _config.baseBandBps);
         uint256 outliers;
         (voterWeights, outliers) =
-            Band.voterWeights(cells, medians, mads, _config.madMultiplierX100, _config.minDeviationBps);
+            Band.voterWeights(cells, medians, mads, k, _config.minDeviationBps, bases, baseMedian, baseBand);
         wash = Band.isWash(mads, outliers, input.voters.length, _config.washMadBps);
     }
 

@@ -100,6 +100,7 @@ interface IAllianceTask {
         uint16 voterShareBps; // share of a round's budget credited to agreeing voters
         RewardRule rewardRule;
         uint16 softmaxTemperatureBps; // temperature of the softmax rule, in score units
+        uint16 baseBandBps; // floor of the band around the median base-model score (MAX_SCORE: unjudged)
     }
 
     /// @notice Per-round public state.

@@ -9,25 +9,28 @@ pragma solidity 0.8.37;
 library ScoreMatrix {
     /// @notice Each voter's paired differences: row p - 1 holds, per voter, its score of
     /// proposal p minus its own score of the base model (item 0), shifted by `offset` so that it
-    /// is never negative (0 .. 2 * offset); the voter's test-split bias cancels. The mark 0xFFFF
-    /// counts as 0. `refusals[p - 1]` counts the voters who scored proposal p 0 (refused or
-    /// could not fetch it).
+    /// is never negative (0 .. 2 * offset); the voter's test-split bias cancels. `bases[v]` is
+    /// voter v's own score of the base model, the offset of all its differences (judged on its
+    /// own, Band.voterWeights). The mark 0xFFFF counts as 0. `refusals[p - 1]` counts the
+    /// voters who scored proposal p 0 (refused or could not fetch it).
     /// @dev Every `scores[v]` holds exactly 2 * (proposals + 1) bytes of scores <= offset or
     /// 0xFFFF (checked at reveal); so no arithmetic can wrap.
     function loadPaired(bytes[] calldata scores, uint256 proposals, uint256 offset)
         internal
         pure
-        returns (uint256[] memory cells, uint256[] memory refusals)
+        returns (uint256[] memory cells, uint256[] memory refusals, uint256[] memory bases)
     {
         uint256 voters = scores.length;
         cells = new uint256[](proposals * voters);
         refusals = new uint256[](proposals);
+        bases = new uint256[](voters);
         for (uint256 v = 0; v < voters; ++v) {
             bytes calldata packed = scores[v];
             assembly ("memory-safe") {
                 let src := packed.offset
                 let base := shr(240, calldataload(src))
                 base := mul(base, iszero(eq(base, 0xffff)))
+                mstore(add(add(bases, 0x20), shl(5, v)), base)
                 let shifted := sub(offset, base)
                 let dst := add(add(cells, 0x20), shl(5, v))
                 let stride := shl(5, voters)

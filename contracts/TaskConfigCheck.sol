@@ -39,7 +39,10 @@ library TaskConfigCheck {
         if (c.slashBps > PackedScores.MAX_SCORE) {
             revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.SlashBps);
         }
-        if (c.minDeviationBps > PackedScores.MAX_SCORE || c.washMadBps > PackedScores.MAX_SCORE) {
+        if (
+            c.minDeviationBps > PackedScores.MAX_SCORE || c.washMadBps > PackedScores.MAX_SCORE
+                || c.baseBandBps > PackedScores.MAX_SCORE
+        ) {
             revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.ConsensusBand);
         }
         if (c.voterShareBps > PackedScores.MAX_SCORE) {

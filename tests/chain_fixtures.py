@@ -33,6 +33,7 @@ BASE_PARAMS = TaskParams(
     voter_share_bps=3000,
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
+    base_band_bps=10_000,  # base scores unjudged: these tests give voters biases of their own
 )
 
 

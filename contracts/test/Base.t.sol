@@ -94,6 +94,7 @@ abstract contract Base is Test {
         c.washMadBps = 1000;
         c.rewardRule = IAllianceTask.RewardRule.Geometric;
         c.softmaxTemperatureBps = 100;
+        c.baseBandBps = 10_000; // base scores unjudged: most tests give each voter a bias of its own
     }
 
     /// @dev Creates a task through the factory as `creator` and lets every actor approve it.
@@ -388,15 +389,16 @@ abstract contract Base is Test {
     }
 
     /// @dev Settlement hints: per proposal, over the voters' paired differences (score minus
-    /// the voter's own base-model score, plus 10000), the lower and upper middle value and the
-    /// lower and upper middle absolute deviation from their mean (4 x uint16 per proposal).
+    /// the voter's own base-model score, plus 10000), then over the voters' base-model scores,
+    /// the lower and upper middle value and the lower and upper middle absolute deviation from
+    /// their mean (4 x uint16 each).
     function _hints(bytes[] memory scores, uint256 proposals) internal pure returns (bytes memory hints) {
         uint256 n = scores.length;
         if (n == 0) return hints;
         uint256[] memory column = new uint256[](n);
-        for (uint256 i = 1; i <= proposals; ++i) {
+        for (uint256 i = 1; i <= proposals + 1; ++i) {
             for (uint256 v = 0; v < n; ++v) {
-                column[v] = _cellOf(scores[v], i) + 10_000 - _cellOf(scores[v], 0);
+                column[v] = i <= proposals ? _cellOf(scores[v], i) + 10_000 - _cellOf(scores[v], 0) : _cellOf(scores[v], 0);
             }
             _sortUints(column);
             uint256 lo = column[(n - 1) / 2];

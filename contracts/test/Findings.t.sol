@@ -292,4 +292,116 @@ contract AmountCapTest is Base {
             assertEq(task.acceptedMask(1), 1, "honest proposal rejected");
         }
     }
+
+    /// @dev One proposer and 11 voters (12 participants): honest voter v's base-model score is
+    /// `level` give or take `noise` (IID test splits), its proposal score that plus
+    /// `improvement` give or take `noise`; voters below `colluders` reveal what `rogue` says.
+    function _voteWithBase(uint256 seed, uint256 colluders, uint256 level, uint256 improvement, uint256 noise)
+        internal
+        returns (address proposer, address[] memory voters)
+    {
+        _openRound1(12);
+        address[] memory props;
+        (props, voters,) = _rolesOf(1);
+        assertEq(voters.length, 11);
+        proposer = props[0];
+        _proposeAll(1, props);
+        _warpToCommit(1);
+        for (uint256 v = 0; v < voters.length; ++v) {
+            uint256 r = uint256(keccak256(abi.encode(seed, v)));
+            uint256 baseScore = level + r % (2 * noise + 1) - noise;
+            uint256 proposalScore = baseScore + improvement + (r >> 64) % (2 * noise + 1) - noise;
+            if (v < colluders) {
+                baseScore = (r >> 128) % 10_001;
+                proposalScore = (r >> 192) % 10_001;
+            }
+            _commitVote(1, voters[v], _scores(baseScore, proposalScore));
+        }
+        _warpToVoteReveal(1);
+        _revealAllVotesExcept(1, address(0));
+    }
+
+    function _baseBandConfig(uint256 noise, uint256 baseBand) internal pure returns (IAllianceTask.TaskConfig memory c) {
+        c = _config();
+        c.maxParticipants = 12;
+        c.proposersPerRound = 1;
+        c.maxVoters = 16;
+        c.minDeviationBps = uint16(4 * noise);
+        c.washMadBps = uint16(4 * noise);
+        c.toleranceBps = uint16(2 * noise);
+        c.baseBandBps = uint16(baseBand);
+    }
+
+    /// @dev A round of 11 voters on one honest proposal (base scores 85, 87 and 89 %, the
+    /// proposal 1 point better); voter 0 inverts what it measured (10000 - score).
+    function _invertedVoterRound(uint256 baseBand) internal returns (address[] memory voters) {
+        _use(_createTask(_baseBandConfig(556, baseBand), POOL));
+        _openRound1(12);
+        address[] memory props;
+        (props, voters,) = _rolesOf(1);
+        _proposeAll(1, props);
+        _warpToCommit(1);
+        for (uint256 v = 0; v < voters.length; ++v) {
+            uint256 base = 8500 + (v % 3) * 200;
+            uint256 proposal = base + 100;
+            if (v == 0) (base, proposal) = (10_000 - base, 10_000 - proposal);
+            _commitVote(1, voters[v], _scores(base, proposal));
+        }
+        _warpToVoteReveal(1);
+        _revealAllVotesExcept(1, address(0));
+        _settle(1);
+        for (uint256 v = 1; v < voters.length; ++v) {
+            (uint256 stake,) = task.accountOf(voters[v]);
+            assertEq(stake, MIN_STAKE, "honest voter slashed");
+        }
+        assertEq(task.acceptedMask(1), 1, "honest proposal rejected");
+    }
+
+    /// Finding "a voter can misreport its own base-model score": every paired difference it
+    /// reveals is offset by that score, so a voter that inverts its scores (10000 - measured)
+    /// or scores the base 0 stays inside the proposals' band wherever the proposals score near
+    /// the base. Its base score is judged against the committee's median base score: outside
+    /// width(base MAD, k, baseBandBps) it is slashed (reason 3).
+    function test_settle_aVoterMisreportingItsBaseScoreIsSlashed() public {
+        address[] memory voters = _invertedVoterRound(4 * 556);
+        (uint256 stake,) = task.accountOf(voters[0]);
+        assertEq(stake, MIN_STAKE - MIN_STAKE / 10, "inverted voter not slashed"); // slashBps 1000
+    }
+
+    /// ... and a task that leaves base scores unjudged (baseBandBps = 10000, as for strongly
+    /// non-IID test splits) judges the paired differences alone: the inverted voter is inside.
+    function test_settle_unjudgedBaseScoresLeaveTheInvertedVoterInside() public {
+        address[] memory voters = _invertedVoterRound(10_000);
+        (uint256 stake,) = task.accountOf(voters[0]);
+        assertEq(stake, MIN_STAKE, "inverted voter slashed");
+    }
+
+    /// The same guarantee as above with base scores judged: fewer than a third colluding with
+    /// arbitrary scores, honest voters' base scores at a common level give or take two score
+    /// steps (IID test splits of 36 samples; all within [10, 89] %), proposals improving it by
+    /// D in [0, 5] points give or take two steps. With the base band and the voter band at 4 steps, no
+    /// honest proposer and no honest voter is ever slashed, whatever the colluders reveal.
+    function test_settle_minorityOfVotersCannotSlashHonestMembersThroughTheBaseBand(
+        uint256 seed,
+        uint256 colluders,
+        uint256 level,
+        uint256 improvement
+    ) public {
+        uint256 noise = 556;
+        _use(_createTask(_baseBandConfig(noise, 4 * noise), POOL));
+        colluders = bound(colluders, 0, 3); // < 11 / 3
+        level = bound(level, 1000 + noise, 8900 - noise); // base scores within [10, 89] %
+        improvement = bound(improvement, 0, 500);
+        (address proposer, address[] memory voters) = _voteWithBase(seed, colluders, level, improvement, noise);
+        _settle(1);
+        (uint256 proposerStake,) = task.accountOf(proposer);
+        assertEq(proposerStake, MIN_STAKE, "honest proposer slashed");
+        for (uint256 v = colluders; v < voters.length; ++v) {
+            (uint256 stake,) = task.accountOf(voters[v]);
+            assertEq(stake, MIN_STAKE, "honest voter slashed");
+        }
+        if (task.roundInfo(1).outcome == IAllianceTask.Outcome.Settled) {
+            assertEq(task.acceptedMask(1), 1, "honest proposal rejected");
+        }
+    }
 }

@@ -439,9 +439,11 @@ contract Handler is CommonBase {
         // paired differences: each voter's proposal score minus its own base-model score, + 10000
         uint256 items = proposed.length;
         uint256[] memory column = new uint256[](nr);
-        for (uint256 i = 1; i <= items; ++i) {
+        for (uint256 i = 1; i <= items + 1; ++i) {
+            // the paired differences per proposal, then the base-model scores
             for (uint256 v = 0; v < nr; ++v) {
-                column[v] = _scoreOf(input.scores[v], i) + 10_000 - _scoreOf(input.scores[v], 0);
+                uint256 base = _scoreOf(input.scores[v], 0);
+                column[v] = i <= items ? _scoreOf(input.scores[v], i) + 10_000 - base : base;
             }
             _sortUints(column);
             uint256 lo = column[(nr - 1) / 2];

@@ -12,7 +12,7 @@ contract ScoreMatrixHarness {
     function loadPaired(bytes[] calldata scores, uint256 proposals, uint256 offset)
         external
         pure
-        returns (uint256[] memory cells, uint256[] memory refusals)
+        returns (uint256[] memory cells, uint256[] memory refusals, uint256[] memory bases)
     {
         return ScoreMatrix.loadPaired(scores, proposals, offset);
     }
@@ -203,7 +203,8 @@ contract LibrariesTest is Test {
     }
 
     /// @dev Row p - 1, column v: voter v's score of proposal p minus its base-model score (item
-    /// 0) plus the offset, the mark 0xFFFF counting as 0; refusals count the zeros per proposal.
+    /// 0) plus the offset, the mark 0xFFFF counting as 0; refusals count the zeros per proposal;
+    /// bases[v] is voter v's base-model score.
     function testFuzz_scoreMatrix_loadPairedIsRowMajorProposalsByVoters(uint256 seed, uint256 voters, uint256 items)
         public
     {
@@ -222,10 +223,14 @@ contract LibrariesTest is Test {
                 scores[v] = bytes.concat(scores[v], abi.encodePacked(uint16(plain[v][i])));
             }
         }
-        (uint256[] memory cells, uint256[] memory refusals) =
+        (uint256[] memory cells, uint256[] memory refusals, uint256[] memory bases) =
             new ScoreMatrixHarness().loadPaired(scores, items - 1, 10_000);
         assertEq(cells.length, voters * (items - 1));
         assertEq(refusals.length, items - 1);
+        assertEq(bases.length, voters);
+        for (uint256 v = 0; v < voters; ++v) {
+            assertEq(bases[v], plain[v][0] == 0xFFFF ? 0 : plain[v][0], "base score");
+        }
         for (uint256 p = 1; p < items; ++p) {
             uint256 zeros;
             for (uint256 v = 0; v < voters; ++v) {

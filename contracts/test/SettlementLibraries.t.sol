@@ -28,12 +28,14 @@ contract CalldataHarness {
         return PackedScores.mostlyUnavailable(scores, item);
     }
 
-    function fromHints(uint256[] memory cells, bytes calldata hints, uint256 items, uint256 voters)
-        external
-        pure
-        returns (uint256[] memory medians, uint256[] memory mads)
-    {
-        return Consensus.fromHints(cells, hints, items, voters);
+    function fromHints(
+        uint256[] memory cells,
+        uint256[] memory bases,
+        bytes calldata hints,
+        uint256 items,
+        uint256 voters
+    ) external pure returns (uint256[] memory medians, uint256[] memory mads, uint256 baseMedian, uint256 baseMad) {
+        return Consensus.fromHints(cells, bases, hints, items, voters);
     }
 
     function count(bytes32[] calldata ballots, bytes32 expected)
@@ -232,21 +234,27 @@ contract SettlementLibrariesTest is Test {
 
     // ================================================================ Consensus
 
-    /// @dev A random items x voters matrix of paired values (0 .. 20000, many ties) and its
-    /// true hints.
+    /// @dev A random items x voters matrix of paired values (0 .. 20000, many ties), a row of
+    /// base scores (0 .. 10000) and their true hints (the base scores' last).
     function _hinted(uint256 seed, uint256 items, uint256 voters)
         internal
         pure
-        returns (uint256[] memory cells, uint256[] memory values, bytes memory hints)
+        returns (uint256[] memory cells, uint256[] memory bases, uint256[] memory values, bytes memory hints)
     {
         cells = new uint256[](items * voters);
-        values = new uint256[](4 * items);
+        bases = new uint256[](voters);
+        values = new uint256[](4 * (items + 1));
         uint256 range = 1 + _rand(seed, 0, 0) % 20_001;
-        for (uint256 i = 0; i < items; ++i) {
+        for (uint256 i = 0; i <= items; ++i) {
             uint256[] memory row = new uint256[](voters);
             for (uint256 v = 0; v < voters; ++v) {
-                row[v] = _rand(seed, i + 1, v) % range;
-                cells[i * voters + v] = row[v];
+                if (i < items) {
+                    row[v] = _rand(seed, i + 1, v) % range;
+                    cells[i * voters + v] = row[v];
+                } else {
+                    row[v] = _rand(seed, i + 1, v) % (range < 10_001 ? range : 10_001);
+                    bases[v] = row[v];
+                }
             }
             uint256 lo = _kth(row, (voters - 1) / 2);
             uint256 hi = _kth(row, voters / 2);
@@ -263,24 +271,30 @@ contract SettlementLibrariesTest is Test {
     function testFuzz_consensus_fromHintsTakesTheTrueMiddles(uint256 seed, uint256 items, uint256 voters) public view {
         items = bound(items, 1, 8);
         voters = bound(voters, 1, 24);
-        (uint256[] memory cells, uint256[] memory values, bytes memory hints) = _hinted(seed, items, voters);
-        (uint256[] memory medians, uint256[] memory mads) = harness.fromHints(cells, hints, items, voters);
+        (uint256[] memory cells, uint256[] memory bases, uint256[] memory values, bytes memory hints) =
+            _hinted(seed, items, voters);
+        (uint256[] memory medians, uint256[] memory mads, uint256 baseMedian, uint256 baseMad) =
+            harness.fromHints(cells, bases, hints, items, voters);
         assertEq(medians.length, items);
         assertEq(mads.length, items);
         for (uint256 i = 0; i < items; ++i) {
             assertEq(medians[i], (values[4 * i] + values[4 * i + 1]) / 2, "median");
             assertEq(mads[i], (values[4 * i + 2] + values[4 * i + 3]) / 2, "mad");
         }
+        assertEq(baseMedian, (values[4 * items] + values[4 * items + 1]) / 2, "base median");
+        assertEq(baseMad, (values[4 * items + 2] + values[4 * items + 3]) / 2, "base mad");
     }
 
-    /// @dev A k-th order statistic plus one is never the k-th: any raised hint is refused.
+    /// @dev A k-th order statistic plus one is never the k-th: any raised hint is refused (a
+    /// base-score hint with index `items`).
     function testFuzz_consensus_fromHintsRefusesAWrongHint(uint256 seed, uint256 items, uint256 voters, uint256 which)
         public
     {
         items = bound(items, 1, 8);
         voters = bound(voters, 1, 24);
-        which = bound(which, 0, 4 * items - 1);
-        (uint256[] memory cells, uint256[] memory values, bytes memory hints) = _hinted(seed, items, voters);
+        which = bound(which, 0, 4 * (items + 1) - 1);
+        (uint256[] memory cells, uint256[] memory bases, uint256[] memory values, bytes memory hints) =
+            _hinted(seed, items, voters);
         values[which] += 1;
         hints = _pack(values);
         vm.expectRevert(
@@ -288,15 +302,20 @@ contract SettlementLibrariesTest is Test {
                 IAllianceTask.SettlementInputInvalid.selector, IAllianceTask.SettleField.Hints, which / 4
             )
         );
-        harness.fromHints(cells, hints, items, voters);
+        harness.fromHints(cells, bases, hints, items, voters);
     }
 
     function test_consensus_fromHintsRefusesAWrongLength() public {
-        (uint256[] memory cells,, bytes memory hints) = _hinted(7, 2, 3);
+        (uint256[] memory cells, uint256[] memory bases,, bytes memory hints) = _hinted(7, 2, 3);
+        // 2 proposals + the base scores: 3 x 8 bytes; read as 3 proposals it is one hint short
         vm.expectRevert(
             abi.encodeWithSelector(IAllianceTask.SettlementInputInvalid.selector, IAllianceTask.SettleField.Hints, 3)
         );
-        harness.fromHints(cells, hints, 3, 2);
+        harness.fromHints(cells, bases, hints, 3, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAllianceTask.SettlementInputInvalid.selector, IAllianceTask.SettleField.Hints, 2)
+        );
+        harness.fromHints(cells, bases, bytes.concat(hints, hex"00"), 2, 3);
     }
 
     function testFuzz_consensus_acceptsMatchesTheRule(
@@ -337,7 +356,14 @@ contract SettlementLibrariesTest is Test {
                 cells[i * voters + v] = medians[i] + _rand(seed, i, 100 + v) % 4001 - 2000;
             }
         }
-        (uint256[] memory weights, uint256 outliers) = Band.voterWeights(cells, medians, mads, multiplier, floor);
+        uint256[] memory bases = new uint256[](voters);
+        uint256 baseMedian = _rand(seed, items, 1) % 10_001;
+        uint256 baseBand = _rand(seed, items, 2) % 10_001;
+        for (uint256 v = 0; v < voters; ++v) {
+            bases[v] = _rand(seed, items, 100 + v) % 10_001;
+        }
+        (uint256[] memory weights, uint256 outliers) =
+            Band.voterWeights(cells, medians, mads, multiplier, floor, bases, baseMedian, baseBand);
         assertEq(weights.length, voters);
         uint256 wantOutliers;
         for (uint256 v = 0; v < voters; ++v) {
@@ -351,7 +377,8 @@ contract SettlementLibrariesTest is Test {
                 if (d > band) ++disagreements;
                 distance += d;
             }
-            if (2 * disagreements > items) {
+            uint256 baseDistance = bases[v] > baseMedian ? bases[v] - baseMedian : baseMedian - bases[v];
+            if (2 * disagreements > items || baseDistance > baseBand) {
                 ++wantOutliers;
                 assertEq(weights[v], 0, "outlier weight");
             } else {
@@ -359,6 +386,35 @@ contract SettlementLibrariesTest is Test {
             }
         }
         assertEq(outliers, wantOutliers, "outliers");
+    }
+
+    function testFuzz_band_widthIsTheScaledMadOrTheFloor(uint256 mad, uint256 multiplier, uint256 floor)
+        public
+        pure
+    {
+        mad = bound(mad, 0, 20_000);
+        multiplier = bound(multiplier, 0, 1000);
+        floor = bound(floor, 0, 10_000);
+        uint256 scaled = mad * multiplier / 100;
+        assertEq(Band.width(mad, multiplier, floor), scaled > floor ? scaled : floor);
+    }
+
+    /// A voter that agrees on every proposal but misreports its own base-model score (which
+    /// offsets all its paired differences) is an outlier; at the band's edge it is not.
+    function test_band_aBaseScoreOutsideItsBandMakesAnOutlier() public pure {
+        uint256[] memory cells = new uint256[](3); // one proposal, three voters, all agreeing
+        (cells[0], cells[1], cells[2]) = (10_000, 10_000, 10_000);
+        uint256[] memory medians = new uint256[](1);
+        medians[0] = 10_000;
+        uint256[] memory mads = new uint256[](1);
+        uint256[] memory bases = new uint256[](3);
+        (bases[0], bases[1], bases[2]) = (9000, 9000 - 5715, 9000 + 5716);
+        (uint256[] memory weights, uint256 outliers) =
+            Band.voterWeights(cells, medians, mads, 300, 1000, bases, 9000, 5715);
+        assertEq(outliers, 1);
+        assertGt(weights[0], 0, "at the median");
+        assertGt(weights[1], 0, "at the band's edge");
+        assertEq(weights[2], 0, "outside the base band");
     }
 
     function test_band_isWashOnMostOutliersOrMostDispersedItems() public pure {

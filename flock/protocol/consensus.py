@@ -49,14 +49,16 @@ def _middles(values: Sequence[int]) -> tuple[int, int]:
 
 def settlement_hints(ballots: Sequence[Sequence[int]]) -> bytes:
     """The `hints` of AllianceTask.settle: per proposal, over the voters' paired differences
-    (:func:`paired_ballots`), the lower and upper middle value, then the lower and upper
-    middle absolute deviation from the median, as 4 big-endian uint16."""
+    (:func:`paired_ballots`), then over the voters' own base-model scores (item 0), the lower
+    and upper middle value, then the lower and upper middle absolute deviation from the
+    median, as 4 big-endian uint16."""
     if not ballots:
         return b""
     paired = paired_ballots(ballots)
+    columns = [[b[i] for b in paired] for i in range(len(paired[0]))]
+    columns.append([_score(b[0]) for b in ballots])
     out = bytearray()
-    for i in range(len(paired[0])):
-        column = [b[i] for b in paired]
+    for column in columns:
         lo, hi = _middles(column)
         median = (lo + hi) // 2
         d_lo, d_hi = _middles([abs(x - median) for x in column])

@@ -56,7 +56,7 @@ class SettlementRules:
     min_voters : int
         Fewer revealed voters than this voids the round.
     slash_bps, tolerance_bps, peer_tolerance_bps, mad_multiplier_x100, min_deviation_bps,
-    wash_mad_bps, voter_share_bps, softmax_temperature_bps : int
+    wash_mad_bps, voter_share_bps, softmax_temperature_bps, base_band_bps : int
         As in the contract's TaskConfig.
     reward_rule : RewardRule
         How accepted proposers share their budget.
@@ -73,6 +73,7 @@ class SettlementRules:
     voter_share_bps: int
     reward_rule: RewardRule
     softmax_temperature_bps: int
+    base_band_bps: int
 
     @classmethod
     def from_params(cls, params: TaskParams) -> SettlementRules:
@@ -89,6 +90,7 @@ class SettlementRules:
             voter_share_bps=params.voter_share_bps,
             reward_rule=RewardRule(params.reward_rule),
             softmax_temperature_bps=params.softmax_temperature_bps,
+            base_band_bps=params.base_band_bps,
         )
 
 
@@ -153,7 +155,8 @@ class SettlementResult:
         Per proposal the median and MAD of the voters' paired differences (score minus the
         voter's own base-model score, plus MAX_SCORE; empty unless scored).
     outliers : tuple of str
-        Revealed voters outside the consensus band on most items (slashed).
+        Revealed voters outside the consensus band on most items, or on their own base-model
+        score (slashed).
     slashes : tuple of (str, SlashReason, int)
         Every `Slashed` event in emission order.
     rewards : tuple of (str, int)
@@ -226,6 +229,24 @@ class _Ledger:
         return credited
 
 
+@dataclass(frozen=True)
+class BaseConsensus:
+    """The voters' own scores of the base model (item 0; the mark 0xFFFF counts as 0), their
+    median and MAD: a voter's paired differences are offset by its base score, so the base
+    score itself is judged against the committee's (ScoreMatrix.loadPaired's last row)."""
+
+    scores: tuple[int, ...]
+    median: int
+    mad: int
+
+    @classmethod
+    def of(cls, scores: Sequence[Sequence[int]]) -> BaseConsensus:
+        """The base-model column of the ballots `scores` (unavailable marks already 0)."""
+        column = tuple(ballot[0] for ballot in scores)
+        median = integer_median(column)
+        return cls(column, median, integer_median([abs(x - median) for x in column]))
+
+
 def consensus_statistics(
     scores: Sequence[Sequence[int]], items: int
 ) -> tuple[list[int], list[int]]:
@@ -242,22 +263,33 @@ def consensus_statistics(
     return medians, mads
 
 
+def band_width(mad: int, multiplier_x100: int, floor: int) -> int:
+    """Band.width: max(MAD * k, floor), k = multiplier_x100 / 100 (floor division)."""
+    return max((mad * multiplier_x100) // 100, floor)
+
+
 def voter_weights(
     scores: Sequence[Sequence[int]],
     medians: Sequence[int],
     mads: Sequence[int],
     rules: SettlementRules,
+    base: BaseConsensus | None = None,
 ) -> list[int]:
     """Band.voterWeights over the paired differences: 0 for a voter outside
-    median +- max(k * MAD, floor) on most proposals, else
-    proposals * 2 * MAX_SCORE - (sum of its absolute deviations) + 1."""
+    median +- max(k * MAD, min_deviation_bps) on most proposals, or (given `base`) whose own
+    score of the base model lies further than max(k * base MAD, base_band_bps) from the voters'
+    median base score; else proposals * 2 * MAX_SCORE - (sum of its absolute deviations) + 1."""
     items = len(medians)
-    bands = [max((mad * rules.mad_multiplier_x100) // 100, rules.min_deviation_bps) for mad in mads]
+    k = rules.mad_multiplier_x100
+    bands = [band_width(mad, k, rules.min_deviation_bps) for mad in mads]
+    base_band = band_width(base.mad, k, rules.base_band_bps) if base is not None else 0
     weights = []
-    for ballot in scores:
+    for v, ballot in enumerate(scores):
         deviations = [abs(ballot[i] - medians[i]) for i in range(items)]
         disagreements = sum(d > band for d, band in zip(deviations, bands, strict=True))
         outlier = 2 * disagreements > items
+        if base is not None and abs(base.scores[v] - base.median) > base_band:
+            outlier = True
         weights.append(0 if outlier else items * 2 * MAX_SCORE - sum(deviations) + 1)
     return weights
 
@@ -399,7 +431,7 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
     else:
         paired = paired_ballots(raw_scores)
         med, mad = consensus_statistics(paired, items - 1)
-        weights = voter_weights(paired, med, mad, rules)
+        weights = voter_weights(paired, med, mad, rules, BaseConsensus.of(scores))
         outliers = tuple(v for v, w in zip(record.voters, weights, strict=True) if w == 0)
         medians, mads = tuple(med), tuple(mad)
         wash = is_wash(mad, len(outliers), reveals, rules.wash_mad_bps)

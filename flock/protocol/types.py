@@ -84,6 +84,8 @@ class TaskParams:
     voter_share_bps: int
     reward_rule: RewardRule
     softmax_temperature_bps: int
+    #: Floor of the band around the voters' median base-model score (MAX_SCORE: unjudged).
+    base_band_bps: int
 
     def as_tuple(self) -> tuple:
         """ABI tuple for the contract call."""

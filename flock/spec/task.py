@@ -102,7 +102,24 @@ def task_params(
         voter_share_bps=int(t.voter_share_bps),
         reward_rule=RewardRule[str(cfg.reward.rule).upper()],
         softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
+        base_band_bps=base_band(cfg, tolerances["min_deviation_bps"]),
     )
+
+
+def base_band(cfg: DictConfig, min_deviation_bps: int) -> int:
+    """`task.base_band_bps`, the floor of the band around the voters' median base-model score
+    (a voter's own score of the base model offsets every paired difference it reveals, so it is
+    judged on its own), raised to `min_deviation_bps` (the proposals' band floor, fitted to the
+    test splits). Unset: `min_deviation_bps`, except for a Dirichlet partition, whose members'
+    test splits differ in their class mix, and so in their base scores, by more than any floor
+    fitted to sampling noise: MAX_SCORE there (base scores unjudged, the paired differences
+    alone)."""
+    configured = cfg.task.get("base_band_bps")
+    if configured is None:
+        if str(cfg.partition.scheme) == "dirichlet":
+            return MAX_SCORE
+        return min_deviation_bps
+    return min(max(int(configured), min_deviation_bps), MAX_SCORE)
 
 
 def _scoring_name(cfg: DictConfig) -> str:

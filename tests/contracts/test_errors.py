@@ -28,6 +28,7 @@ from flock.protocol.commitments import encode_scores, random_secret
 
 CONFIG_FIELD_MAX_SAMPLES = 12  # IAllianceTask.ConfigField.MaxSamples
 SETTLE_FIELD_SCORES = 3  # IAllianceTask.SettleField.Scores
+SETTLE_FIELD_HINTS = 6  # IAllianceTask.SettleField.Hints
 SETTLE_FIELD_ATTESTATIONS = 7  # IAllianceTask.SettleField.Attestations
 
 
@@ -169,6 +170,7 @@ def test_forged_settlement_hints_are_refused(embedded_alliance: AllianceFactory)
     voter.reveal_vote(1)
     chain.advance_time(reveal_end - chain.now())
     reveal = task.vote_reveals(1)[0]
+    # the paired difference's hint is true (7000 - 8000 + 10000), the base score's is not (8000)
     forged = (9000).to_bytes(2, "big") * 2 + bytes(4) + (7000).to_bytes(2, "big") * 2 + bytes(4)
     settle_input = (
         [proposer.address],
@@ -180,8 +182,10 @@ def test_forged_settlement_hints_are_refused(embedded_alliance: AllianceFactory)
         forged,
     )
 
-    with pytest.raises(ERRORS["SettlementInputInvalid"]):
+    with pytest.raises(ERRORS["SettlementInputInvalid"]) as refused:
         alliance.sender.transact(alliance.creator, task.contract.functions.settle(1, settle_input))
+    # the hint after the last proposal's is the base scores' (index = number of proposals)
+    assert refused.value.values == {"what": SETTLE_FIELD_HINTS, "index": 1}
 
 
 def test_forged_settlement_attestations_are_refused(embedded_alliance: AllianceFactory) -> None:
@@ -196,8 +200,9 @@ def test_forged_settlement_attestations_are_refused(embedded_alliance: AllianceF
     voter.reveal_vote(1)
     chain.advance_time(reveal_end - chain.now())
     reveal = task.vote_reveals(1)[0]
-    # one proposal: the paired difference 8000 - 8000 (+ 10000) is both middles, deviation 0
-    hints = (10_000).to_bytes(2, "big") * 2 + bytes(4)
+    # one proposal: the paired difference 8000 - 8000 (+ 10000) is both middles, deviation 0;
+    # then the base score 8000, deviation 0
+    hints = (10_000).to_bytes(2, "big") * 2 + bytes(4) + (8000).to_bytes(2, "big") * 2 + bytes(4)
 
     def settle(attestations: list[bytes]) -> object:
         settle_input = (

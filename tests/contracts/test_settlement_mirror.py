@@ -106,6 +106,7 @@ def random_params(rng: np.random.Generator, participants: int) -> TaskParams:
         voter_share_bps=_bps(rng, MAX_SCORE),
         reward_rule=RewardRule(int(rng.integers(0, 3))),
         softmax_temperature_bps=int(rng.choice([1, rng.integers(1, 3001), 65535])),
+        base_band_bps=int(rng.choice([_bps(rng, 4000), MAX_SCORE])),
     )
 
 

@@ -21,6 +21,7 @@ LOOSE = SettlementRules(
     voter_share_bps=3000,
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
+    base_band_bps=9000,
 )
 VOTERS = ["V0", "V1", "V2", "V3", "V4"]
 # base first; P0 scores about 300 below the base, P1 about 40 below, P2 about 10 above; V4

@@ -32,6 +32,7 @@ RULES = SettlementRules(
     voter_share_bps=3000,
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
+    base_band_bps=10_000,  # base scores unjudged: most rounds here give voters biases of their own
 )
 STAKES = {a: 50 * TOKEN for a in ("P0", "P1", "V0", "V1", "V2", "M")}
 
@@ -158,3 +159,47 @@ def test_a_colluding_minority_cannot_get_an_honest_proposer_or_voter_slashed() -
     assert result.accepted_mask == 0b1
     slashed = {who for who, _, _ in result.slashes}
     assert not slashed & {"P0", "V0", "V1", "V2"}
+
+
+def test_a_voter_misreporting_its_base_score_is_an_outlier_when_base_scores_are_judged() -> None:
+    # Prepare: five voters score the base 85-89 % and the proposal 1 point better; V4 inverts
+    # what it measured (10000 - score), so its paired difference (-100) stays inside the band
+    honest = [[8500, 8600], [8700, 8800], [8900, 9000], [8600, 8700]]
+    record = _record(
+        proposers=["P0"],
+        voters=["V0", "V1", "V2", "V3", "V4"],
+        scores=[*honest, [1300, 1200]],
+        missing=[],
+        stakes={**STAKES, "V3": 50 * TOKEN, "V4": 50 * TOKEN},
+    )
+    judged = replace(RULES, min_deviation_bps=2000, base_band_bps=2000)
+
+    # Execute / Assert: unjudged base scores leave V4 inside; a base band slashes it alone
+    assert settle_round(record, RULES).outliers == ()
+    result = settle_round(record, judged)
+    assert result.outliers == ("V4",)
+    assert result.accepted_mask == 0b1
+    assert [(who, why) for who, why, _ in result.slashes] == [
+        ("V4", SlashReason.VOTE_OUTSIDE_CONSENSUS)
+    ]
+
+
+def test_the_base_band_is_k_base_mads_or_its_floor() -> None:
+    # base scores 8000, 8000, 8600, 9200, 9800: median 8600, MAD 600, V4 1200 off the median
+    bases = [8000, 8000, 8600, 9200, 9800]
+    record = _record(
+        proposers=["P0"],
+        voters=["V0", "V1", "V2", "V3", "V4"],
+        scores=[[b, b + 100] for b in bases],
+        missing=[],
+        stakes={**STAKES, "V3": 50 * TOKEN, "V4": 50 * TOKEN},
+    )
+
+    def outliers(k_x100: int, floor: int) -> tuple[str, ...]:
+        rules = replace(RULES, mad_multiplier_x100=k_x100, base_band_bps=floor)
+        return settle_round(record, rules).outliers
+
+    assert outliers(300, 500) == ()  # 3 MADs: 1800
+    assert outliers(100, 1300) == ()  # the floor: 1300
+    assert outliers(100, 1199) == ("V4",)  # 1 MAD below the floor: 1199
+    assert outliers(100, 500) == ("V4",)  # 1 MAD above the floor: 600 (9200, 600 off, inside)

@@ -69,5 +69,22 @@ def test_splits_too_small_to_judge_are_warned_about(caplog: pytest.LogCaptureFix
     assert "too small to judge a proposal" in caplog.text
 
 
+def _base_band(*overrides: str) -> int:
+    params = task_params(_cfg(*overrides), spec_hash=bytes(32), initial_model_hash=bytes(32))
+    return params.base_band_bps
+
+
+def test_the_base_band_follows_the_voter_band_and_leaves_dirichlet_splits_unjudged() -> None:
+    # IID: the voter band's floor (5715 at K = 50, 1500 as configured at K = 10); a configured
+    # band below it is raised to it; a Dirichlet partition's members differ in class mix, so
+    # in their base scores, by more than sampling noise: unjudged unless configured
+    assert _base_band("participants=50") == 5715
+    assert _base_band() == 1500
+    assert _base_band("task.base_band_bps=1000") == 1500
+    assert _base_band("task.base_band_bps=3000") == 3000
+    assert _base_band("partition=dirichlet") == 10_000
+    assert _base_band("partition=dirichlet", "task.base_band_bps=4000") == 4000
+
+
 def test_voters_screening_rules_are_part_of_the_training_spec() -> None:
     assert spec_hash_of(_cfg()) != spec_hash_of(_cfg("voting.max_norm_ratio=4"))
