@@ -14,6 +14,9 @@ minus the voter's own score of the base model, :func:`flock.protocol.consensus.p
   round, the smallest floor that keeps it inside.
 - ``wash_mad_bps``: a round is void when most proposals' MAD exceeds the limit; the honest
   figure is, per round, the smallest limit that keeps it settled.
+- ``base_band_bps``: a voter is outside when its own base-model score lies further than
+  ``max(k * MAD, floor)`` from the voters' median base score; the honest figure is, per honest
+  voter and round, the smallest floor that keeps it inside.
 """
 
 from __future__ import annotations
@@ -24,16 +27,27 @@ from dataclasses import dataclass, field
 
 from hydra import compose, initialize_config_dir
 
-from flock.protocol.commitments import MAX_SCORE
+from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
 from flock.protocol.consensus import integer_median, paired_ballots
-from flock.protocol.settlement import RoundRecord, SettlementResult, SettlementRules
+from flock.protocol.settlement import (
+    BaseConsensus,
+    RoundRecord,
+    SettlementResult,
+    SettlementRules,
+)
 
 #: The quantiles the noise figures print (per cent).
 QUANTILES: tuple[float, ...] = (50.0, 95.0, 99.0, 100.0)
 #: The quantiles of the attackers' score gaps (the low tail is what a tolerance must not reach).
 ATTACK_QUANTILES: tuple[float, ...] = (1.0, 5.0, 10.0, 50.0)
 #: The statistic each threshold compares, in the order printed.
-STATISTICS: tuple[str, ...] = ("tolerance", "peer_tolerance", "min_deviation", "wash_mad")
+STATISTICS: tuple[str, ...] = (
+    "tolerance",
+    "peer_tolerance",
+    "min_deviation",
+    "wash_mad",
+    "base_band",
+)
 
 
 @dataclass
@@ -44,6 +58,7 @@ class RoundNoise:
     peer_tolerance: list[int] = field(default_factory=list)
     min_deviation: list[int] = field(default_factory=list)
     wash_mad: list[int] = field(default_factory=list)
+    base_band: list[int] = field(default_factory=list)
     #: MAX_SCORE - median of each attacker's proposal (how far below the base it scored)
     attack_gap: list[int] = field(default_factory=list)
 
@@ -93,7 +108,10 @@ def round_noise(
     out.wash_mad.append(_upper_half(list(mads)))
     bands = [(mad * rules.mad_multiplier_x100) // 100 for mad in mads]
     good = set(honest_voters)
-    for voter, ballot in zip(record.voters, paired_ballots(record.scores), strict=True):
+    base = BaseConsensus.of([[0 if s == UNAVAILABLE else s for s in b] for b in record.scores])
+    base_band = (base.mad * rules.mad_multiplier_x100) // 100
+    paired = paired_ballots(record.scores)
+    for voter, ballot, own_base in zip(record.voters, paired, base.scores, strict=True):
         if voter not in good:
             continue
         excess = [
@@ -101,6 +119,8 @@ def round_noise(
             for x, m, band in zip(ballot, medians, bands, strict=True)
         ]
         out.min_deviation.append(_upper_half(excess))
+        off = abs(own_base - base.median)
+        out.base_band.append(off if off > base_band else 0)
     return out
 
 

@@ -87,6 +87,16 @@ def test_a_wash_limit_at_the_honest_figure_settles_the_round() -> None:
     assert settle_round(_record(), replace(LOOSE, wash_mad_bps=limit - 1)).wash
 
 
+def test_a_base_band_floor_at_the_honest_figure_keeps_every_honest_voter_in() -> None:
+    # V4's own base score 7000 lies 1000 from the median (8000); 3 x MAD (100) is 300
+    record = replace(_record(), scores=[*SCORES[:4], [7000, 6500, 9000, 8010]])
+    settled = settle_round(record, LOOSE)
+    noise = round_noise(record, settled, LOOSE, honest_proposals=[0, 1, 2], honest_voters=VOTERS)
+    assert noise.base_band == [0, 0, 0, 0, 1000]
+    assert settle_round(record, replace(LOOSE, base_band_bps=1000)).outliers == ()
+    assert settle_round(record, replace(LOOSE, base_band_bps=999)).outliers == ("V4",)
+
+
 def test_attackers_proposals_are_kept_apart_and_voters_named_dishonest_are_left_out() -> None:
     record = _record()
     settled = settle_round(record, LOOSE)
