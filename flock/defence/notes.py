@@ -123,7 +123,8 @@ def notes(
     return f"""## What the figures say
 
 `flock` is the rule as shipped: score-step tolerances, the paired consensus (each voter's score
-of a proposal minus its own score of the base model), and update screening against a pooled
+of a proposal minus its own score of the base model, that base score itself judged against the
+voters' median base score: `task.base_band_bps`), and update screening against a pooled
 yardstick (the median of this round's update norms together with the norms of the accepted
 updates that built the base, `flock.roles.screening`). `flock_v0` turns the tolerances and
 screening off by config (`task.score_steps=0`, every `voting` ratio 0).
@@ -200,11 +201,17 @@ An attacker whose update is refused is slashed at its first proposal. Updates cr
 honest spread are refused only where they fall outside the vote's tolerance: ALIE
 {by_eta("alie")} %, min-max {by_eta("min_max")} %
 at eta 0.1 to 0.4. Under the paired consensus a voter is judged by its scores minus its own
-score of the base model; an inverted voter's differences are the honest ones negated, and where
-proposals score within a few points of the base (most rounds) they stay inside the band (4 score
-steps): inverted voters are outvoted, and not slashed. Random voters fall outside the band on
-most items only in some rounds. Colluding voters score the honest proposals 0 and their own 100:
-they are slashed in the rounds where they vote on enough proposals of both kinds.
+score of the base model. An inverted voter's differences are the honest ones negated, and where
+proposals score within a few points of the base (most rounds) they stay inside the proposals'
+band (4 score steps); a colluding voter scores the base 0 like the honest proposals, so its
+differences for them are 0 too. What gives both away is the base score they report: it offsets
+every difference, and it is judged against the voters' median base score (band
+max(3 MAD, 4 score steps), `task.base_band_bps`). An inverted voter's base score, 100 minus the
+model's accuracy, falls outside it in round 1 (an untrained model) and once the model is far
+above 50 %; a colluder's 0 falls outside it in every round after the first few; a random
+voter's falls outside in some rounds. Measured on this grid before the base band: random
+voters 13 %, inverted 0 %, the colluding cartel 67 %, the cartel 80 % at eta 0.3, the goal met
+in 29 of 68 cells.
 
 **6. Attackers holding most of a round's proposer seats (goal: flock ahead of every
 baseline).** The `{MAJORITY}` cells: 3 proposers a round at eta {MAJORITY_ETA:g}; attackers held
