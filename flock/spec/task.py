@@ -110,13 +110,14 @@ def base_band(cfg: DictConfig, min_deviation_bps: int) -> int:
     """`task.base_band_bps`, the floor of the band around the voters' median base-model score
     (a voter's own score of the base model offsets every paired difference it reveals, so it is
     judged on its own), raised to `min_deviation_bps` (the proposals' band floor, fitted to the
-    test splits). Unset: `min_deviation_bps`, except for a Dirichlet partition, whose members'
-    test splits differ in their class mix, and so in their base scores, by more than any floor
-    fitted to sampling noise: MAX_SCORE there (base scores unjudged, the paired differences
-    alone)."""
+    test splits). Unset: `min_deviation_bps`, except where members' test splits are not drawn
+    from one distribution, a Dirichlet partition (each member its own class mix) or a dataset
+    that gives each member a topic of its own (`dataset.topics`, the language-model task):
+    their base scores differ by more than any floor fitted to sampling noise, so MAX_SCORE
+    there (base scores unjudged, the paired differences alone)."""
     configured = cfg.task.get("base_band_bps")
     if configured is None:
-        if str(cfg.partition.scheme) == "dirichlet":
+        if str(cfg.partition.scheme) == "dirichlet" or cfg.dataset.get("topics"):
             return MAX_SCORE
         return min_deviation_bps
     return min(max(int(configured), min_deviation_bps), MAX_SCORE)

@@ -84,6 +84,8 @@ def test_the_base_band_follows_the_voter_band_and_leaves_dirichlet_splits_unjudg
     assert _base_band("task.base_band_bps=3000") == 3000
     assert _base_band("partition=dirichlet") == 10_000
     assert _base_band("partition=dirichlet", "task.base_band_bps=4000") == 4000
+    # the language-model task: one topic per member, whose base losses differ by topic
+    assert _base_band("+experiment=lora_lm") == 10_000
 
 
 def test_voters_screening_rules_are_part_of_the_training_spec() -> None:
