@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 from eth_utils import keccak
 from omegaconf import DictConfig, OmegaConf
@@ -42,11 +43,7 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     steps = float(t.get("score_steps") or 0)
     if steps == 0 or _scoring_name(cfg) != "accuracy":
         return configured  # the lattice is accuracy's: a loss score moves in units of its own
-    n = t.get("min_test_samples") or smallest_test_split
-    if n is None and str(cfg.dataset.name) == "text":  # blocks of at least test_bytes bytes
-        n = max(1, int(cfg.dataset.test_bytes) // int(cfg.dataset.block_len))
-    if n is None:
-        n = alliance_data(cfg).smallest_test_split
+    n = _smallest_test_split(cfg, smallest_test_split)
     floor = score_floor_bps(steps, int(n))
     band_steps = float(t.get("band_score_steps") or 2 * steps)
     band_floor = score_floor_bps(band_steps, int(n))
@@ -66,6 +63,16 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
             int(n), steps, floor,
         )  # fmt: skip
     return raised
+
+
+def _smallest_test_split(cfg: DictConfig, smallest_test_split: int | None) -> int:
+    """`task.min_test_samples`, else `smallest_test_split`, else the config's partition's."""
+    n = cfg.task.get("min_test_samples") or smallest_test_split
+    if n is None and str(cfg.dataset.name) == "text":  # blocks of at least test_bytes bytes
+        n = max(1, int(cfg.dataset.test_bytes) // int(cfg.dataset.block_len))
+    if n is None:
+        n = alliance_data(cfg).smallest_test_split
+    return int(n)
 
 
 def task_params(
@@ -102,25 +109,36 @@ def task_params(
         voter_share_bps=int(t.voter_share_bps),
         reward_rule=RewardRule[str(cfg.reward.rule).upper()],
         softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
-        base_band_bps=base_band(cfg, tolerances["min_deviation_bps"]),
+        base_band_bps=base_band(cfg, tolerances["min_deviation_bps"], smallest_test_split),
     )
 
 
-def base_band(cfg: DictConfig, min_deviation_bps: int) -> int:
+def base_band(
+    cfg: DictConfig, min_deviation_bps: int, smallest_test_split: int | None = None
+) -> int:
     """`task.base_band_bps`, the floor of the band around the voters' median base-model score
     (a voter's own score of the base model offsets every paired difference it reveals, so it is
-    judged on its own), raised to `min_deviation_bps` (the proposals' band floor, fitted to the
-    test splits). Unset: `min_deviation_bps`, except where members' test splits are not drawn
-    from one distribution, a Dirichlet partition (each member its own class mix) or a dataset
-    that gives each member a topic of its own (`dataset.topics`, the language-model task):
-    their base scores differ by more than any floor fitted to sampling noise, so MAX_SCORE
-    there (base scores unjudged, the paired differences alone)."""
-    configured = cfg.task.get("base_band_bps")
+    judged on its own), raised to `min_deviation_bps` (the proposals' band floor) and, for
+    accuracy with `task.score_steps`, to `task.base_band_sds` standard deviations of a single
+    accuracy score at its widest (p = 0.5: 5000 / sqrt(n) bps on n test samples): a base score
+    carries its test split's whole sampling noise, which the paired differences cancel.
+    Unset: that floor, except where members' test splits are not drawn from one distribution,
+    a Dirichlet partition (each member its own class mix) or a dataset that gives each member
+    a topic of its own (`dataset.topics`, the language-model task): their base scores differ
+    by more than sampling noise, so MAX_SCORE there (base scores unjudged, the paired
+    differences alone)."""
+    t = cfg.task
+    floor = min_deviation_bps
+    if float(t.get("score_steps") or 0) > 0 and _scoring_name(cfg) == "accuracy":
+        n = _smallest_test_split(cfg, smallest_test_split)
+        sds = float(t.get("base_band_sds") or 0)
+        floor = max(floor, math.ceil(sds * (MAX_SCORE // 2) / math.sqrt(n)))
+    configured = t.get("base_band_bps")
     if configured is None:
         if str(cfg.partition.scheme) == "dirichlet" or cfg.dataset.get("topics"):
             return MAX_SCORE
-        return min_deviation_bps
-    return min(max(int(configured), min_deviation_bps), MAX_SCORE)
+        return min(floor, MAX_SCORE)
+    return min(max(int(configured), floor), MAX_SCORE)
 
 
 def _scoring_name(cfg: DictConfig) -> str:

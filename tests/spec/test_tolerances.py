@@ -75,12 +75,15 @@ def _base_band(*overrides: str) -> int:
 
 
 def test_the_base_band_follows_the_voter_band_and_leaves_dirichlet_splits_unjudged() -> None:
-    # IID: the voter band's floor (5715 at K = 50, 1500 as configured at K = 10); a configured
-    # band below it is raised to it; a Dirichlet partition's members differ in class mix, so
-    # in their base scores, by more than sampling noise: unjudged unless configured
+    # IID: the voter band's floor or 3 standard deviations of one score at its widest,
+    # whichever is larger: at K = 50 (7 test samples) 5715 (4 steps) against 5670; at K = 10
+    # (36 samples) 2500 against the configured 1500; a configured band below is raised to it;
+    # a Dirichlet partition's members differ in class mix, so in their base scores, by more
+    # than sampling noise: unjudged unless configured
     assert _base_band("participants=50") == 5715
-    assert _base_band() == 1500
-    assert _base_band("task.base_band_bps=1000") == 1500
+    assert _base_band() == 2500
+    assert _base_band("task.base_band_sds=0") == 1500
+    assert _base_band("task.base_band_bps=1000") == 2500
     assert _base_band("task.base_band_bps=3000") == 3000
     assert _base_band("partition=dirichlet") == 10_000
     assert _base_band("partition=dirichlet", "task.base_band_bps=4000") == 4000
