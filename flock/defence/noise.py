@@ -27,14 +27,9 @@ from dataclasses import dataclass, field
 
 from hydra import compose, initialize_config_dir
 
-from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
-from flock.protocol.consensus import integer_median, paired_ballots
-from flock.protocol.settlement import (
-    BaseConsensus,
-    RoundRecord,
-    SettlementResult,
-    SettlementRules,
-)
+from flock.protocol.commitments import MAX_SCORE
+from flock.protocol.consensus import BaseConsensus, integer_median, paired_ballots
+from flock.protocol.settlement import RoundRecord, SettlementResult, SettlementRules
 
 #: The quantiles the noise figures print (per cent).
 QUANTILES: tuple[float, ...] = (50.0, 95.0, 99.0, 100.0)
@@ -108,7 +103,7 @@ def round_noise(
     out.wash_mad.append(_upper_half(list(mads)))
     bands = [(mad * rules.mad_multiplier_x100) // 100 for mad in mads]
     good = set(honest_voters)
-    base = BaseConsensus.of([[0 if s == UNAVAILABLE else s for s in b] for b in record.scores])
+    base = BaseConsensus.of(record.scores)
     base_band = (base.mad * rules.mad_multiplier_x100) // 100
     paired = paired_ballots(record.scores)
     for voter, ballot, own_base in zip(record.voters, paired, base.scores, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 # MAX_SCORE is also the offset of the paired differences; UNAVAILABLE counts as 0
 from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
@@ -65,3 +66,43 @@ def settlement_hints(ballots: Sequence[Sequence[int]]) -> bytes:
         for value in (lo, hi, d_lo, d_hi):
             out += value.to_bytes(2, "big")
     return bytes(out)
+
+
+def consensus_statistics(
+    scores: Sequence[Sequence[int]], items: int
+) -> tuple[list[int], list[int]]:
+    """Per item the median of the values and the median absolute deviation from it (both the
+    floor of the two middles' mean for an even count), as Consensus.fromHints computes
+    them over the paired differences (:func:`flock.protocol.consensus.paired_ballots`)."""
+    medians: list[int] = []
+    mads: list[int] = []
+    for i in range(items):
+        column = [ballot[i] for ballot in scores]
+        median = integer_median(column)
+        medians.append(median)
+        mads.append(integer_median([abs(x - median) for x in column]))
+    return medians, mads
+
+
+def band_width(mad: int, multiplier_x100: int, floor: int) -> int:
+    """Band.width: max(MAD * k, floor), k = multiplier_x100 / 100 (floor division)."""
+    return max((mad * multiplier_x100) // 100, floor)
+
+
+@dataclass(frozen=True)
+class BaseConsensus:
+    """The voters' own scores of the base model (item 0; the mark 0xFFFF counts as 0), their
+    median and MAD: a voter's paired differences are offset by its base score, so the base
+    score itself is judged against the committee's (ScoreMatrix.loadPaired's `bases`,
+    Band.voterWeights)."""
+
+    scores: tuple[int, ...]
+    median: int
+    mad: int
+
+    @classmethod
+    def of(cls, scores: Sequence[Sequence[int]]) -> BaseConsensus:
+        """The base-model column of the revealed ballots `scores`."""
+        column = tuple(_score(ballot[0]) for ballot in scores)
+        median = integer_median(column)
+        return cls(column, median, integer_median([abs(x - median) for x in column]))

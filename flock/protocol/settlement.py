@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flock.protocol.commitments import MAX_SCORE, UNAVAILABLE
-from flock.protocol.consensus import integer_median, paired_ballots
+from flock.protocol.consensus import (
+    BaseConsensus,
+    band_width,
+    consensus_statistics,
+    integer_median,
+    paired_ballots,
+)
 from flock.protocol.types import Outcome, RewardRule, SlashReason, TaskParams
 
 #: RewardMath.ONE: 18-decimal fixed point.
@@ -227,45 +233,6 @@ class _Ledger:
             self.rewards.append((who, amount))
             credited += amount
         return credited
-
-
-@dataclass(frozen=True)
-class BaseConsensus:
-    """The voters' own scores of the base model (item 0; the mark 0xFFFF counts as 0), their
-    median and MAD: a voter's paired differences are offset by its base score, so the base
-    score itself is judged against the committee's (ScoreMatrix.loadPaired's last row)."""
-
-    scores: tuple[int, ...]
-    median: int
-    mad: int
-
-    @classmethod
-    def of(cls, scores: Sequence[Sequence[int]]) -> BaseConsensus:
-        """The base-model column of the ballots `scores` (unavailable marks already 0)."""
-        column = tuple(ballot[0] for ballot in scores)
-        median = integer_median(column)
-        return cls(column, median, integer_median([abs(x - median) for x in column]))
-
-
-def consensus_statistics(
-    scores: Sequence[Sequence[int]], items: int
-) -> tuple[list[int], list[int]]:
-    """Per item the median of the values and the median absolute deviation from it (both the
-    floor of the two middles' mean for an even count), as Consensus.fromHints computes
-    them over the paired differences (:func:`flock.protocol.consensus.paired_ballots`)."""
-    medians: list[int] = []
-    mads: list[int] = []
-    for i in range(items):
-        column = [ballot[i] for ballot in scores]
-        median = integer_median(column)
-        medians.append(median)
-        mads.append(integer_median([abs(x - median) for x in column]))
-    return medians, mads
-
-
-def band_width(mad: int, multiplier_x100: int, floor: int) -> int:
-    """Band.width: max(MAD * k, floor), k = multiplier_x100 / 100 (floor division)."""
-    return max((mad * multiplier_x100) // 100, floor)
 
 
 def voter_weights(
