@@ -282,7 +282,16 @@ contract AmountCapTest is Base {
         _warpToVoteReveal(1);
         _revealAllVotesExcept(1, address(0));
         _settle(1);
-        (uint256 proposerStake,) = task.accountOf(props[0]);
+        _assertNoHonestMemberSlashed(props[0], voters, colluders);
+    }
+
+    /// @dev After round 1 settled: the honest proposer and every voter from `colluders` on kept
+    /// their whole stake, and the honest proposal was accepted if the round settled.
+    function _assertNoHonestMemberSlashed(address proposer, address[] memory voters, uint256 colluders)
+        internal
+        view
+    {
+        (uint256 proposerStake,) = task.accountOf(proposer);
         assertEq(proposerStake, MIN_STAKE, "honest proposer slashed");
         for (uint256 v = colluders; v < voters.length; ++v) {
             (uint256 stake,) = task.accountOf(voters[v]);
@@ -295,7 +304,7 @@ contract AmountCapTest is Base {
 
     /// @dev One proposer and 11 voters (12 participants): honest voter v's base-model score is
     /// `level` give or take `noise` (IID test splits), its proposal score that plus
-    /// `improvement` give or take `noise`; voters below `colluders` reveal what `rogue` says.
+    /// `improvement` give or take `noise`; voters below `colluders` reveal random scores.
     function _voteWithBase(uint256 seed, uint256 colluders, uint256 level, uint256 improvement, uint256 noise)
         internal
         returns (address proposer, address[] memory voters)
@@ -394,14 +403,6 @@ contract AmountCapTest is Base {
         improvement = bound(improvement, 0, 500);
         (address proposer, address[] memory voters) = _voteWithBase(seed, colluders, level, improvement, noise);
         _settle(1);
-        (uint256 proposerStake,) = task.accountOf(proposer);
-        assertEq(proposerStake, MIN_STAKE, "honest proposer slashed");
-        for (uint256 v = colluders; v < voters.length; ++v) {
-            (uint256 stake,) = task.accountOf(voters[v]);
-            assertEq(stake, MIN_STAKE, "honest voter slashed");
-        }
-        if (task.roundInfo(1).outcome == IAllianceTask.Outcome.Settled) {
-            assertEq(task.acceptedMask(1), 1, "honest proposal rejected");
-        }
+        _assertNoHonestMemberSlashed(proposer, voters, colluders);
     }
 }

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
@@ -90,18 +91,23 @@ def test_load_config_rejects_an_unknown_route(tmp_path: Path) -> None:
         launch_alliance(cfg, tmp_path / "run")
 
 
-def _ray_processes() -> list[int]:
-    """Live processes of a Ray cluster (raylet, gcs_server, ray:: workers)."""
+def _ray_processes(marker: str) -> list[int]:
+    """Live processes of the Ray cluster this test started (raylet, gcs_server, ray:: workers):
+    those that inherited `marker` in their environment. Another test's Ray (pytest-xdist runs
+    two at once) does not carry it."""
     found = []
+    needle = marker.encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if state != "Z" and any(k in cmdline for k in ("raylet", "gcs_server", "ray::")):
+        ray = any(k in cmdline for k in ("raylet", "gcs_server", "ray::"))
+        if state != "Z" and ray and needle in environ:
             found.append(int(entry.name))
     return found
 
@@ -134,8 +140,10 @@ ROUTES = [
 @pytest.mark.skipif(sys.platform != "linux", reason="process checks read /proc")
 @pytest.mark.parametrize(("route", "extra_processes"), ROUTES)
 def test_alliance_on_flower_settles_rounds_signed_by_participants(
-    tmp_path: Path, route: str, extra_processes: int | None
+    tmp_path: Path, route: str, extra_processes: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    marker = f"FLOCK_TEST_RUN={uuid.uuid4().hex}"  # inherited by every process this run starts
+    monkeypatch.setenv(*marker.split("=", 1))
     rounds = 1 if route == "superlink" else ROUNDS
     cfg = load_config([*OVERRIDES, f"flower.route={route}", f"task.rounds={rounds}"])
     run_dir = tmp_path / "run"
@@ -150,9 +158,9 @@ def test_alliance_on_flower_settles_rounds_signed_by_participants(
         assert not _group_members(set(pids))
         if route == "simulation":  # Ray's workers exit shortly after ray.shutdown()
             deadline = time.monotonic() + RAY_EXIT_S
-            while _ray_processes() and time.monotonic() < deadline:
+            while _ray_processes(marker) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert not _ray_processes(), "Ray was left running"
+            assert not _ray_processes(marker), "Ray was left running"
 
         assert summary["status"] == "finished:completed", summary
         result = summary["result"]
