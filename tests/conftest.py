@@ -42,9 +42,12 @@ def _uses_own_module_fixture(item: pytest.Item, module_id: str) -> bool:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put every test of PROCESS_GROUP_DIRS into one xdist group, and the tests of a module
-    that share its module-scoped fixture into a group of that module (see the docstring)."""
+    that share its module-scoped fixture into a group of that module (see the docstring).
+    First of the hook's implementations: xdist's worker turns the groups into its scheduling
+    scopes in its own implementation, and a mark added after that groups nothing."""
     root = Path(__file__).resolve().parent
     for item in items:
         parts = Path(str(item.path)).resolve().relative_to(root).parts
