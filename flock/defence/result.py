@@ -47,6 +47,10 @@ class RunResult:
     noise : dict of str to list of int
         flock's rule: per settled round, the honest figures of each settlement threshold and
         the attackers' score gaps (:mod:`flock.defence.noise`).
+    proposers_per_round, max_voters : int
+        The committee the run's role draws used (`task.proposers_per_round`,
+        `task.max_voters`): who held which role when follows from them. 0: not recorded
+        (results saved before they were); the summary then takes its preset's.
     """
 
     defence: str
@@ -75,6 +79,8 @@ class RunResult:
     honest_slash_reasons: dict[str, int] = field(default_factory=dict)
     noise: dict[str, list[int]] = field(default_factory=dict)
     majority_rounds: int = 0
+    proposers_per_round: int = 0
+    max_voters: int = 0
 
     @classmethod
     def for_run(
@@ -100,7 +106,16 @@ class RunResult:
             attackers=attackers,
             rule=rule,
             on_chain=on_chain,
+            proposers_per_round=int(cfg.task.proposers_per_round),
+            max_voters=int(cfg.task.max_voters),
         )
+
+    def committee(self, default: tuple[int, int]) -> tuple[int, int]:
+        """(proposers per round, max voters) of the run's role draws; `default` when the run
+        did not record them."""
+        if self.proposers_per_round and self.max_voters:
+            return self.proposers_per_round, self.max_voters
+        return default
 
     @property
     def settles(self) -> bool:

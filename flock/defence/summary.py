@@ -43,11 +43,12 @@ _ROLE_CACHE: dict[tuple[int, int, int, int, int], list[dict[int, str]]] = {}
 def first_exposures(result, committee: tuple[int, int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
     """Per attacker, the first round that drew it into a role it misbehaves in (attackers never
     drawn are absent): before that round no detector can slash it. The simulation's role seeds
-    with the whole roster (under the paper's rule removals change later draws); empty for runs
-    on the contract, whose seeds differ."""
+    with the whole roster (under the paper's rule removals change later draws) and the committee
+    the run recorded (`committee`, proposers per round and max voters, stands in for a run that
+    recorded none); empty for runs on the contract, whose seeds differ."""
     if result.on_chain or not result.attackers:
         return {}
-    proposers, voters = committee
+    proposers, voters = result.committee(committee)
     key = (result.seed, result.participants, result.rounds, proposers, voters)
     if key not in _ROLE_CACHE:
         cfg = OmegaConf.create({"seed": result.seed, "chain": {"kind": "embedded"}})
@@ -128,14 +129,19 @@ def _curve(curves: Sequence[Sequence[float]]) -> list[float]:
 
 
 def summarise(results: Iterable, committee: tuple[int, int] | None = None) -> dict[Key, Cell]:
-    """Group runs by (dataset, attack, eta, defence) and take medians over seeds; `committee`
-    (proposers per round, max voters) adds the role draw's bound on slashing."""
+    """Group runs by (dataset, attack, eta, defence) and take medians over seeds; the role
+    draw's bound on slashing comes from each run's recorded committee, or from `committee`
+    (proposers per round, max voters) for runs that recorded none."""
     groups: dict[Key, list] = defaultdict(list)
     for r in results:
         groups[(r.dataset, r.attack, r.eta, r.defence)].append(r)
     cells = {}
     for key, runs in groups.items():
         settles = runs[0].settles
+        # the role draws are known: the run recorded its committee or the caller named one
+        known = committee is not None or all(r.proposers_per_round for r in runs)
+        drawn = known and settles and key[1] != "none"
+        fallback = committee or (0, 0)  # unused when every run recorded its own
         to_90 = [r.rounds_to_slash(0.9) for r in runs]
         by_5 = []
         for r in runs:
@@ -149,15 +155,11 @@ def summarise(results: Iterable, committee: tuple[int, int] | None = None) -> di
             accuracy=_curve([[100 * a for a in r.accuracy] for r in runs]),
             rounds_to_90=_median(math.inf if t is None else t for t in to_90),
             exposed_90=(
-                _median(exposure_round(r, committee) for r in runs)
-                if committee and settles and key[1] != "none"
-                else float("nan")
+                _median(exposure_round(r, fallback) for r in runs) if drawn else float("nan")
             ),
             slashed_by_5_pct=_median(by_5) if by_5 else float("nan"),
             exposed_slashed_by_5_pct=(
-                _median(exposed_slashed_pct(r, committee) for r in runs)
-                if committee and settles and key[1] != "none"
-                else float("nan")
+                _median(exposed_slashed_pct(r, fallback) for r in runs) if drawn else float("nan")
             ),
             honest_slashed=_median(r.honest_slashed() for r in runs),
             honest_slashed_max=max(r.honest_slashed() for r in runs),

@@ -237,6 +237,28 @@ def test_only_attackers_that_held_their_role_count_toward_the_slashing_goal() ->
         assert goal.met is met
 
 
+def test_the_slashing_goal_counts_role_holders_by_the_committee_the_run_drew() -> None:
+    # Prepare: every member an attacker, none slashed; the same draw seen with 3 and with 20
+    # proposers per round (the attacker-majority family draws 3 of the preset's 20)
+    attackers = list(range(50))
+    few = first_exposures(_drawn_run(attackers, {}), (3, 30))
+    many = first_exposures(_drawn_run(attackers, {}), (20, 30))
+    few_by_5 = [i for i in attackers if few.get(i, 99) <= 5]
+    assert len(few_by_5) <= 15 < len([i for i in attackers if many.get(i, 99) <= 5])
+    # Execute: the run records its 3-proposer committee and slashed exactly those proposers
+    run = _drawn_run(attackers, {i: few[i] for i in few_by_5})
+    run.proposers_per_round, run.max_voters = 3, 30
+    # Assert: judged by its own draw, whatever the preset says, every role holder was slashed
+    assert exposed_slashed_pct(run, (20, 30)) == 100.0
+    key = ("digits", "label_flip", 0.3, "flock")
+    for preset in ((20, 30), None):
+        goal = next(c for c in goals_for(summarise([run], preset), key) if "role" in c.name)
+        assert goal.met
+    # a run that recorded no committee is judged by the preset's: most role holders missed
+    run.proposers_per_round = run.max_voters = 0
+    assert exposed_slashed_pct(run, (20, 30)) < 50.0
+
+
 def test_report_writes_markdown_plots_and_figure_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
