@@ -24,6 +24,7 @@ def consensus(
     scores: Sequence[int],
     clip_ratio: float | None = None,
     reference: torch.Tensor | None = None,
+    rejected: int = 0,
 ) -> torch.Tensor:
     """Average the accepted updates weighted by consensus score times sample count.
 
@@ -48,6 +49,18 @@ def consensus(
     at least half of the accepted updates to raise (or lower) it past every
     honest norm, so a minority's boosted update is cut to the honest scale.
 
+    With `rejected` > 0 (the round's proposals that were not accepted), each
+    rejected proposal keeps one proposal's share of the step at `reference`
+    (the base model): with ``a`` updates of non-zero weight the aggregate is
+    ``(a * sum_i s_i n_i u_i + rejected * S * reference) / (S * (a + rejected))``,
+    ``S = sum_j s_j n_j``, i.e. it moves ``a / (a + rejected)`` of the way from
+    the base towards the weighted average. A round that accepts one update of
+    three then takes a third of that member's step instead of adopting its
+    local model outright. The integer weights are formed exactly, one division
+    each, so the result stays bit-reproducible. A rejected proposer damps the
+    step by one seat's share whatever sample count it claims: its influence is
+    the seats the role draw gave it, and each try costs it a slash.
+
     Parameters
     ----------
     updates : sequence of torch.Tensor
@@ -61,9 +74,13 @@ def consensus(
         with a non-zero weight (a finite number above 0); None (the default)
         does not clip.
     reference : torch.Tensor, optional
-        The point norms are measured from when clipping (the base model of
-        full-model updates); None is the zero vector. Unused without
-        `clip_ratio`.
+        The base model the updates were trained from: the point norms are
+        measured from when clipping (None: the zero vector), and where the
+        rejected proposals' share stays. Required with `rejected` > 0, unused
+        without `clip_ratio` or `rejected`.
+    rejected : int, optional
+        The round's proposals that were not accepted (a non-negative integer;
+        0, the default, aggregates the accepted updates alone).
 
     Returns
     -------
@@ -76,7 +93,8 @@ def consensus(
         For invalid or non-finite updates, counts or scores that are not
         non-negative integers or whose lengths differ from the updates', a
         zero total weight, a `clip_ratio` that is not a finite number above 0,
-        or a reference that does not fit the updates.
+        a `rejected` that is not a non-negative integer, or a reference that is
+        missing (with `rejected` > 0) or does not fit the updates.
     """
     checked = validate_updates(updates)
     counts = _non_negative_ints(sample_counts, len(checked), "sample_counts")
@@ -87,9 +105,14 @@ def consensus(
         raise AggregationError(
             "total weight sum(scores[i] * sample_counts[i]) is zero; no update is accepted"
         )
+    (left_out,) = _non_negative_ints([rejected], 1, "rejected")
     check_finite(checked)
     factors = [1.0] * len(checked)
     origin = None
+    if left_out:
+        if reference is None:
+            raise AggregationError("rejected proposals keep their share at the reference: give it")
+        origin = check_reference(reference, checked[0])
     if clip_ratio is not None:
         ratio = check_positive_real(clip_ratio, "clip_ratio")
         origin = check_reference(reference, checked[0])
@@ -99,6 +122,10 @@ def consensus(
         if middle is not None:
             for i, factor in zip(weighted, clip_factors(norms, ratio * middle), strict=True):
                 factors[i] = factor
+    # with rejected proposals each weight is (a * product) / (total * (a + rejected)), the
+    # base's (rejected * total) / (total * (a + rejected)): integers, one division each
+    accepted = sum(1 for product in products if product)
+    scale, denominator = (accepted, total * (accepted + left_out)) if left_out else (1, total)
     accumulator = torch.zeros(checked[0].shape, dtype=torch.float64, device=checked[0].device)
     for update, product, factor in zip(checked, products, factors, strict=True):
         if product == 0:
@@ -107,7 +134,9 @@ def consensus(
             wide = update.to(torch.float64)
         else:
             wide = scaled_towards(update, origin, factor)
-        accumulator.add_(torch.mul(wide, product / total))
+        accumulator.add_(torch.mul(wide, product * scale / denominator))
+    if left_out and origin is not None:
+        accumulator.add_(torch.mul(origin, left_out * total / denominator))
     return accumulator.to(checked[0].dtype)
 
 

@@ -386,7 +386,9 @@ def _flock_round(
     medians = consensus_scores([ballots[v] for v in revealed])  # absolute, as from chain
     scores = [medians[i + 1] for i in accepted]
     chosen = [vectors[i] for i in accepted]
-    aggregate = aggregate_accepted(aggregation, chosen, counts, scores, base=lambda: base_params)
+    aggregate = aggregate_accepted(
+        aggregation, chosen, counts, scores, base=lambda: base_params, proposals=len(proposals)
+    )
     models.pending, models.pending_round = (_model_hash(aggregate, round_), aggregate), round_
     models.update_norms[models.pending[0]] = moved_update_norms(
         base_params, [vectors[i] for i in accepted]

@@ -69,7 +69,12 @@ def _aggregate(
     counts = [p.num_samples for p in accepted]
     scores = [medians[p.index + 1] for p in accepted]
     aggregate = aggregate_accepted(
-        aggregation, vectors, counts, scores, base=lambda: _named_base(store, accepted)
+        aggregation,
+        vectors,
+        counts,
+        scores,
+        base=lambda: _named_base(store, accepted),
+        proposals=len(medians) - 1,  # a revealed ballot scores the base, then every proposal
     )
     # kept, not published: every member recomputes it from the chain and the accepted blobs
     digest = store.put(aggregate, {"kind": "aggregate", "round": str(round_)}, publish=False)
@@ -88,14 +93,22 @@ def aggregate_accepted(
     scores: list[int] | None,
     *,
     base: Callable[[], torch.Tensor],
+    proposals: int | None = None,
 ) -> torch.Tensor:
     """The aggregate of accepted updates as the `aggregation` config group says: every
     member's recomputation and the defence benchmark's simulation call this one function.
 
     `consensus` weights by median score x claimed samples (with every weight 0, by samples,
-    at least 1 each) and, with `kwargs.clip_ratio`, clips around the base model; `fedavg`
-    weights by samples; every other rule gets its `kwargs` (and, for :data:`REFERENCED_RULES`,
-    the base model as `reference`), unweighted. `base` is asked only when needed.
+    at least 1 each), with `kwargs.clip_ratio` clips around the base model, and with
+    `kwargs.damp_rejected` leaves each of the round's `proposals` that was not accepted one
+    proposal's share of the step at the base model; `fedavg` weights by samples; every other
+    rule gets its `kwargs` (and, for :data:`REFERENCED_RULES`, the base model as `reference`),
+    unweighted. `base` is asked only when needed.
+
+    Raises
+    ------
+    ValueError
+        With `kwargs.damp_rejected` and `proposals` missing or below the accepted count.
     """
     name = str(aggregation.name)
     kwargs = dict(aggregation.get("kwargs") or {})
@@ -105,7 +118,14 @@ def aggregate_accepted(
             # score is 0): the scores carry no information; weigh by samples, at least 1 each
             scores = [1] * len(vectors)
             counts = [max(c, 1) for c in counts]
-        if kwargs.get("clip_ratio") is not None:
+        if kwargs.pop("damp_rejected", False):
+            if proposals is None or proposals < len(vectors):
+                raise ValueError(
+                    f"damp_rejected needs the round's proposal count (got {proposals} for "
+                    f"{len(vectors)} accepted updates)"
+                )
+            kwargs["rejected"] = proposals - len(vectors)
+        if kwargs.get("clip_ratio") is not None or kwargs.get("rejected"):
             kwargs["reference"] = base()
         return get_aggregator(name)(vectors, counts, scores=scores, **kwargs)
     if name == "fedavg":

@@ -153,3 +153,66 @@ def test_consensus_rejects_nan_even_in_a_rejected_update() -> None:
 
     with pytest.raises(AggregationError, match="update 1 contains NaN"):
         consensus(updates, [1, 1], scores=[1, 0])
+
+
+def test_rejected_proposals_keep_their_share_of_the_step_at_the_reference() -> None:
+    # Prepare: base (1, 1); accepted updates weighted 1/4 : 3/4 (average (2.5, 3.5)); 2 of the
+    # round's 4 proposals rejected
+    updates = [torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])]
+    base = torch.tensor([1.0, 1.0])
+
+    # Execute
+    result = consensus(updates, [1, 6], scores=[2, 1], reference=base, rejected=2)
+
+    # Assert: half of the way from the base to the average
+    assert torch.equal(result, torch.tensor([1.75, 2.25]))
+
+
+def test_a_zero_score_update_counts_as_rejected_not_twice() -> None:
+    # the zero-score update is in neither share: 1 accepted, 1 rejected -> half way
+    updates = [torch.tensor([4.0, 4.0]), torch.tensor([1e6, 1e6])]
+
+    result = consensus(updates, [5, 5], scores=[1, 0], reference=torch.zeros(2), rejected=1)
+
+    assert torch.equal(result, torch.tensor([2.0, 2.0]))
+
+
+def test_no_rejected_proposal_is_the_plain_rule_bit_for_bit() -> None:
+    updates = _random_updates(3, 5, 1000)
+    counts, scores = [3, 1, 4, 1, 5], [9000, 8000, 7000, 9500, 6000]
+    base = _random_updates(4, 1, 1000)[0]
+
+    damped = consensus(updates, counts, scores=scores, reference=base, rejected=0)
+
+    assert np.array_equal(_bits(damped), _bits(consensus(updates, counts, scores=scores)))
+
+
+def test_the_damped_rule_equals_its_float64_numpy_reference_bit_for_bit() -> None:
+    # (a * s_i n_i) / (S (a + r)) per update and (r S) / (S (a + r)) for the base, float64,
+    # input order, one rounding at the end
+    updates = _random_updates(5, 4, 500)
+    counts, scores, rejected = [7, 2, 9, 4], [8123, 0, 9001, 7777], 3
+    base = _random_updates(6, 1, 500)[0]
+    products = [s * n for s, n in zip(scores, counts, strict=True)]
+    total, accepted = sum(products), sum(1 for p in products if p)
+    denominator = total * (accepted + rejected)
+    expected = np.zeros(500, dtype=np.float64)
+    for update, product in zip(updates, products, strict=True):
+        if product:
+            expected += (product * accepted / denominator) * update.numpy().astype(np.float64)
+    expected += (rejected * total / denominator) * base.numpy().astype(np.float64)
+
+    result = consensus(updates, counts, scores=scores, reference=base, rejected=rejected)
+
+    assert np.array_equal(_bits(result), _bits(expected.astype(np.float32)))
+
+
+@pytest.mark.parametrize("rejected", [-1, 1.5, True])
+def test_a_rejected_count_that_is_not_a_non_negative_int_is_refused(rejected: object) -> None:
+    with pytest.raises(AggregationError, match="rejected"):
+        consensus([torch.ones(2)], [1], scores=[1], reference=torch.zeros(2), rejected=rejected)  # type: ignore[arg-type]
+
+
+def test_rejected_proposals_without_a_reference_are_refused() -> None:
+    with pytest.raises(AggregationError, match="reference"):
+        consensus([torch.ones(2)], [1], scores=[1], rejected=1)

@@ -155,6 +155,23 @@ def test_clipped_consensus_clips_around_the_base_the_proposals_name(tmp_path: Pa
     torch.testing.assert_close(plain, start + torch.tensor([1.0, 7.0 / 3]))
 
 
+def test_damped_consensus_from_chain_counts_the_rounds_rejected_proposals(tmp_path: Path) -> None:
+    # Prepare: from the base (1, 1), 3 proposals, the last rejected (mask 0b011), equal weights
+    store = UpdateStore(tmp_path)
+    start = torch.tensor([1.0, 1.0])
+    initial = store.put(start, {"kind": "initial", "round": "0"})
+    moves = [torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0]), torch.tensor([90.0, 90.0])]
+    recorded = _from_base(store, initial, [start + m for m in moves])
+    view = RecordedRound(recorded, 0b011, {"0xv": (5000, 8000, 8000, 0)})
+    damped = OmegaConf.create({"name": "consensus", "kwargs": {"damp_rejected": True}})
+    # Execute
+    _, vector = aggregate_from_chain(damped, view, store, 1)  # type: ignore[arg-type]
+    _, plain = aggregate_from_chain(CONSENSUS, view, store, 1)  # type: ignore[arg-type]
+    # Assert: the accepted average (1.5, 1.5) away from the base, two thirds of the way
+    torch.testing.assert_close(plain, start + torch.tensor([1.5, 1.5]))
+    torch.testing.assert_close(vector, start + torch.tensor([1.0, 1.0]))
+
+
 def test_centered_clipping_starts_from_the_base_model(tmp_path: Path) -> None:
     # Prepare: two models (3, 4) and (0, 0) away from the base (10, 10); tau 1, one step
     store = UpdateStore(tmp_path)
@@ -180,8 +197,31 @@ def test_every_aggregation_config_aggregates_a_rounds_accepted_updates(path: Pat
     vectors = [base + 0.1 * torch.randn(16, generator=generator) for _ in range(7)]
     # Execute
     aggregate = aggregate_accepted(
-        OmegaConf.load(path), vectors, [10] * 7, [8000] * 7, base=lambda: base
+        OmegaConf.load(path), vectors, [10] * 7, [8000] * 7, base=lambda: base, proposals=9
     )
     # Assert: a model near the base, in the updates' dtype
     assert aggregate.shape == (16,) and aggregate.dtype == torch.float32
     assert float(torch.linalg.vector_norm(aggregate - base)) < 1.0
+
+
+def test_the_damped_consensus_leaves_each_rejected_proposals_share_at_the_base() -> None:
+    # Prepare: 1 of 4 proposals accepted (the other 3 rejected), base 0, update (4, 8)
+    damped = OmegaConf.create({"name": "consensus", "kwargs": {"damp_rejected": True}})
+    base = torch.zeros(2)
+    vectors = [torch.tensor([4.0, 8.0])]
+    # Execute
+    aggregate = aggregate_accepted(damped, vectors, [10], [9000], base=lambda: base, proposals=4)
+    # Assert: a quarter of the way, not the accepted member's model outright
+    assert torch.equal(aggregate, torch.tensor([1.0, 2.0]))
+    # every proposal accepted: the plain consensus, bit for bit
+    plain = OmegaConf.create({"name": "consensus", "kwargs": {}})
+    pair = [torch.tensor([4.0, 8.0]), torch.tensor([0.5, 0.25])]
+    assert torch.equal(
+        aggregate_accepted(damped, pair, [3, 5], [7000, 9000], base=lambda: base, proposals=2),
+        aggregate_accepted(plain, pair, [3, 5], [7000, 9000], base=lambda: base),
+    )
+    # without the round's proposal count (or with fewer proposals than accepted updates) the
+    # rejected share is unknown: refused, not guessed
+    for n in (None, 0):
+        with pytest.raises(ValueError, match="proposal count"):
+            aggregate_accepted(damped, vectors, [10], [9000], base=lambda: base, proposals=n)

@@ -30,3 +30,11 @@ def test_the_clip_switch_enters_the_spec_hash() -> None:
     assert spec_hash_of(clipped) != spec_hash_of(default)
     assert spec_hash_of(_cfg("aggregation=consensus_clipped", "aggregation.kwargs.clip_ratio=2")) \
         != spec_hash_of(clipped)  # fmt: skip
+
+
+def test_the_damping_switch_enters_the_spec_hash() -> None:
+    damped = _cfg("aggregation=consensus_damped")
+
+    assert damped.aggregation.name == "consensus"
+    assert damped.aggregation.kwargs.damp_rejected is True
+    assert spec_hash_of(damped) != spec_hash_of(_cfg())
