@@ -81,6 +81,30 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
         pass
 
 
+def stop_children(names: tuple[str, ...]) -> list[int]:
+    """Kill and reap this process's live children whose command line contains one of `names`
+    (e.g. the Ray daemons a failed `ray.init` started and no longer tracks); their pids."""
+    stopped = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) != os.getpid() or not any(n in cmdline for n in names):
+            continue
+        pid = int(entry.name)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):  # gone, or reaped by its Popen
+            pass
+        stopped.append(pid)
+    return stopped
+
+
 def process_alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie waiting for its reaper counts as gone)."""
     try:
