@@ -109,23 +109,23 @@ def consensus(
     check_finite(checked)
     factors = [1.0] * len(checked)
     origin = None
-    if left_out:
-        if reference is None:
-            raise AggregationError("rejected proposals keep their share at the reference: give it")
+    if left_out and reference is None:
+        raise AggregationError("rejected proposals keep their share at the reference: give it")
+    ratio = None if clip_ratio is None else check_positive_real(clip_ratio, "clip_ratio")
+    if left_out or ratio is not None:
         origin = check_reference(reference, checked[0])
-    if clip_ratio is not None:
-        ratio = check_positive_real(clip_ratio, "clip_ratio")
-        origin = check_reference(reference, checked[0])
+    if ratio is not None:
         weighted = [i for i, product in enumerate(products) if product]
         norms = exact_norms([checked[i] for i in weighted], origin)
         middle = median_norm(norms)
         if middle is not None:
             for i, factor in zip(weighted, clip_factors(norms, ratio * middle), strict=True):
                 factors[i] = factor
-    # with rejected proposals each weight is (a * product) / (total * (a + rejected)), the
-    # base's (rejected * total) / (total * (a + rejected)): integers, one division each
+    # each weight is (a * product) / (total * (a + rejected)), the base's (rejected * total) /
+    # (total * (a + rejected)): integers, one correctly rounded division each (with no
+    # rejected proposal the same rational, so the same float, as product / total)
     accepted = sum(1 for product in products if product)
-    scale, denominator = (accepted, total * (accepted + left_out)) if left_out else (1, total)
+    denominator = total * (accepted + left_out)
     accumulator = torch.zeros(checked[0].shape, dtype=torch.float64, device=checked[0].device)
     for update, product, factor in zip(checked, products, factors, strict=True):
         if product == 0:
@@ -134,8 +134,8 @@ def consensus(
             wide = update.to(torch.float64)
         else:
             wide = scaled_towards(update, origin, factor)
-        accumulator.add_(torch.mul(wide, product * scale / denominator))
-    if left_out and origin is not None:
+        accumulator.add_(torch.mul(wide, product * accepted / denominator))
+    if origin is not None and left_out:
         accumulator.add_(torch.mul(origin, left_out * total / denominator))
     return accumulator.to(checked[0].dtype)
 
