@@ -131,10 +131,15 @@ def test_base_model_without_a_pending_aggregate_is_the_adopted_model(tmp_path: P
     torch.testing.assert_close(base.params, torch.full((4,), 7.0))
 
 
-def _from_base(store: UpdateStore, base: bytes, vectors: list[torch.Tensor]) -> list[Proposal]:
+def _moved_from(
+    store: UpdateStore, start: torch.Tensor, moves: list[torch.Tensor]
+) -> list[Proposal]:
+    """Round 1's proposals of 10 samples each, `start` + each move, naming `start` (stored as
+    the initial model) as their base."""
+    base = store.put(start, {"kind": "initial", "round": "0"})
     return [
-        Proposal(1, f"0x{i:040x}", i, store.put(v, {"round": "1"}), 10, "", base)
-        for i, v in enumerate(vectors)
+        Proposal(1, f"0x{i:040x}", i, store.put(start + m, {"round": "1"}), 10, "", base)
+        for i, m in enumerate(moves)
     ]
 
 
@@ -142,9 +147,8 @@ def test_clipped_consensus_clips_around_the_base_the_proposals_name(tmp_path: Pa
     # Prepare: from the base (1, 1), updates (3, 4), (0, 1), (0, 2): norms 5, 1, 2, median 2
     store = UpdateStore(tmp_path)
     start = torch.tensor([1.0, 1.0])
-    initial = store.put(start, {"kind": "initial", "round": "0"})
     moves = [torch.tensor([3.0, 4.0]), torch.tensor([0.0, 1.0]), torch.tensor([0.0, 2.0])]
-    recorded = _from_base(store, initial, [start + m for m in moves])
+    recorded = _moved_from(store, start, moves)
     view = RecordedRound(recorded, 0b111, {"0xv": (5000, 8000, 8000, 8000)})
     clipped = OmegaConf.create({"name": "consensus", "kwargs": {"clip_ratio": 1.0}})
     # Execute
@@ -159,9 +163,8 @@ def test_damped_consensus_from_chain_counts_the_rounds_rejected_proposals(tmp_pa
     # Prepare: from the base (1, 1), 3 proposals, the last rejected (mask 0b011), equal weights
     store = UpdateStore(tmp_path)
     start = torch.tensor([1.0, 1.0])
-    initial = store.put(start, {"kind": "initial", "round": "0"})
     moves = [torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0]), torch.tensor([90.0, 90.0])]
-    recorded = _from_base(store, initial, [start + m for m in moves])
+    recorded = _moved_from(store, start, moves)
     view = RecordedRound(recorded, 0b011, {"0xv": (5000, 8000, 8000, 0)})
     damped = OmegaConf.create({"name": "consensus", "kwargs": {"damp_rejected": True}})
     # Execute
@@ -176,8 +179,7 @@ def test_centered_clipping_starts_from_the_base_model(tmp_path: Path) -> None:
     # Prepare: two models (3, 4) and (0, 0) away from the base (10, 10); tau 1, one step
     store = UpdateStore(tmp_path)
     start = torch.tensor([10.0, 10.0])
-    initial = store.put(start, {"kind": "initial", "round": "0"})
-    recorded = _from_base(store, initial, [start + torch.tensor([3.0, 4.0]), start.clone()])
+    recorded = _moved_from(store, start, [torch.tensor([3.0, 4.0]), torch.zeros(2)])
     view = RecordedRound(recorded, 0b11, {"0xv": (5000, 8000, 8000)})
     rule = OmegaConf.create({"name": "centered_clipping", "kwargs": {"tau": 1.0, "iterations": 1}})
     # Execute
