@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -173,6 +173,11 @@ def test_damped_consensus_from_chain_counts_the_rounds_rejected_proposals(tmp_pa
     # Assert: the accepted average (1.5, 1.5) away from the base, two thirds of the way
     torch.testing.assert_close(plain, start + torch.tensor([1.5, 1.5]))
     torch.testing.assert_close(vector, start + torch.tensor([1.0, 1.0]))
+    # attack: the rejected proposer claims 100,000 samples to stall the step; it damps it by
+    # its one seat all the same
+    view.recorded[2] = replace(view.recorded[2], num_samples=100_000)
+    _, claimed = aggregate_from_chain(damped, view, store, 1)  # type: ignore[arg-type]
+    assert torch.equal(claimed, vector)
 
 
 def test_centered_clipping_starts_from_the_base_model(tmp_path: Path) -> None:
