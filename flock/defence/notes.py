@@ -126,8 +126,10 @@ def notes(
 of a proposal minus its own score of the base model, that base score itself judged against the
 voters' median base score: `task.base_band_bps`), and update screening against a pooled
 yardstick (the median of this round's update norms together with the norms of the accepted
-updates that built the base, `flock.roles.screening`). `flock_v0` turns the tolerances and
-screening off by config (`task.score_steps=0`, every `voting` ratio 0).
+updates that built the base, `flock.roles.screening`), its aggregate damped in a round whose
+rejected proposals outnumber the accepted ones (`configs/aggregation/consensus.yaml`).
+`flock_v0` turns the tolerances, screening and damping off by config (`task.score_steps=0`,
+every `voting` ratio 0, `aggregation=consensus_undamped`).
 
 **1. Honest participants slashed (goal: 0 at eta <= 0.3, breast cancer included).** Met in
 {honest[0]} of {honest[1]} cells; missed at: {_listing(honest[2])}. flock slashed at most
@@ -220,7 +222,11 @@ attacks; missed at: {_listing(majority[2])}. Per attack: {"; ".join(majority_row
 against the pooled yardstick refuses the boosted updates of such a round (scaling:
 {fig("scaling", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} % of them
 aggregated); what flock loses there is the attackers' missing work, since a scaled update is an
-honest one times 10, and centered clipping, which keeps its direction, trains on it. Gaussian
+honest one times 10, and centered clipping, which keeps its direction, trains on it. A round
+that rejects two of its three proposals takes a third of the accepted member's step (the
+default aggregate's damping) instead of adopting that member's local model, fit to 22
+samples; measured on this grid's flock rows before the damping: gaussian noise 86.4 %, scaling
+85.8 %, sign flips 80.8 %, the goal met in 4 of 7 attacks. Gaussian
 noise of 10x the attacker's own honest norm sits at the 10x bound: about half of it passes
 screening and scores within the vote's tolerance
 ({fig("gaussian_noise", MAJORITY_ETA, "flock", "accepted_attack_pct", 0, dataset=MAJORITY)} %

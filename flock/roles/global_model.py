@@ -19,6 +19,7 @@ import torch
 
 from flock.aggregation import get_aggregator
 from flock.contracts import Outcome, TaskClient
+from flock.protocol.commitments import MAX_SCORE
 from flock.protocol.consensus import consensus_scores
 from flock.protocol.types import Proposal
 from flock.roles.screening import moved_update_norms
@@ -118,13 +119,14 @@ def aggregate_accepted(
             # score is 0): the scores carry no information; weigh by samples, at least 1 each
             scores = [1] * len(vectors)
             counts = [max(c, 1) for c in counts]
+        above_bps = int(kwargs.pop("damp_above_rejected_bps", 0))
         if kwargs.pop("damp_rejected", False):
             if proposals is None or proposals < len(vectors):
                 raise ValueError(
                     f"damp_rejected needs the round's proposal count (got {proposals} for "
                     f"{len(vectors)} accepted updates)"
                 )
-            kwargs["rejected"] = proposals - len(vectors)
+            kwargs["rejected"] = damped_rejections(proposals, len(vectors), above_bps)
         if kwargs.get("clip_ratio") is not None or kwargs.get("rejected"):
             kwargs["reference"] = base()
         return get_aggregator(name)(vectors, counts, scores=scores, **kwargs)
@@ -133,6 +135,23 @@ def aggregate_accepted(
     if name in REFERENCED_RULES:
         kwargs["reference"] = base()
     return get_aggregator(name)(vectors, **kwargs)
+
+
+def damped_rejections(proposals: int, accepted: int, above_bps: int) -> int:
+    """How many of a round's rejected proposals keep their share of the step at the base
+    (`kwargs.damp_rejected`): all ``proposals - accepted`` of them when they are more than
+    `above_bps` basis points of the round's `proposals` (integers, no rounding), else none.
+    0 damps on every rejection; 5000 only when the rejected outnumber the accepted.
+
+    Raises
+    ------
+    ValueError
+        For `above_bps` outside 0..10000.
+    """
+    if not 0 <= above_bps <= MAX_SCORE:
+        raise ValueError(f"damp_above_rejected_bps must lie in 0..{MAX_SCORE}, got {above_bps}")
+    rejected = proposals - accepted
+    return rejected if rejected * MAX_SCORE > above_bps * proposals else 0
 
 
 def _named_base(store: BlobStore, accepted: list[Proposal]) -> torch.Tensor:

@@ -156,7 +156,13 @@ def test_flock_clip_is_flocks_rule_with_the_clipped_consensus() -> None:
     cfg = resolve_variant(_cfg("defence.name=flock_clip"))
     assert cfg.defence.name == "flock"
     assert cfg.aggregation.name == "consensus" and cfg.aggregation.kwargs.clip_ratio == 1.0
-    assert resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs == {}
+    assert "clip_ratio" not in resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs
+
+
+def test_flock_v0_aggregates_without_the_damping() -> None:
+    cfg = resolve_variant(_cfg("defence.name=flock_v0"))
+    assert cfg.defence.name == "flock" and cfg.aggregation.kwargs == {}
+    assert resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs.damp_rejected is True
 
 
 def _result(defence: str, attack: str, eta: float | None, accuracy: list[float]) -> RunResult:

@@ -11,7 +11,12 @@ from omegaconf import OmegaConf
 
 from flock.contracts import Outcome
 from flock.protocol.types import Proposal, RoundInfo
-from flock.roles.global_model import aggregate_accepted, aggregate_from_chain, base_model
+from flock.roles.global_model import (
+    aggregate_accepted,
+    aggregate_from_chain,
+    base_model,
+    damped_rejections,
+)
 from flock.store import UpdateStore
 
 
@@ -232,3 +237,37 @@ def test_the_damped_consensus_leaves_each_rejected_proposals_share_at_the_base()
     for n in (None, 0):
         with pytest.raises(ValueError, match="proposal count"):
             aggregate_accepted(damped, vectors, [10], [9000], base=lambda: base, proposals=n)
+
+
+def test_damping_above_a_rejected_share_counts_only_rounds_the_rejected_outnumber() -> None:
+    # the share is strict and exact in integers: 2 of 3 rejected is above a half, 1 of 3 and
+    # 10 of 20 are not; 0 bps damps on any rejection, 10000 never
+    assert damped_rejections(3, 1, 5000) == 2
+    assert damped_rejections(3, 2, 5000) == 0
+    assert damped_rejections(20, 10, 5000) == 0
+    assert damped_rejections(20, 9, 5000) == 11
+    assert damped_rejections(3, 2, 0) == 1
+    assert damped_rejections(3, 3, 0) == 0
+    assert damped_rejections(3, 1, 10000) == 0
+    for bad in (-1, 10001):
+        with pytest.raises(ValueError, match="damp_above_rejected_bps"):
+            damped_rejections(3, 1, bad)
+
+
+def test_the_outnumbered_damping_takes_the_full_step_when_most_proposals_pass() -> None:
+    # Prepare: base 0, one accepted update (3, 6); damping only above half the proposals
+    outnumbered = OmegaConf.create(
+        {"name": "consensus", "kwargs": {"damp_rejected": True, "damp_above_rejected_bps": 5000}}
+    )
+    base = torch.zeros(2)
+    vectors = [torch.tensor([3.0, 6.0])]
+
+    def step(proposals: int) -> torch.Tensor:
+        return aggregate_accepted(
+            outnumbered, vectors, [10], [9000], base=lambda: base, proposals=proposals
+        )
+
+    # Execute / Assert: accepted 1 of 3, the two rejected outnumber it: a third of the way
+    assert torch.equal(step(3), torch.tensor([1.0, 2.0]))
+    # accepted 1 of 2: not outnumbered, the accepted model outright (the plain consensus)
+    assert torch.equal(step(2), torch.tensor([3.0, 6.0]))

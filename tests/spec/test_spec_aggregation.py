@@ -17,9 +17,16 @@ def _cfg(*overrides: str):
         return compose(config_name="config", overrides=list(overrides))
 
 
-def test_the_default_aggregation_is_unclipped_consensus_with_no_knobs() -> None:
-    # What enters the spec hash for the default rule: exactly as before the clip existed.
-    assert OmegaConf.to_container(_cfg().aggregation) == {"name": "consensus", "kwargs": {}}
+def test_the_default_aggregation_is_unclipped_consensus_damped_when_rejections_outnumber() -> None:
+    # What enters the spec hash for the default rule: no clip, the outnumbered damping
+    assert OmegaConf.to_container(_cfg().aggregation) == {
+        "name": "consensus",
+        "kwargs": {"damp_rejected": True, "damp_above_rejected_bps": 5000},
+    }
+    # the undamped rule is a config of its own, hashed apart from the default
+    undamped = _cfg("aggregation=consensus_undamped")
+    assert OmegaConf.to_container(undamped.aggregation) == {"name": "consensus", "kwargs": {}}
+    assert spec_hash_of(undamped) != spec_hash_of(_cfg())
 
 
 def test_the_clip_switch_enters_the_spec_hash() -> None:
@@ -37,4 +44,7 @@ def test_the_damping_switch_enters_the_spec_hash() -> None:
 
     assert damped.aggregation.name == "consensus"
     assert damped.aggregation.kwargs.damp_rejected is True
+    assert damped.aggregation.kwargs.damp_above_rejected_bps == 0
     assert spec_hash_of(damped) != spec_hash_of(_cfg())
+    assert spec_hash_of(_cfg("aggregation.kwargs.damp_above_rejected_bps=2500")) \
+        != spec_hash_of(_cfg())  # fmt: skip
