@@ -102,14 +102,16 @@ def aggregate_accepted(
     `consensus` weights by median score x claimed samples (with every weight 0, by samples,
     at least 1 each), with `kwargs.clip_ratio` clips around the base model, and with
     `kwargs.damp_rejected` leaves each of the round's `proposals` that was not accepted one
-    proposal's share of the step at the base model; `fedavg` weights by samples; every other
-    rule gets its `kwargs` (and, for :data:`REFERENCED_RULES`, the base model as `reference`),
-    unweighted. `base` is asked only when needed.
+    proposal's share of the step at the base model when they are more than
+    `kwargs.damp_above_rejected_bps` of the proposals (:func:`damped_rejections`); `fedavg`
+    weights by samples; every other rule gets its `kwargs` (and, for :data:`REFERENCED_RULES`,
+    the base model as `reference`), unweighted. `base` is asked only when needed.
 
     Raises
     ------
     ValueError
-        With `kwargs.damp_rejected` and `proposals` missing or below the accepted count.
+        With `kwargs.damp_rejected` and `proposals` missing or below the accepted count, or a
+        `kwargs.damp_above_rejected_bps` that is not an integer in 0..10000.
     """
     name = str(aggregation.name)
     kwargs = dict(aggregation.get("kwargs") or {})
@@ -119,7 +121,7 @@ def aggregate_accepted(
             # score is 0): the scores carry no information; weigh by samples, at least 1 each
             scores = [1] * len(vectors)
             counts = [max(c, 1) for c in counts]
-        above_bps = int(kwargs.pop("damp_above_rejected_bps", 0))
+        above_bps = kwargs.pop("damp_above_rejected_bps", 0)
         if kwargs.pop("damp_rejected", False):
             if proposals is None or proposals < len(vectors):
                 raise ValueError(
@@ -146,10 +148,16 @@ def damped_rejections(proposals: int, accepted: int, above_bps: int) -> int:
     Raises
     ------
     ValueError
-        For `above_bps` outside 0..10000.
+        For an `above_bps` that is not an integer in 0..10000.
     """
-    if not 0 <= above_bps <= MAX_SCORE:
-        raise ValueError(f"damp_above_rejected_bps must lie in 0..{MAX_SCORE}, got {above_bps}")
+    if (
+        isinstance(above_bps, bool)
+        or not isinstance(above_bps, int)
+        or not 0 <= above_bps <= MAX_SCORE
+    ):
+        raise ValueError(
+            f"damp_above_rejected_bps must be an integer in 0..{MAX_SCORE}, got {above_bps!r}"
+        )
     rejected = proposals - accepted
     return rejected if rejected * MAX_SCORE > above_bps * proposals else 0
 

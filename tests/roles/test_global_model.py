@@ -249,7 +249,7 @@ def test_damping_above_a_rejected_share_counts_only_rounds_the_rejected_outnumbe
     assert damped_rejections(3, 2, 0) == 1
     assert damped_rejections(3, 3, 0) == 0
     assert damped_rejections(3, 1, 10000) == 0
-    for bad in (-1, 10001):
+    for bad in (-1, 10001, 2500.5, True):
         with pytest.raises(ValueError, match="damp_above_rejected_bps"):
             damped_rejections(3, 1, bad)
 
