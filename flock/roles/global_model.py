@@ -111,7 +111,8 @@ def aggregate_accepted(
     ------
     ValueError
         With `kwargs.damp_rejected` and `proposals` missing or below the accepted count, or a
-        `kwargs.damp_above_rejected_bps` that is not an integer in 0..10000.
+        `kwargs.damp_above_rejected_bps` that is not an integer in 0..10000 (checked with the
+        damping off too, so a bad share is never silently kept for later).
     """
     name = str(aggregation.name)
     kwargs = dict(aggregation.get("kwargs") or {})
@@ -121,7 +122,7 @@ def aggregate_accepted(
             # score is 0): the scores carry no information; weigh by samples, at least 1 each
             scores = [1] * len(vectors)
             counts = [max(c, 1) for c in counts]
-        above_bps = kwargs.pop("damp_above_rejected_bps", 0)
+        above_bps = _checked_share(kwargs.pop("damp_above_rejected_bps", 0))
         if kwargs.pop("damp_rejected", False):
             if proposals is None or proposals < len(vectors):
                 raise ValueError(
@@ -150,6 +151,13 @@ def damped_rejections(proposals: int, accepted: int, above_bps: int) -> int:
     ValueError
         For an `above_bps` that is not an integer in 0..10000.
     """
+    above_bps = _checked_share(above_bps)
+    rejected = proposals - accepted
+    return rejected if rejected * MAX_SCORE > above_bps * proposals else 0
+
+
+def _checked_share(above_bps: object) -> int:
+    """`above_bps` if it is an integer share in 0..10000 (a bool or a float is refused)."""
     if (
         isinstance(above_bps, bool)
         or not isinstance(above_bps, int)
@@ -158,8 +166,7 @@ def damped_rejections(proposals: int, accepted: int, above_bps: int) -> int:
         raise ValueError(
             f"damp_above_rejected_bps must be an integer in 0..{MAX_SCORE}, got {above_bps!r}"
         )
-    rejected = proposals - accepted
-    return rejected if rejected * MAX_SCORE > above_bps * proposals else 0
+    return above_bps
 
 
 def _named_base(store: BlobStore, accepted: list[Proposal]) -> torch.Tensor:

@@ -271,3 +271,25 @@ def test_the_outnumbered_damping_takes_the_full_step_when_most_proposals_pass() 
     assert torch.equal(step(3), torch.tensor([1.0, 2.0]))
     # accepted 1 of 2: not outnumbered, the accepted model outright (the plain consensus)
     assert torch.equal(step(2), torch.tensor([3.0, 6.0]))
+
+
+def test_a_bad_damping_share_is_refused_with_the_damping_off_too() -> None:
+    # Prepare: the share set (to a float) while damp_rejected is off; it must not lie in wait
+    for kwargs in (
+        {"damp_above_rejected_bps": 50.0},
+        {"damp_rejected": False, "damp_above_rejected_bps": -1},
+    ):
+        bad = OmegaConf.create({"name": "consensus", "kwargs": kwargs})
+        # Execute / Assert
+        with pytest.raises(ValueError, match="damp_above_rejected_bps"):
+            aggregate_accepted(
+                bad, [torch.ones(2)], [10], [9000], base=lambda: torch.zeros(2), proposals=3
+            )
+    # a good share with the damping off is the plain consensus
+    plain = OmegaConf.create(
+        {"name": "consensus", "kwargs": {"damp_rejected": False, "damp_above_rejected_bps": 5000}}
+    )
+    kept = aggregate_accepted(
+        plain, [torch.ones(2)], [10], [9000], base=lambda: torch.zeros(2), proposals=3
+    )
+    assert torch.equal(kept, torch.ones(2))
