@@ -67,6 +67,8 @@ def play(
         reward_rule=RewardRule.GEOMETRIC,
         softmax_temperature_bps=100,
         base_band_bps=500,
+        accept_tolerance_bps=200,
+        accept_peer_tolerance_bps=1500,
     )
     driver = deploy_local_alliance(
         chain,

@@ -893,14 +893,18 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     }
 
     /// @dev Judges each proposal on the median of the voters' paired differences (its score
-    /// minus the voter's own score of the base model). Accepts a proposer that a strict
-    /// majority of voters did not score 0 (the score voters give an update that is tampered,
-    /// copied, out of bounds, built on another base or claiming an implausible sample count;
-    /// an unavailable blob, 0xFFFF, counts as 0), whose median difference is at least
-    /// -`toleranceBps` and within `peerToleranceBps` of the median proposal's; slashes the
-    /// others (reason 6 when most voters could not fetch the blob, else 2).
-    /// With fewer than half the voters colluding, every median lies within the honest voters'
-    /// range: a minority cannot move an honest proposal below the honest differences.
+    /// minus the voter's own score of the base model), three ways. Accepts a proposer that a
+    /// strict majority of voters did not score 0 (the score voters give an update that is
+    /// tampered, copied, out of bounds, built on another base or claiming an implausible
+    /// sample count; an unavailable blob, 0xFFFF, counts as 0), whose median difference is at
+    /// least -`acceptToleranceBps` and within `acceptPeerToleranceBps` of the median
+    /// proposal's. Declines (neither rewards nor slashes; its update is not aggregated) one
+    /// that fails those but passes the same test with the wider `toleranceBps` and
+    /// `peerToleranceBps`; slashes the others (reason 6 when most voters could not fetch the
+    /// blob, else 2). With the accept tolerances equal to the slash tolerances nothing is
+    /// declined. With fewer than half the voters colluding, every median lies within the
+    /// honest voters' range: a minority cannot move an honest proposal below the honest
+    /// differences.
     function _judge(
         uint256 round,
         SettleInput calldata input,
@@ -909,14 +913,16 @@ contract AllianceTask is IAllianceTask, ReentrancyGuard {
     ) private returns (uint256 acceptedMask, uint256 slashed) {
         uint256 n = input.proposers.length;
         uint256 peer = Stats.medianOfCopy(medians); // n <= MAX_PROPOSERS
-        uint256 tolerance = _config.toleranceBps;
-        uint256 peerTolerance = _config.peerToleranceBps;
+        uint256 acceptTolerance = _config.acceptToleranceBps;
+        uint256 acceptPeerTolerance = _config.acceptPeerToleranceBps;
         uint256 voters = input.voters.length;
         for (uint256 p = 0; p < n; ++p) {
             bool refused = 2 * refusals[p] > voters;
-            if (Consensus.accepts(medians[p], refused, peer, tolerance, peerTolerance)) {
+            if (Consensus.accepts(medians[p], refused, peer, acceptTolerance, acceptPeerTolerance)) {
                 acceptedMask |= uint256(1) << p;
-            } else {
+            } else if (
+                !Consensus.accepts(medians[p], refused, peer, _config.toleranceBps, _config.peerToleranceBps)
+            ) {
                 uint8 reason = refused && PackedScores.mostlyUnavailable(input.scores, p + 1) ? 6 : 2;
                 slashed += _slash(input.proposers[p], round, reason);
             }

@@ -92,7 +92,7 @@ interface IAllianceTask {
         uint32 rounds;
         uint32 enrolPeriod; // seconds from creation during which joining commits to round 1
         uint16 slashBps; // share of stake slashed per offence, basis points
-        uint16 toleranceBps; // accept a proposer when median(score) + tolerance >= median(baseline)
+        uint16 toleranceBps; // slash a proposer unless median(score) + tolerance >= median(baseline)
         uint16 peerToleranceBps; // ... and median(score) + peerTolerance >= the median proposal
         uint16 madMultiplierX100; // k of the voter agreement band median +- k * MAD, times 100
         uint16 minDeviationBps; // floor of that band, in score units (basis points of accuracy)
@@ -101,6 +101,8 @@ interface IAllianceTask {
         RewardRule rewardRule;
         uint16 softmaxTemperatureBps; // temperature of the softmax rule, in score units
         uint16 baseBandBps; // floor of the band around the median base-model score (MAX_SCORE: unjudged)
+        uint16 acceptToleranceBps; // accept (<= toleranceBps) when median(score) + this >= median(baseline)
+        uint16 acceptPeerToleranceBps; // ... and median(score) + this >= the median proposal (<= peer)
     }
 
     /// @notice Per-round public state.

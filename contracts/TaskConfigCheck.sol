@@ -16,7 +16,8 @@ library TaskConfigCheck {
     /// @notice Reverts with `TaskInvalidConfig(field)` for the first field of `c` out of range:
     /// committees within the caps, a `minVoters` that a full roster's committee can reach
     /// (else every round is void), non-zero periods, stake, samples and rounds, basis points
-    /// within MAX_SCORE, and a non-zero softmax temperature for the softmax rule.
+    /// within MAX_SCORE, accept tolerances no wider than the slash tolerances they sit inside,
+    /// and a non-zero softmax temperature for the softmax rule.
     function validate(IAllianceTask.TaskConfig memory c) internal pure {
         if (c.minStake == 0) revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.MinStake);
         if (c.maxParticipants < 2) revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.MaxParticipants);
@@ -48,7 +49,10 @@ library TaskConfigCheck {
         if (c.voterShareBps > PackedScores.MAX_SCORE) {
             revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.VoterShareBps);
         }
-        if (c.toleranceBps > PackedScores.MAX_SCORE || c.peerToleranceBps > PackedScores.MAX_SCORE) {
+        if (
+            c.toleranceBps > PackedScores.MAX_SCORE || c.peerToleranceBps > PackedScores.MAX_SCORE
+                || c.acceptToleranceBps > c.toleranceBps || c.acceptPeerToleranceBps > c.peerToleranceBps
+        ) {
             revert IAllianceTask.TaskInvalidConfig(IAllianceTask.ConfigField.ToleranceBps);
         }
         if (c.rewardRule == IAllianceTask.RewardRule.Softmax && c.softmaxTemperatureBps == 0) {

@@ -34,6 +34,8 @@ BASE_PARAMS = TaskParams(
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
     base_band_bps=10_000,  # base scores unjudged: these tests give voters biases of their own
+    accept_tolerance_bps=200,  # two-way: accepted or slashed, nothing declined
+    accept_peer_tolerance_bps=1500,
 )
 
 

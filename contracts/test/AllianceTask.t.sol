@@ -1241,6 +1241,17 @@ contract AllianceTaskTest is Base {
     ) internal returns (address[] memory props, uint256[3] memory credit) {
         IAllianceTask.TaskConfig memory c = _config();
         c.rewardRule = rule;
+        return _scoredRoundIn(c, baseline, pScores, extraStake, afterOpen);
+    }
+
+    /// @dev As `_scoredRoundTopUp`, on a task created with the configuration `c`.
+    function _scoredRoundIn(
+        IAllianceTask.TaskConfig memory c,
+        uint256 baseline,
+        uint256[3] memory pScores,
+        uint256[3] memory extraStake,
+        bool afterOpen
+    ) internal returns (address[] memory props, uint256[3] memory credit) {
         _use(_createTask(c, POOL));
         _joinActors(10);
         _revealSeedsFor(1);
@@ -1363,6 +1374,49 @@ contract AllianceTaskTest is Base {
         assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "laggard not slashed");
         assertGt(credit[0], 0);
         assertGt(credit[1], 0);
+    }
+
+    /// @dev The default config with accept tolerances inside wider slash tolerances: accept at
+    /// >= -200 from the base and >= -500 from the median proposal, slash past -1000 of either.
+    function _threeWayConfig() internal pure returns (IAllianceTask.TaskConfig memory c) {
+        c = _config();
+        c.toleranceBps = 1000;
+        c.peerToleranceBps = 1000;
+        c.acceptToleranceBps = 200;
+        c.acceptPeerToleranceBps = 500;
+    }
+
+    function test_settle_declinesWithoutSlashingBetweenTheAcceptAndSlashTolerances() public {
+        // baseline 8000: P2 at 7500 is 500 below it (past the accept tolerance, 200, within the
+        // slash tolerance, 1000) and 900 below the median proposal (8400; within 1000)
+        uint256[3] memory none = [uint256(0), 0, 0];
+        (address[] memory props, uint256[3] memory credit) =
+            _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8500), 8400, 7500], none, false);
+        assertEq(task.acceptedMask(1), 3, "mask");
+        assertEq(credit[2], 0, "declined proposer credited");
+        assertEq(_stake(props[2]), MIN_STAKE, "declined proposer slashed");
+        assertGt(credit[0], 0);
+        assertGt(credit[1], 0);
+        // 1100 below the baseline: past the slash tolerance
+        (props, credit) = _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8500), 8400, 6900], none, false);
+        assertEq(task.acceptedMask(1), 3, "mask");
+        assertEq(credit[2], 0, "rejected proposer credited");
+        assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "rejected proposer not slashed");
+    }
+
+    function test_settle_declinesWithoutSlashingBetweenThePeerTolerances() public {
+        // P2 at 8300 beats the baseline (8000) but is 600 below the median proposal (8900):
+        // past the accept peer tolerance (500), within the slash peer tolerance (1000)
+        uint256[3] memory none = [uint256(0), 0, 0];
+        (address[] memory props, uint256[3] memory credit) =
+            _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8900), 8900, 8300], none, false);
+        assertEq(task.acceptedMask(1), 3, "mask");
+        assertEq(credit[2], 0, "declined proposer credited");
+        assertEq(_stake(props[2]), MIN_STAKE, "declined proposer slashed");
+        // 7800 is within 200 of the baseline but 1100 below the median proposal: slashed
+        (props, credit) = _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8900), 8900, 7800], none, false);
+        assertEq(task.acceptedMask(1), 3, "mask");
+        assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "laggard not slashed");
     }
 
     function test_settle_rejectsZeroMedianEvenAtAZeroBaseline() public {
@@ -1598,6 +1652,12 @@ contract AllianceTaskTest is Base {
         _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
         c = _config();
         c.peerToleranceBps = 10_001;
+        _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
+        c = _config();
+        c.acceptToleranceBps = c.toleranceBps + 1; // an accept band wider than the slash band
+        _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
+        c = _config();
+        c.acceptPeerToleranceBps = c.peerToleranceBps + 1;
         _expectInvalidConfig(c, IAllianceTask.ConfigField.ToleranceBps);
         c = _config();
         c.rewardRule = IAllianceTask.RewardRule.Softmax;

@@ -258,6 +258,7 @@ contract AmountCapTest is Base {
         c.minDeviationBps = uint16(2 * noise);
         c.washMadBps = uint16(2 * noise);
         c.toleranceBps = uint16(noise);
+        c.acceptToleranceBps = uint16(noise);
         _use(_createTask(c, POOL));
         _openRound1(12);
         (address[] memory props, address[] memory voters,) = _rolesOf(1);
@@ -338,6 +339,7 @@ contract AmountCapTest is Base {
         c.minDeviationBps = uint16(4 * noise);
         c.washMadBps = uint16(4 * noise);
         c.toleranceBps = uint16(2 * noise);
+        c.acceptToleranceBps = uint16(2 * noise);
         c.baseBandBps = uint16(baseBand);
     }
 

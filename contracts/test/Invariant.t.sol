@@ -655,6 +655,8 @@ contract InvariantTest is Test {
         c.slashBps = 1000;
         c.toleranceBps = 200;
         c.peerToleranceBps = 500;
+        c.acceptToleranceBps = 200; // two-way: accepted or slashed, nothing declined
+        c.acceptPeerToleranceBps = 500;
         c.madMultiplierX100 = 300;
         c.minDeviationBps = 500;
         c.voterShareBps = 3000;

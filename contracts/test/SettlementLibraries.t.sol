@@ -558,6 +558,12 @@ contract SettlementLibrariesTest is Test {
         c.peerToleranceBps = 10_001;
         _expectInvalid(c, IAllianceTask.ConfigField.ToleranceBps);
         c = _validConfig();
+        c.acceptToleranceBps = 1; // wider than the slash tolerance (0)
+        _expectInvalid(c, IAllianceTask.ConfigField.ToleranceBps);
+        c = _validConfig();
+        c.acceptPeerToleranceBps = 1;
+        _expectInvalid(c, IAllianceTask.ConfigField.ToleranceBps);
+        c = _validConfig();
         c.softmaxTemperatureBps = 0;
         _expectInvalid(c, IAllianceTask.ConfigField.SoftmaxTemperatureBps);
         c.rewardRule = IAllianceTask.RewardRule.Geometric;

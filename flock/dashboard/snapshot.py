@@ -16,6 +16,11 @@ from flock.protocol.types import Outcome, Phase, Role, SlashReason
 
 #: What a settled round's outcome means on the page (Outcome.VOID is split by its cause).
 VERDICTS = {Outcome.PENDING: "open", Outcome.SETTLED: "settled", Outcome.EMPTY: "empty"}
+#: The slashes a proposer takes for its proposal: a settled proposal neither accepted nor
+#: slashed for one of these was declined (the three-way judge: no reward, no slash).
+PROPOSAL_SLASHES = frozenset(
+    r.name.lower() for r in (SlashReason.REJECTED_PROPOSAL, SlashReason.UNAVAILABLE_PROPOSAL)
+)
 
 
 def decode_scores(hex_scores: str) -> list[int]:
@@ -102,7 +107,12 @@ def _task(rec: TaskRecords, views: Record) -> dict[str, Any]:
     }
 
 
-def _proposals(proposed: list[Record], ballots: list[list[int]], mask: int | None) -> list:
+def _proposals(
+    proposed: list[Record], ballots: list[list[int]], mask: int | None, slashed: set[str]
+) -> list:
+    """The round's proposals with what the voters revealed of them and the verdict: accepted,
+    declined (settled, neither accepted nor slashed for it), or neither (rejected); `slashed`:
+    the proposers slashed for their proposal."""
     paired = paired_ballots(ballots) if ballots else []
     out = []
     for e in sorted(proposed, key=lambda e: int(e["args"]["index"])):
@@ -125,6 +135,9 @@ def _proposals(proposed: list[Record], ballots: list[list[int]], mask: int | Non
                     integer_median([p[i] for p in paired]) - MAX_SCORE if paired else None
                 ),
                 "accepted": None if mask is None else bool(mask >> i & 1),
+                "declined": (
+                    None if mask is None else not mask >> i & 1 and a["proposer"] not in slashed
+                ),
             }
         )
     return out
@@ -208,7 +221,12 @@ def _round(
         "base_round": int(opened["args"]["baseRound"]) if opened else None,
         "roster_size": size,
         "drawn": drawn,
-        "proposals": _proposals(grouped["Proposed"].get(r, []), ballots, mask),
+        "proposals": _proposals(
+            grouped["Proposed"].get(r, []),
+            ballots,
+            mask,
+            {s["participant"] for s in slashes if s["reason"] in PROPOSAL_SLASHES},
+        ),
         "voters": voters,
         "outcome": outcome.name.lower(),
         "verdict": verdict,

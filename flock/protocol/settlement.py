@@ -62,7 +62,8 @@ class SettlementRules:
     min_voters : int
         Fewer revealed voters than this voids the round.
     slash_bps, tolerance_bps, peer_tolerance_bps, mad_multiplier_x100, min_deviation_bps,
-    wash_mad_bps, voter_share_bps, softmax_temperature_bps, base_band_bps : int
+    wash_mad_bps, voter_share_bps, softmax_temperature_bps, base_band_bps,
+    accept_tolerance_bps, accept_peer_tolerance_bps : int
         As in the contract's TaskConfig.
     reward_rule : RewardRule
         How accepted proposers share their budget.
@@ -80,6 +81,19 @@ class SettlementRules:
     reward_rule: RewardRule
     softmax_temperature_bps: int
     base_band_bps: int
+    accept_tolerance_bps: int
+    accept_peer_tolerance_bps: int
+
+    def __post_init__(self) -> None:
+        # TaskConfigCheck: an accept band wider than the slash band is no task
+        for accept, outer in (
+            (self.accept_tolerance_bps, self.tolerance_bps),
+            (self.accept_peer_tolerance_bps, self.peer_tolerance_bps),
+        ):
+            if not 0 <= accept <= outer:
+                raise ValueError(
+                    f"an accept tolerance ({accept}) must lie in 0..its tolerance ({outer})"
+                )
 
     @classmethod
     def from_params(cls, params: TaskParams) -> SettlementRules:
@@ -97,6 +111,8 @@ class SettlementRules:
             reward_rule=RewardRule(params.reward_rule),
             softmax_temperature_bps=params.softmax_temperature_bps,
             base_band_bps=params.base_band_bps,
+            accept_tolerance_bps=params.accept_tolerance_bps,
+            accept_peer_tolerance_bps=params.accept_peer_tolerance_bps,
         )
 
 
@@ -435,6 +451,13 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
     )
 
 
+def passes(score: int, refused: bool, peer: int, tolerance: int, peer_tolerance: int) -> bool:
+    """Consensus.accepts: a proposal with paired median `score` (MAX_SCORE + the median
+    difference) that a majority did not refuse, at least -`tolerance` from its base model and
+    within `peer_tolerance` of the median proposal's `peer`."""
+    return not refused and score + tolerance >= MAX_SCORE and score + peer_tolerance >= peer
+
+
 def _judge(
     record: RoundRecord,
     raw_scores: Sequence[Sequence[int]],
@@ -445,23 +468,21 @@ def _judge(
     rules: SettlementRules,
     ledger: _Ledger,
 ) -> tuple[int, int]:
-    """AllianceTask._judge on the paired medians: accept a proposal a majority did not refuse
-    (score 0) whose median difference is at least -tolerance and within the peer tolerance of
-    the median proposal's; slash the rest (reason UNAVAILABLE_PROPOSAL when most voters could
-    not fetch the blob) and the outliers that were not slashed for their attestation already."""
+    """AllianceTask._judge on the paired medians, three ways: accept a proposal that
+    :func:`passes` the accept tolerances; decline (neither credit nor slash) one that passes
+    only the wider tolerances; slash the rest (reason UNAVAILABLE_PROPOSAL when most voters
+    could not fetch the blob), and the outliers that were not slashed for their attestation
+    already."""
     peer = integer_median(medians)
     voters = len(scores)
     mask, slashed = 0, 0
     for p, proposer in enumerate(record.proposers):
         score = medians[p]
         refused = 2 * sum(ballot[p + 1] == 0 for ballot in scores) > voters
-        if (
-            not refused
-            and score + rules.tolerance_bps >= MAX_SCORE
-            and score + rules.peer_tolerance_bps >= peer
-        ):
+        accept = (rules.accept_tolerance_bps, rules.accept_peer_tolerance_bps)
+        if passes(score, refused, peer, *accept):
             mask |= 1 << p
-        else:
+        elif not passes(score, refused, peer, rules.tolerance_bps, rules.peer_tolerance_bps):
             marks = sum(ballot[p + 1] == UNAVAILABLE for ballot in raw_scores)
             unavailable = refused and 2 * marks > len(raw_scores)
             reason = SlashReason.REJECTED_PROPOSAL

@@ -86,6 +86,9 @@ class TaskParams:
     softmax_temperature_bps: int
     #: Floor of the band around the voters' median base-model score (MAX_SCORE: unjudged).
     base_band_bps: int
+    #: Accepted within these (<= the tolerances); past them declined, past the tolerances slashed.
+    accept_tolerance_bps: int
+    accept_peer_tolerance_bps: int
 
     def as_tuple(self) -> tuple:
         """ABI tuple for the contract call."""

@@ -32,6 +32,12 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     which a large minority disagrees (honest voters' own spread already reaches it). The split
     size is `task.min_test_samples` when set (a deployment whose splits are private), else
     `smallest_test_split`, else computed from the config's partition.
+
+    It also returns the accept tolerances (`accept_tolerance_bps`, `accept_peer_tolerance_bps`:
+    the contract accepts within them, declines without slashing past them and slashes past
+    the tolerances): as configured (unset: the tolerance itself, so nothing is declined),
+    raised to `task.accept_score_steps` score steps (unset: `score_steps`), and never above
+    the raised tolerance. An accept tolerance configured above its tolerance is an error.
     """
     t = cfg.task
     configured = {
@@ -40,9 +46,11 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
         "min_deviation_bps": int(t.min_deviation_bps),
         "wash_mad_bps": int(t.wash_mad_bps),
     }
+    accept = _configured_accept(cfg)
     steps = float(t.get("score_steps") or 0)
     if steps == 0 or _scoring_name(cfg) != "accuracy":
-        return configured  # the lattice is accuracy's: a loss score moves in units of its own
+        # the lattice is accuracy's: a loss score moves in units of its own
+        return configured | accept
     n = _smallest_test_split(cfg, smallest_test_split)
     floor = score_floor_bps(steps, int(n))
     band_steps = float(t.get("band_score_steps") or 2 * steps)
@@ -50,6 +58,10 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     floors = {"tolerance_bps": floor, "peer_tolerance_bps": floor}
     floors |= {"min_deviation_bps": band_floor, "wash_mad_bps": band_floor}
     raised = {k: max(v, floors[k]) for k, v in configured.items()}
+    accept_steps = t.get("accept_score_steps")
+    accept_floor = floor if accept_steps is None else score_floor_bps(float(accept_steps), int(n))
+    for key, value in accept.items():
+        raised[key] = min(max(value, accept_floor), raised[key.removeprefix("accept_")])
     if raised != configured:
         log.info(
             "private test splits of %d samples: score tolerances raised to %d bps (%g steps), "
@@ -63,6 +75,23 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
             int(n), steps, floor,
         )  # fmt: skip
     return raised
+
+
+def _configured_accept(cfg: DictConfig) -> dict[str, int]:
+    """`task.accept_tolerance_bps` and `task.accept_peer_tolerance_bps` as configured (unset:
+    the tolerance they sit inside); ValueError when one exceeds its tolerance."""
+    t = cfg.task
+    accept: dict[str, int] = {}
+    for key in ("accept_tolerance_bps", "accept_peer_tolerance_bps"):
+        outer = key.removeprefix("accept_")
+        value = t.get(key)
+        accept[key] = int(t[outer]) if value is None else int(value)
+        if not 0 <= accept[key] <= int(t[outer]):
+            raise ValueError(
+                f"task.{key} ({accept[key]}) must lie in 0..task.{outer} ({int(t[outer])}): "
+                "past it a proposal is declined, past the tolerance slashed"
+            )
+    return accept
 
 
 def _smallest_test_split(cfg: DictConfig, smallest_test_split: int | None) -> int:
@@ -110,6 +139,8 @@ def task_params(
         reward_rule=RewardRule[str(cfg.reward.rule).upper()],
         softmax_temperature_bps=int(cfg.reward.softmax_temperature_bps),
         base_band_bps=base_band(cfg, tolerances["min_deviation_bps"], smallest_test_split),
+        accept_tolerance_bps=tolerances["accept_tolerance_bps"],
+        accept_peer_tolerance_bps=tolerances["accept_peer_tolerance_bps"],
     )
 
 

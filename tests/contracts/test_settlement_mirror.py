@@ -73,6 +73,12 @@ def _wei(rng: np.random.Generator, tokens: int) -> int:
     return int(rng.integers(0, tokens)) * TOKEN + int(rng.integers(0, TOKEN))
 
 
+def _within(rng: np.random.Generator, outer: int) -> int:
+    """An accept tolerance inside the slash tolerance `outer`: as often `outer` itself (two-way)
+    as a draw from 0..outer (three-way)."""
+    return outer if rng.random() < 0.5 else int(rng.integers(0, outer + 1))
+
+
 def _bps(rng: np.random.Generator, typical: int) -> int:
     """A basis-point knob: mostly in its typical range, sometimes at either edge."""
     pick = rng.random()
@@ -89,6 +95,7 @@ def random_params(rng: np.random.Generator, participants: int) -> TaskParams:
     proposers = int(rng.integers(1, 4))
     # the contract refuses a min_voters that a full roster's committee cannot reach
     reachable = min(max_voters, participants - min(proposers, participants - 1))
+    tolerance, peer_tolerance = _bps(rng, 3000), _bps(rng, 3000)
     return replace(
         BASE_PARAMS,
         min_stake=int(rng.integers(1, 5 * TOKEN)),
@@ -98,8 +105,8 @@ def random_params(rng: np.random.Generator, participants: int) -> TaskParams:
         min_voters=int(rng.integers(0, min(reachable, 3) + 1)),
         rounds=int(rng.integers(4, 11)),
         slash_bps=_bps(rng, 5000),
-        tolerance_bps=_bps(rng, 3000),
-        peer_tolerance_bps=_bps(rng, 3000),
+        tolerance_bps=tolerance,
+        peer_tolerance_bps=peer_tolerance,
         mad_multiplier_x100=int(rng.choice([0, rng.integers(0, 1001), 65535])),
         min_deviation_bps=_bps(rng, 3000),
         wash_mad_bps=_bps(rng, 4000),
@@ -107,6 +114,9 @@ def random_params(rng: np.random.Generator, participants: int) -> TaskParams:
         reward_rule=RewardRule(int(rng.integers(0, 3))),
         softmax_temperature_bps=int(rng.choice([1, rng.integers(1, 3001), 65535])),
         base_band_bps=int(rng.choice([_bps(rng, 4000), MAX_SCORE])),
+        # three-way judges: accept within these, decline up to the tolerances, slash past them
+        accept_tolerance_bps=_within(rng, tolerance),
+        accept_peer_tolerance_bps=_within(rng, peer_tolerance),
     )
 
 

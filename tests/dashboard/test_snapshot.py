@@ -242,3 +242,58 @@ def test_the_coordinators_result_file_gives_each_rounds_quality_under_its_metric
     result.write_text(json.dumps({"quality_metric": "accuracy", "rounds": rounds[:1]}))
     assert read_result_reports(result) == {1: {"accuracy": 2.41}}
     assert read_result_reports(tmp_path / "absent.json") == {}
+
+
+def _settled_round_of_two(slashed_second: bool) -> dict:
+    """A made-up settled round of two proposals, the first accepted (mask 1); the second's
+    proposer slashed for it when `slashed_second`."""
+    from flock.dashboard import TaskRecords
+
+    def event(name: str, log_index: int, **args: object) -> dict:
+        return {"kind": "event", "event": name, "block": 1, "index": log_index, "tx": "0x1",
+                "args": {"round": 1, **args}}  # fmt: skip
+
+    proposers = [f"0x{i + 1:040x}" for i in range(2)]
+    rec = TaskRecords(source="made up")
+    rec.header = {"kind": "task", "task": "0x0", "params": {"minVoters": 1, "rounds": 1}}
+    rec.events = [
+        event("RoundOpened", 0, seed="0x" + "00" * 32, start=1, baseRound=0),
+        *[
+            event(
+                "Proposed",
+                1 + i,
+                index=i,
+                proposer=p,
+                updateHash="0x" + "11" * 32,
+                baseHash="0x" + "22" * 32,
+                numSamples=10,
+            )
+            for i, p in enumerate(proposers)
+        ],  # fmt: skip
+        *(
+            [event("Slashed", 8, participant=proposers[1], reason=2, amount=10)]
+            if slashed_second
+            else []
+        ),
+        event("RoundSettled", 10, outcome=1, acceptedMask=1, credited=0, slashed=0),
+    ]
+    rec.views = {
+        "block": 1, "time": 1, "status": {"round": 1, "ended": True, "participants": 0},
+        "phase": {"round": 1, "phase": 0, "closes_at": 0}, "reward_pool": 0,
+        "total_staked": 0, "total_claimable": 0, "global_model": {"hash": "0x", "round": 0},
+        "roster": [], "accounts": {}, "rounds": {"1": {"rosterSize": 0, "outcome": 1}},
+    }  # fmt: skip
+    (shown,) = build_snapshot(rec)["rounds"]
+    return shown
+
+
+def test_a_settled_proposal_neither_accepted_nor_slashed_shows_as_declined() -> None:
+    first, second = _settled_round_of_two(slashed_second=False)["proposals"]
+    assert (first["accepted"], first["declined"]) == (True, False)
+    assert (second["accepted"], second["declined"]) == (False, True)
+
+
+def test_a_proposal_slashed_for_itself_is_rejected_not_declined() -> None:
+    first, second = _settled_round_of_two(slashed_second=True)["proposals"]
+    assert (first["accepted"], first["declined"]) == (True, False)
+    assert (second["accepted"], second["declined"]) == (False, False)

@@ -22,6 +22,8 @@ LOOSE = SettlementRules(
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
     base_band_bps=9000,
+    accept_tolerance_bps=9000,
+    accept_peer_tolerance_bps=9000,
 )
 VOTERS = ["V0", "V1", "V2", "V3", "V4"]
 # base first; P0 scores about 300 below the base, P1 about 40 below, P2 about 10 above; V4
@@ -56,11 +58,16 @@ def _noise(rules: SettlementRules = LOOSE):  # type: ignore[no-untyped-def]
     )
 
 
+def _two_way(rules: SettlementRules, **tolerances: int) -> SettlementRules:
+    """`rules` with the tolerances changed and each accept tolerance set to its tolerance."""
+    return replace(rules, **tolerances, **{f"accept_{k}": v for k, v in tolerances.items()})
+
+
 def test_a_tolerance_at_the_largest_honest_gap_accepts_every_honest_proposal() -> None:
     settled, noise = _noise()
     assert settled.outcome == Outcome.SETTLED and noise.tolerance == [300, 40, -10]
-    at = settle_round(_record(), replace(LOOSE, tolerance_bps=max(noise.tolerance)))
-    below = settle_round(_record(), replace(LOOSE, tolerance_bps=max(noise.tolerance) - 1))
+    at = settle_round(_record(), _two_way(LOOSE, tolerance_bps=max(noise.tolerance)))
+    below = settle_round(_record(), _two_way(LOOSE, tolerance_bps=max(noise.tolerance) - 1))
     assert at.accepted_mask == 0b111 and below.accepted_mask == 0b110
 
 
@@ -68,8 +75,8 @@ def test_a_peer_tolerance_at_the_largest_honest_shortfall_accepts_every_honest_p
     _, noise = _noise()
     worst = max(noise.peer_tolerance)
     assert worst == 260  # P0's median against the median proposal's (P1)
-    assert settle_round(_record(), replace(LOOSE, peer_tolerance_bps=worst)).accepted_mask == 7
-    assert settle_round(_record(), replace(LOOSE, peer_tolerance_bps=worst - 1)).accepted_mask == 6
+    assert settle_round(_record(), _two_way(LOOSE, peer_tolerance_bps=worst)).accepted_mask == 7
+    assert settle_round(_record(), _two_way(LOOSE, peer_tolerance_bps=worst - 1)).accepted_mask == 6
 
 
 def test_a_band_floor_at_the_honest_figure_keeps_every_honest_voter_in() -> None:

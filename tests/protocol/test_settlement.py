@@ -33,6 +33,8 @@ RULES = SettlementRules(
     reward_rule=RewardRule.GEOMETRIC,
     softmax_temperature_bps=100,
     base_band_bps=10_000,  # base scores unjudged: most rounds here give voters biases of their own
+    accept_tolerance_bps=200,  # two-way unless a test narrows these
+    accept_peer_tolerance_bps=1500,
 )
 STAKES = {a: 50 * TOKEN for a in ("P0", "P1", "V0", "V1", "V2", "M")}
 
@@ -132,6 +134,39 @@ def test_a_zero_median_is_rejected_even_when_the_baseline_is_zero() -> None:
     assert result.outcome == Outcome.SETTLED
     assert result.accepted_mask == 0b10
     assert ("P0", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in result.slashes
+
+
+THREE_WAY = replace(RULES, tolerance_bps=1000, accept_tolerance_bps=200)
+
+
+def test_a_proposal_between_the_accept_and_slash_tolerances_is_declined_not_slashed() -> None:
+    # P1 scores 500 below the base: past the accept tolerance (200), within the slash one (1000)
+    scores = [[8000, 8050, 7500]] * 3
+    result = settle_round(_record(scores=scores), THREE_WAY)
+    assert result.accepted_mask == 0b01
+    assert [who for who, _, _ in result.slashes] == ["M"]
+    assert [who for who, _ in result.rewards] == ["P0", "V0", "V1", "V2"]
+    assert result.stakes["P1"] == 50 * TOKEN
+    # the same proposal with the accept tolerance at the slash tolerance: accepted
+    two_way = replace(THREE_WAY, accept_tolerance_bps=1000)
+    assert settle_round(_record(scores=scores), two_way).accepted_mask == 0b11
+    # 1100 below: past the slash tolerance too
+    slashed = settle_round(_record(scores=[[8000, 8050, 6900]] * 3), THREE_WAY)
+    assert ("P1", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in slashed.slashes
+
+
+def test_a_proposal_between_the_peer_tolerances_is_declined_not_slashed() -> None:
+    # P1 scores the base (paired median 10_000) and P0 1300 above it (11_300): the median
+    # proposal of two is the mean of theirs, 10_650, and P1 lies 650 below it
+    rules = replace(RULES, peer_tolerance_bps=1000, accept_peer_tolerance_bps=200)
+    result = settle_round(_record(scores=[[8000, 9300, 8000]] * 3), rules)
+    assert result.medians == (11_300, 10_000)
+    assert result.accepted_mask == 0b01
+    assert [who for who, _, _ in result.slashes] == ["M"]
+    tight = replace(rules, peer_tolerance_bps=600, accept_peer_tolerance_bps=200)
+    assert ("P1", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in settle_round(
+        _record(scores=[[8000, 9300, 8000]] * 3), tight
+    ).slashes
 
 
 def test_a_voters_test_split_bias_cancels_in_the_paired_differences() -> None:

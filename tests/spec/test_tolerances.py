@@ -38,6 +38,8 @@ def test_small_test_splits_raise_the_tolerances_to_two_steps_and_the_band_to_fou
         "peer_tolerance_bps": 2858,
         "min_deviation_bps": 5715,
         "wash_mad_bps": 5715,
+        "accept_tolerance_bps": 2858,  # unset: the tolerances themselves (nothing declined)
+        "accept_peer_tolerance_bps": 2858,
     }
     params = task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
     thresholds = (params.tolerance_bps, params.peer_tolerance_bps, params.min_deviation_bps)
@@ -51,7 +53,36 @@ def test_large_test_splits_keep_the_configured_tolerances() -> None:
         "peer_tolerance_bps": 1500,
         "min_deviation_bps": 1500,
         "wash_mad_bps": 2000,
+        "accept_tolerance_bps": 1000,
+        "accept_peer_tolerance_bps": 1500,
     }
+
+
+def test_accept_tolerances_take_their_own_steps_under_the_slash_tolerances() -> None:
+    # K = 50 on digits, one step to accept: 14.3 points, slashed past two (28.6); the peer
+    # accept tolerance keeps its configured 1500 (above one step)
+    cfg = _cfg("participants=50", "task.accept_score_steps=1")
+    tolerances = score_tolerances(cfg)
+    assert tolerances["accept_tolerance_bps"] == 1429
+    assert tolerances["accept_peer_tolerance_bps"] == 1500
+    assert (tolerances["tolerance_bps"], tolerances["peer_tolerance_bps"]) == (2858, 2858)
+    params = task_params(cfg, spec_hash=bytes(32), initial_model_hash=bytes(32))
+    assert (params.accept_tolerance_bps, params.accept_peer_tolerance_bps) == (1429, 1500)
+    # more accept steps than slash steps: capped at the slash tolerances
+    capped = score_tolerances(_cfg("participants=50", "task.accept_score_steps=3"))
+    assert capped["accept_tolerance_bps"] == capped["tolerance_bps"] == 2858
+    # 36 test samples (10 members): raised to two steps (556) by default, to one step (278)
+    # with accept_score_steps=1, which the configured 500 already exceeds
+    assert score_tolerances(_cfg("task.accept_tolerance_bps=500"))["accept_tolerance_bps"] == 556
+    one_step = _cfg("task.accept_tolerance_bps=500", "task.accept_score_steps=1")
+    assert score_tolerances(one_step)["accept_tolerance_bps"] == 500
+
+
+def test_an_accept_tolerance_above_its_tolerance_is_refused() -> None:
+    with pytest.raises(ValueError, match="accept_tolerance_bps .1001. must lie in 0..task"):
+        score_tolerances(_cfg("task.accept_tolerance_bps=1001"))
+    with pytest.raises(ValueError, match="accept_peer_tolerance_bps"):
+        score_tolerances(_cfg("task.accept_peer_tolerance_bps=-1"))
 
 
 def test_a_declared_split_size_or_zero_steps_overrides_the_partition() -> None:

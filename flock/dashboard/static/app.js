@@ -101,7 +101,8 @@ function proposalRows(r) {
     "median score", "median Δ vs base", "result"].map((h) => el("th", {text: h})));
   const rows = r.proposals.map((p) => {
     const voters = p.fetched + p.unavailable;
-    const result = p.accepted === null ? "pending" : p.accepted ? "accepted" : "rejected";
+    const result = p.accepted === null ? "pending"
+      : p.accepted ? "accepted" : p.declined ? "declined" : "rejected";
     return el("tr", {class: "proposal " + result, "data-proposer": p.proposer,
       "data-accepted": p.accepted === null ? "" : String(p.accepted), "data-index": p.index},
       el("td", {text: p.index}), el("td", {}, who(p.proposer)),
@@ -145,8 +146,10 @@ function renderRound(r) {
   const slashes = r.slashes.map((x) => el("li", {}, who(x.participant),
     ` ${x.reason.replaceAll("_", " ")}: ${tokens(x.amount)}`));
   const accepted = r.proposals.filter((p) => p.accepted).length;
+  const declined = r.proposals.filter((p) => p.declined).length;
   const verdict = r.settled && r.outcome === "settled"
-    ? `${accepted} accepted, ${r.proposals.length - accepted} rejected` : r.verdict;
+    ? `${accepted} accepted, ` + (declined ? `${declined} declined, ` : "") +
+      `${r.proposals.length - accepted - declined} rejected` : r.verdict;
   return el("section", {class: "round " + r.outcome, "data-round": r.round,
     "data-settled": String(r.settled), "data-outcome": r.outcome},
     el("h3", {}, `Round ${r.round}${r.closing ? " (closing)" : ""} `,
