@@ -190,34 +190,42 @@ def test_the_run_dir_feed_follows_a_growing_log_and_waits_for_half_written_lines
     assert len(records.events) == len(lines) - 1  # nothing read twice
 
 
-def _void_round(reveals: int, *, aggregate_voided: bool) -> dict:
-    """The snapshot of a made-up round 1 that settled void with `reveals` revealed voters."""
+def _event(name: str, log_index: int, **args: object) -> dict:
+    """A made-up round-1 event record."""
+    return {"kind": "event", "event": name, "block": 1, "index": log_index, "tx": "0x1",
+            "args": {"round": 1, **args}}  # fmt: skip
+
+
+def _made_up_round(events: list[dict], *, outcome: int, min_voters: int) -> dict:
+    """The snapshot of a made-up one-round task whose chain holds `events` and round 1
+    settled with `outcome`."""
     from flock.dashboard import TaskRecords
 
-    def event(name: str, index: int, **args: object) -> dict:
-        return {"kind": "event", "event": name, "block": 1, "index": index, "tx": "0x1",
-                "args": {"round": 1, **args}}  # fmt: skip
-
     rec = TaskRecords(source="made up")
-    rec.header = {"kind": "task", "task": "0x0", "params": {"minVoters": 2, "rounds": 1}}
-    voters = [f"0x{i:040x}" for i in range(reveals)]
-    rec.events = [
-        event("RoundOpened", 0, seed="0x" + "00" * 32, start=1, baseRound=0),
-        *[
-            event("VoteRevealed", 1 + i, voter=v, scores="0x1f401f40", attestation="0x")
-            for i, v in enumerate(voters)
-        ],  # fmt: skip
-        *([event("AggregateVoided", 9, attestedIn=1)] if aggregate_voided else []),
-        event("RoundSettled", 10, outcome=2, acceptedMask=0, credited=0, slashed=0),
-    ]
+    rec.header = {"kind": "task", "task": "0x0", "params": {"minVoters": min_voters, "rounds": 1}}
+    rec.events = [_event("RoundOpened", 0, seed="0x" + "00" * 32, start=1, baseRound=0), *events]
     rec.views = {
         "block": 1, "time": 1, "status": {"round": 1, "ended": True, "participants": 0},
         "phase": {"round": 1, "phase": 0, "closes_at": 0}, "reward_pool": 0,
         "total_staked": 0, "total_claimable": 0, "global_model": {"hash": "0x", "round": 0},
-        "roster": [], "accounts": {}, "rounds": {"1": {"rosterSize": 0, "outcome": 2}},
+        "roster": [], "accounts": {}, "rounds": {"1": {"rosterSize": 0, "outcome": outcome}},
     }  # fmt: skip
     (shown,) = build_snapshot(rec)["rounds"]
     return shown
+
+
+def _void_round(reveals: int, *, aggregate_voided: bool) -> dict:
+    """The snapshot of a made-up round 1 that settled void with `reveals` revealed voters."""
+    voters = [f"0x{i:040x}" for i in range(reveals)]
+    events = [
+        *[
+            _event("VoteRevealed", 1 + i, voter=v, scores="0x1f401f40", attestation="0x")
+            for i, v in enumerate(voters)
+        ],  # fmt: skip
+        *([_event("AggregateVoided", 9, attestedIn=1)] if aggregate_voided else []),
+        _event("RoundSettled", 10, outcome=2, acceptedMask=0, credited=0, slashed=0),
+    ]
+    return _made_up_round(events, outcome=2, min_voters=2)
 
 
 def test_a_void_round_says_why() -> None:
@@ -247,44 +255,19 @@ def test_the_coordinators_result_file_gives_each_rounds_quality_under_its_metric
 def _settled_round_of_two(slashed_second: bool) -> dict:
     """A made-up settled round of two proposals, the first accepted (mask 1); the second's
     proposer slashed for it when `slashed_second`."""
-    from flock.dashboard import TaskRecords
-
-    def event(name: str, log_index: int, **args: object) -> dict:
-        return {"kind": "event", "event": name, "block": 1, "index": log_index, "tx": "0x1",
-                "args": {"round": 1, **args}}  # fmt: skip
-
     proposers = [f"0x{i + 1:040x}" for i in range(2)]
-    rec = TaskRecords(source="made up")
-    rec.header = {"kind": "task", "task": "0x0", "params": {"minVoters": 1, "rounds": 1}}
-    rec.events = [
-        event("RoundOpened", 0, seed="0x" + "00" * 32, start=1, baseRound=0),
-        *[
-            event(
-                "Proposed",
-                1 + i,
-                index=i,
-                proposer=p,
-                updateHash="0x" + "11" * 32,
-                baseHash="0x" + "22" * 32,
-                numSamples=10,
-            )
-            for i, p in enumerate(proposers)
-        ],  # fmt: skip
-        *(
-            [event("Slashed", 8, participant=proposers[1], reason=2, amount=10)]
-            if slashed_second
-            else []
-        ),
-        event("RoundSettled", 10, outcome=1, acceptedMask=1, credited=0, slashed=0),
+    proposed = [
+        _event("Proposed", 1 + i, index=i, proposer=p, updateHash="0x" + "11" * 32,
+               baseHash="0x" + "22" * 32, numSamples=10)
+        for i, p in enumerate(proposers)
+    ]  # fmt: skip
+    slash = _event("Slashed", 8, participant=proposers[1], reason=2, amount=10)
+    events = [
+        *proposed,
+        *([slash] if slashed_second else []),
+        _event("RoundSettled", 10, outcome=1, acceptedMask=1, credited=0, slashed=0),
     ]
-    rec.views = {
-        "block": 1, "time": 1, "status": {"round": 1, "ended": True, "participants": 0},
-        "phase": {"round": 1, "phase": 0, "closes_at": 0}, "reward_pool": 0,
-        "total_staked": 0, "total_claimable": 0, "global_model": {"hash": "0x", "round": 0},
-        "roster": [], "accounts": {}, "rounds": {"1": {"rosterSize": 0, "outcome": 1}},
-    }  # fmt: skip
-    (shown,) = build_snapshot(rec)["rounds"]
-    return shown
+    return _made_up_round(events, outcome=1, min_voters=1)
 
 
 def test_a_settled_proposal_neither_accepted_nor_slashed_shows_as_declined() -> None:

@@ -7,15 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from flock.protocol.reward_math import ONE, exp2neg, geometric_weight, softmax_weight
 from flock.protocol.settlement import (
-    ONE,
     RoundRecord,
     SettlementRules,
-    exp2neg,
-    geometric_weight,
     proposer_weights,
     settle_round,
-    softmax_weight,
 )
 from flock.protocol.types import Outcome, RewardRule, SlashReason
 
