@@ -37,7 +37,8 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     the contract accepts within them, declines without slashing past them and slashes past
     the tolerances): as configured (unset: the tolerance itself, so nothing is declined),
     raised to `task.accept_score_steps` score steps (unset: `score_steps`), and never above
-    the raised tolerance. An accept tolerance configured above its tolerance is an error.
+    the raised tolerance. An accept tolerance configured above its (raised) tolerance is an
+    error.
     """
     t = cfg.task
     configured = {
@@ -50,7 +51,7 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     steps = float(t.get("score_steps") or 0)
     if steps == 0 or _scoring_name(cfg) != "accuracy":
         # the lattice is accuracy's: a loss score moves in units of its own
-        return configured | accept
+        return configured | _fitted_accept(accept, configured, 0)
     n = _smallest_test_split(cfg, smallest_test_split)
     floor = score_floor_bps(steps, int(n))
     band_steps = float(t.get("band_score_steps") or 2 * steps)
@@ -60,8 +61,7 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     raised = {k: max(v, floors[k]) for k, v in configured.items()}
     accept_steps = t.get("accept_score_steps")
     accept_floor = floor if accept_steps is None else score_floor_bps(float(accept_steps), int(n))
-    for key, value in accept.items():
-        raised[key] = min(max(value, accept_floor), raised[key.removeprefix("accept_")])
+    raised |= _fitted_accept(accept, raised, accept_floor)
     if raised != configured:
         log.info(
             "private test splits of %d samples: score tolerances raised to %d bps (%g steps), "
@@ -79,19 +79,36 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
 
 def _configured_accept(cfg: DictConfig) -> dict[str, int]:
     """`task.accept_tolerance_bps` and `task.accept_peer_tolerance_bps` as configured (unset:
-    the tolerance they sit inside); ValueError when one exceeds its tolerance."""
+    the configured tolerance they sit inside)."""
     t = cfg.task
     accept: dict[str, int] = {}
     for key in ("accept_tolerance_bps", "accept_peer_tolerance_bps"):
-        outer = key.removeprefix("accept_")
         value = t.get(key)
-        accept[key] = int(t[outer]) if value is None else int(value)
-        if not 0 <= accept[key] <= int(t[outer]):
-            raise ValueError(
-                f"task.{key} ({accept[key]}) must lie in 0..task.{outer} ({int(t[outer])}): "
-                "past it a proposal is declined, past the tolerance slashed"
-            )
+        accept[key] = int(t[key.removeprefix("accept_")]) if value is None else int(value)
     return accept
+
+
+def _fitted_accept(
+    accept: dict[str, int], tolerances: dict[str, int], floor: int
+) -> dict[str, int]:
+    """Each accept tolerance raised to `floor` but not above its (final) tolerance.
+
+    Raises
+    ------
+    ValueError
+        For an accept tolerance below 0 or above its tolerance: past the accept tolerance a
+        proposal is declined, past the tolerance slashed, so the first must lie inside.
+    """
+    fitted: dict[str, int] = {}
+    for key, value in accept.items():
+        outer = tolerances[key.removeprefix("accept_")]
+        if not 0 <= value <= outer:
+            raise ValueError(
+                f"task.{key} ({value}) must lie in 0..{outer}, the {key.removeprefix('accept_')}"
+                " it sits inside: past it a proposal is declined, past the tolerance slashed"
+            )
+        fitted[key] = min(max(value, floor), outer)
+    return fitted
 
 
 def _smallest_test_split(cfg: DictConfig, smallest_test_split: int | None) -> int:

@@ -152,6 +152,14 @@ def test_a_proposal_between_the_accept_and_slash_tolerances_is_declined_not_slas
     assert ("P1", SlashReason.REJECTED_PROPOSAL, 5 * TOKEN) in slashed.slashes
 
 
+def test_rules_refuse_an_accept_tolerance_wider_than_its_tolerance() -> None:
+    # the contract refuses such a task (TaskConfigCheck): the mirror does not settle one
+    with pytest.raises(ValueError, match="accept tolerance"):
+        replace(RULES, accept_tolerance_bps=201)
+    with pytest.raises(ValueError, match="accept tolerance"):
+        replace(RULES, accept_peer_tolerance_bps=1501)
+
+
 def test_a_proposal_between_the_peer_tolerances_is_declined_not_slashed() -> None:
     # P1 scores the base (paired median 10_000) and P0 1300 above it (11_300): the median
     # proposal of two is the mean of theirs, 10_650, and P1 lies 650 below it

@@ -79,10 +79,19 @@ def test_accept_tolerances_take_their_own_steps_under_the_slash_tolerances() -> 
 
 
 def test_an_accept_tolerance_above_its_tolerance_is_refused() -> None:
-    with pytest.raises(ValueError, match="accept_tolerance_bps .1001. must lie in 0..task"):
+    with pytest.raises(ValueError, match=r"accept_tolerance_bps \(1001\) must lie in 0..1000"):
         score_tolerances(_cfg("task.accept_tolerance_bps=1001"))
     with pytest.raises(ValueError, match="accept_peer_tolerance_bps"):
         score_tolerances(_cfg("task.accept_peer_tolerance_bps=-1"))
+    with pytest.raises(ValueError, match="accept_tolerance_bps"):  # no score steps: as set
+        score_tolerances(_cfg("task.score_steps=0", "task.accept_tolerance_bps=1001"))
+    # judged against the raised tolerance: 2000 fits under 2858 at K = 50
+    raised = score_tolerances(_cfg("participants=50", "task.accept_tolerance_bps=2000"))
+    assert raised["accept_tolerance_bps"] == 2858  # then raised to two steps itself
+    one_step = _cfg(
+        "participants=50", "task.accept_tolerance_bps=2000", "task.accept_score_steps=1"
+    )
+    assert score_tolerances(one_step)["accept_tolerance_bps"] == 2000
 
 
 def test_a_declared_split_size_or_zero_steps_overrides_the_partition() -> None:
