@@ -1386,37 +1386,36 @@ contract AllianceTaskTest is Base {
         c.acceptPeerToleranceBps = 500;
     }
 
-    function test_settle_declinesWithoutSlashingBetweenTheAcceptAndSlashTolerances() public {
-        // baseline 8000: P2 at 7500 is 500 below it (past the accept tolerance, 200, within the
-        // slash tolerance, 1000) and 900 below the median proposal (8400; within 1000)
+    /// @dev Under `_threeWayConfig` at baseline 8000: in a round scoring the proposals
+    /// `declined`, P0 and P1 are accepted and P2 is declined (no credit, stake kept); in a
+    /// round scoring them `slashed`, P2 is slashed.
+    function _assertDeclinedThenSlashed(uint256[3] memory declined, uint256[3] memory slashed) internal {
         uint256[3] memory none = [uint256(0), 0, 0];
         (address[] memory props, uint256[3] memory credit) =
-            _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8500), 8400, 7500], none, false);
+            _scoredRoundIn(_threeWayConfig(), 8000, declined, none, false);
         assertEq(task.acceptedMask(1), 3, "mask");
         assertEq(credit[2], 0, "declined proposer credited");
         assertEq(_stake(props[2]), MIN_STAKE, "declined proposer slashed");
         assertGt(credit[0], 0);
         assertGt(credit[1], 0);
-        // 1100 below the baseline: past the slash tolerance
-        (props, credit) = _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8500), 8400, 6900], none, false);
+        (props, credit) = _scoredRoundIn(_threeWayConfig(), 8000, slashed, none, false);
         assertEq(task.acceptedMask(1), 3, "mask");
         assertEq(credit[2], 0, "rejected proposer credited");
         assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "rejected proposer not slashed");
     }
 
+    function test_settle_declinesWithoutSlashingBetweenTheAcceptAndSlashTolerances() public {
+        // P2 at 7500 is 500 below the baseline (past the accept tolerance, 200, within the
+        // slash tolerance, 1000) and 900 below the median proposal (8400; within 1000); at
+        // 6900 it is 1100 below the baseline: past the slash tolerance
+        _assertDeclinedThenSlashed([uint256(8500), 8400, 7500], [uint256(8500), 8400, 6900]);
+    }
+
     function test_settle_declinesWithoutSlashingBetweenThePeerTolerances() public {
-        // P2 at 8300 beats the baseline (8000) but is 600 below the median proposal (8900):
-        // past the accept peer tolerance (500), within the slash peer tolerance (1000)
-        uint256[3] memory none = [uint256(0), 0, 0];
-        (address[] memory props, uint256[3] memory credit) =
-            _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8900), 8900, 8300], none, false);
-        assertEq(task.acceptedMask(1), 3, "mask");
-        assertEq(credit[2], 0, "declined proposer credited");
-        assertEq(_stake(props[2]), MIN_STAKE, "declined proposer slashed");
-        // 7800 is within 200 of the baseline but 1100 below the median proposal: slashed
-        (props, credit) = _scoredRoundIn(_threeWayConfig(), 8000, [uint256(8900), 8900, 7800], none, false);
-        assertEq(task.acceptedMask(1), 3, "mask");
-        assertEq(_stake(props[2]), MIN_STAKE - MIN_STAKE / 10, "laggard not slashed");
+        // P2 at 8300 beats the baseline but is 600 below the median proposal (8900): past the
+        // accept peer tolerance (500), within the slash peer tolerance (1000); at 7800 it is
+        // within 200 of the baseline but 1100 below the median proposal
+        _assertDeclinedThenSlashed([uint256(8900), 8900, 8300], [uint256(8900), 8900, 7800]);
     }
 
     function test_settle_rejectsZeroMedianEvenAtAZeroBaseline() public {
