@@ -106,3 +106,10 @@ class BaseConsensus:
         column = tuple(_score(ballot[0]) for ballot in scores)
         median = integer_median(column)
         return cls(column, median, integer_median([abs(x - median) for x in column]))
+
+
+def passes(score: int, refused: bool, peer: int, tolerance: int, peer_tolerance: int) -> bool:
+    """Consensus.accepts: a proposal with paired median `score` (MAX_SCORE + the median
+    difference) that a majority did not refuse, at least -`tolerance` from its base model and
+    within `peer_tolerance` of the median proposal's `peer`."""
+    return not refused and score + tolerance >= MAX_SCORE and score + peer_tolerance >= peer

@@ -19,6 +19,7 @@ from flock.protocol.consensus import (
     consensus_statistics,
     integer_median,
     paired_ballots,
+    passes,
 )
 from flock.protocol.reward_math import geometric_weight, softmax_weight
 from flock.protocol.types import Outcome, RewardRule, SlashReason, TaskParams
@@ -424,13 +425,6 @@ def settle_round(record: RoundRecord, rules: SettlementRules) -> SettlementResul
     )
 
 
-def passes(score: int, refused: bool, peer: int, tolerance: int, peer_tolerance: int) -> bool:
-    """Consensus.accepts: a proposal with paired median `score` (MAX_SCORE + the median
-    difference) that a majority did not refuse, at least -`tolerance` from its base model and
-    within `peer_tolerance` of the median proposal's `peer`."""
-    return not refused and score + tolerance >= MAX_SCORE and score + peer_tolerance >= peer
-
-
 def _judge(
     record: RoundRecord,
     raw_scores: Sequence[Sequence[int]],
@@ -448,14 +442,15 @@ def _judge(
     already."""
     peer = integer_median(medians)
     voters = len(scores)
+    accept = (rules.accept_tolerance_bps, rules.accept_peer_tolerance_bps)
+    tolerances = (rules.tolerance_bps, rules.peer_tolerance_bps)
     mask, slashed = 0, 0
     for p, proposer in enumerate(record.proposers):
         score = medians[p]
         refused = 2 * sum(ballot[p + 1] == 0 for ballot in scores) > voters
-        accept = (rules.accept_tolerance_bps, rules.accept_peer_tolerance_bps)
         if passes(score, refused, peer, *accept):
             mask |= 1 << p
-        elif not passes(score, refused, peer, rules.tolerance_bps, rules.peer_tolerance_bps):
+        elif not passes(score, refused, peer, *tolerances):
             marks = sum(ballot[p + 1] == UNAVAILABLE for ballot in raw_scores)
             unavailable = refused and 2 * marks > len(raw_scores)
             reason = SlashReason.REJECTED_PROPOSAL

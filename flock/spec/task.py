@@ -47,11 +47,10 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
         "min_deviation_bps": int(t.min_deviation_bps),
         "wash_mad_bps": int(t.wash_mad_bps),
     }
-    accept = _configured_accept(cfg)
     steps = float(t.get("score_steps") or 0)
     if steps == 0 or _scoring_name(cfg) != "accuracy":
         # the lattice is accuracy's: a loss score moves in units of its own
-        return configured | _fitted_accept(accept, configured, 0)
+        return configured | _accept_tolerances(cfg, configured, 0)
     n = _smallest_test_split(cfg, smallest_test_split)
     floor = score_floor_bps(steps, int(n))
     band_steps = float(t.get("band_score_steps") or 2 * steps)
@@ -61,7 +60,7 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     raised = {k: max(v, floors[k]) for k, v in configured.items()}
     accept_steps = t.get("accept_score_steps")
     accept_floor = floor if accept_steps is None else score_floor_bps(float(accept_steps), int(n))
-    raised |= _fitted_accept(accept, raised, accept_floor)
+    raised |= _accept_tolerances(cfg, raised, accept_floor)
     if raised != configured:
         log.info(
             "private test splits of %d samples: score tolerances raised to %d bps (%g steps), "
@@ -77,21 +76,10 @@ def score_tolerances(cfg: DictConfig, smallest_test_split: int | None = None) ->
     return raised
 
 
-def _configured_accept(cfg: DictConfig) -> dict[str, int]:
-    """`task.accept_tolerance_bps` and `task.accept_peer_tolerance_bps` as configured (unset:
-    the configured tolerance they sit inside)."""
-    t = cfg.task
-    accept: dict[str, int] = {}
-    for key in ("accept_tolerance_bps", "accept_peer_tolerance_bps"):
-        value = t.get(key)
-        accept[key] = int(t[key.removeprefix("accept_")]) if value is None else int(value)
-    return accept
-
-
-def _fitted_accept(
-    accept: dict[str, int], tolerances: dict[str, int], floor: int
-) -> dict[str, int]:
-    """Each accept tolerance raised to `floor` but not above its (final) tolerance.
+def _accept_tolerances(cfg: DictConfig, tolerances: dict[str, int], floor: int) -> dict[str, int]:
+    """`task.accept_tolerance_bps` and `task.accept_peer_tolerance_bps` (unset: the configured
+    tolerance each sits inside), each raised to `floor` but not above its final tolerance in
+    `tolerances`.
 
     Raises
     ------
@@ -99,13 +87,17 @@ def _fitted_accept(
         For an accept tolerance below 0 or above its tolerance: past the accept tolerance a
         proposal is declined, past the tolerance slashed, so the first must lie inside.
     """
+    t = cfg.task
     fitted: dict[str, int] = {}
-    for key, value in accept.items():
-        outer = tolerances[key.removeprefix("accept_")]
+    for key in ("accept_tolerance_bps", "accept_peer_tolerance_bps"):
+        outer_key = key.removeprefix("accept_")
+        configured = t.get(key)
+        value = int(t[outer_key]) if configured is None else int(configured)
+        outer = tolerances[outer_key]
         if not 0 <= value <= outer:
             raise ValueError(
-                f"task.{key} ({value}) must lie in 0..{outer}, the {key.removeprefix('accept_')}"
-                " it sits inside: past it a proposal is declined, past the tolerance slashed"
+                f"task.{key} ({value}) must lie in 0..{outer}, the {outer_key} it sits inside:"
+                " past it a proposal is declined, past the tolerance slashed"
             )
         fitted[key] = min(max(value, floor), outer)
     return fitted
