@@ -10,6 +10,7 @@ import pytest
 from flock.protocol.reward_math import ONE, exp2neg, geometric_weight, softmax_weight
 from flock.protocol.settlement import (
     RoundRecord,
+    SettlementResult,
     SettlementRules,
     proposer_weights,
     settle_round,
@@ -199,6 +200,28 @@ def test_a_colluding_minority_cannot_get_an_honest_proposer_or_voter_slashed() -
     assert result.accepted_mask == 0b1
     slashed = {who for who, _, _ in result.slashes}
     assert not slashed & {"P0", "V0", "V1", "V2"}
+
+
+def test_a_colluding_minority_can_at_most_decline_an_honest_proposal_three_way() -> None:
+    # Attack: two of five voters score the proposal 2900 below their base score. The median
+    # stays within the honest voters' differences: all inside the accept tolerance (200), it
+    # is accepted; straddling it (+50, -300, -400), it is declined, and never slashed
+    colluders = [[9000, 6100], [9000, 6100]]
+    stakes = {**STAKES, "C0": 50 * TOKEN, "C1": 50 * TOKEN}
+    voters = ["V0", "V1", "V2", "C0", "C1"]
+
+    def settle(honest: list[list[int]]) -> SettlementResult:
+        record = _record(
+            proposers=["P0"], voters=voters, scores=honest + colluders, missing=[], stakes=stakes
+        )
+        return settle_round(record, THREE_WAY)
+
+    inside = settle([[6000, 6100], [8000, 8150], [9000, 9050]])
+    assert inside.accepted_mask == 0b1
+    straddling = settle([[6000, 6050], [8000, 7700], [9000, 8600]])
+    assert straddling.accepted_mask == 0
+    assert "P0" not in {who for who, _, _ in straddling.slashes}
+    assert straddling.stakes["P0"] == 50 * TOKEN
 
 
 def test_a_voter_misreporting_its_base_score_is_an_outlier_when_base_scores_are_judged() -> None:
