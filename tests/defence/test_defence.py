@@ -156,7 +156,7 @@ def test_flock_clip_is_flocks_rule_with_the_clipped_consensus() -> None:
     cfg = resolve_variant(_cfg("defence.name=flock_clip"))
     assert cfg.defence.name == "flock"
     assert cfg.aggregation.name == "consensus" and cfg.aggregation.kwargs.clip_ratio == 1.0
-    assert "clip_ratio" not in resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs
+    assert resolve_variant(_cfg("defence.name=flock")).aggregation.kwargs.clip_ratio == 3.0
 
 
 def test_flock_v0_aggregates_without_the_damping() -> None:

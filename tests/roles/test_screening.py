@@ -7,7 +7,9 @@ import torch
 
 from flock.roles import ScreeningRules, median_update_norm, moved_update_norms, screen_updates
 
+#: The defaults with the median-relative no-work floor on (off by default), to test that floor.
 RULES = ScreeningRules(max_norm_ratio=10.0, min_norm_ratio=0.001, duplicate_ratio=0.01)
+DEFAULT = ScreeningRules()
 
 
 def _round(n: int, d: int = 50, seed: int = 0) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -39,9 +41,33 @@ def test_a_boosted_update_is_out_of_bounds() -> None:
 def test_the_global_model_resubmitted_carries_no_work() -> None:
     global_params, proposals = _round(6)
     proposals[0] = global_params.clone()
+    failed = screen_updates(global_params, proposals, DEFAULT)
+    assert failed == {0: "update norm 0: the global model resubmitted"}
+    # even alone in its round, with no yardstick to compare with
+    assert list(screen_updates(global_params, [global_params.clone()], DEFAULT)) == [0]
+
+
+def test_a_median_relative_no_work_floor_is_opt_in() -> None:
+    global_params, proposals = _round(6)
+    proposals[0] = global_params + 1e-4 * (proposals[0] - global_params)
+    assert screen_updates(global_params, proposals, DEFAULT) == {}
     failed = screen_updates(global_params, proposals, RULES)
     assert list(failed) == [0]
     assert "< 0.001 x median" in failed[0]
+
+
+def test_an_honest_member_that_already_fits_its_data_is_not_refused() -> None:
+    # Tiny private splits: a member whose samples the global model already fits barely moves
+    # (norms 1e-5 to 5e-4 of its round's median); two such members are close to each other
+    # only because both are close to the global model, which does not make either a copy
+    global_params, proposals = _round(8)
+    g = torch.Generator().manual_seed(3)
+    for i, scale in ((2, 1e-5), (5, 2e-5), (6, 5e-4)):
+        direction = torch.randn(len(global_params), generator=g)
+        proposals[i] = global_params + scale * direction / direction.norm()
+    assert screen_updates(global_params, proposals, DEFAULT) == {}
+    old_rules = ScreeningRules(min_norm_ratio=0.001, duplicate_ratio=0.01)
+    assert sorted(screen_updates(global_params, proposals, old_rules)) == [2, 5, 6]
 
 
 def test_a_copy_is_refused_and_its_original_is_not() -> None:
@@ -138,23 +164,47 @@ def test_the_yardstick_is_the_median_norm_of_the_updates_that_moved() -> None:
     assert median_update_norm(base, []) is None
 
 
-def test_no_median_no_screening() -> None:
+def test_no_median_no_norm_or_copy_screening() -> None:
     global_params, proposals = _round(1)
     assert screen_updates(global_params, proposals, RULES) == {}
-    assert screen_updates(global_params, [global_params, global_params.clone()], RULES) == {}
+    assert screen_updates(global_params, [global_params, global_params.clone()], RULES) == {
+        0: "update norm 0: the global model resubmitted",
+        1: "update norm 0: the global model resubmitted",
+    }
+
+
+def test_a_copy_is_judged_against_the_smaller_of_the_pair_and_the_median() -> None:
+    global_params, proposals = _round(6)
+    big = proposals[5] - global_params  # norm 2, above the median
+    noise = torch.zeros_like(big)
+    noise[0] = 0.015 * float(big.norm())  # 1.5 % of the copied update's norm
+    proposals.append(proposals[5] + noise)
+    assert list(screen_updates(global_params, proposals, DEFAULT)) == []
+    small = proposals[0] - global_params  # norm 0.5, below the median
+    noise[0] = 0.009 * float(small.norm())
+    proposals.append(proposals[0] + noise)
+    assert screen_updates(global_params, proposals, DEFAULT) == {
+        7: "copy of proposal at position 0"
+    }
 
 
 def test_a_ratio_of_zero_turns_its_check_off() -> None:
     global_params, proposals = _round(6)
     proposals[0] = global_params + 50 * (proposals[0] - global_params)
     proposals.append(proposals[1].clone())
-    off = ScreeningRules(max_norm_ratio=0, min_norm_ratio=0, duplicate_ratio=0)
+    proposals.append(global_params.clone())
+    off = ScreeningRules(
+        max_norm_ratio=0, min_norm_ratio=0, duplicate_ratio=0, refuse_unchanged=False
+    )
     assert screen_updates(global_params, proposals, off) == {}
 
 
 def test_rules_come_from_the_voting_config_and_refuse_nonsense() -> None:
     assert ScreeningRules.from_config(None) == ScreeningRules()
     assert ScreeningRules.from_config({"max_norm_ratio": 4}).max_norm_ratio == 4.0
+    assert not ScreeningRules.from_config({"refuse_unchanged": False}).refuse_unchanged
+    with pytest.raises(ValueError, match="refuse_unchanged must be true or false"):
+        ScreeningRules.from_config({"refuse_unchanged": "no"})
     with pytest.raises(ValueError, match="min_norm_ratio must be >= 0"):
         ScreeningRules(min_norm_ratio=-1)
     with pytest.raises(ValueError, match="must exceed min_norm_ratio"):

@@ -17,12 +17,14 @@ def _cfg(*overrides: str):
         return compose(config_name="config", overrides=list(overrides))
 
 
-def test_the_default_aggregation_is_unclipped_consensus_damped_when_rejections_outnumber() -> None:
-    # What enters the spec hash for the default rule: no clip, the outnumbered damping
+def test_the_default_aggregation_is_consensus_clipped_at_3_and_damped() -> None:
+    # What enters the spec hash for the default rule: the clip at 3 median accepted norms, the
+    # outnumbered damping
     assert OmegaConf.to_container(_cfg().aggregation) == {
         "name": "consensus",
-        "kwargs": {"damp_rejected": True, "damp_above_rejected_bps": 5000},
+        "kwargs": {"damp_rejected": True, "damp_above_rejected_bps": 5000, "clip_ratio": 3.0},
     }
+    assert spec_hash_of(_cfg("aggregation.kwargs.clip_ratio=null")) != spec_hash_of(_cfg())
     # the undamped rule is a config of its own, hashed apart from the default
     undamped = _cfg("aggregation=consensus_undamped")
     assert OmegaConf.to_container(undamped.aggregation) == {"name": "consensus", "kwargs": {}}
