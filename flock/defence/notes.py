@@ -127,9 +127,10 @@ of a proposal minus its own score of the base model, that base score itself judg
 voters' median base score: `task.base_band_bps`), and update screening against a pooled
 yardstick (the median of this round's update norms together with the norms of the accepted
 updates that built the base, `flock.roles.screening`), its aggregate damped in a round whose
-rejected proposals outnumber the accepted ones (`configs/aggregation/consensus.yaml`).
-`flock_v0` turns the tolerances, screening and damping off by config (`task.score_steps=0`,
-every `voting` ratio 0, `aggregation=consensus_undamped`).
+rejected proposals outnumber the accepted ones and each accepted update clipped to 3x the
+median accepted norm (`configs/aggregation/consensus.yaml`). `flock_v0` turns the tolerances,
+screening, damping and clip off by config (`task.score_steps=0`, every `voting` check off,
+`aggregation=consensus_undamped`).
 
 **1. Honest participants slashed (goal: 0 at eta <= 0.3, breast cancer included).** Met in
 {honest[0]} of {honest[1]} cells; missed at: {_listing(honest[2])}. flock slashed at most
@@ -153,11 +154,17 @@ two score steps of the smallest test split ({d("tolerance_pts[flock,digits]")} p
 cancer holds {d("test_split_samples[breast_cancer]")} test samples a member (steps of
 {d("score_quantum_pts[breast_cancer]")} points, tolerances capped at 100): a proposal is rejected
 only when most voters refuse it (score 0); with 7 training samples most members' data are
-already fit and honest updates span orders of magnitude. In the scaling cell, where boosted
-updates (10x) pass screening there far more often than on digits, honest proposals are rejected
-in the rounds after: on seed 0, 47 of 274 honest proposals (a side run: 65 with the no-work and
-copy checks off, 36 with the norm bound off, so screening alone does not explain them). flock
-warns at start-up that such splits cannot judge a proposal; this cell is an open item.
+already fit and honest updates span orders of magnitude (1e-5 to 2.4 on the scaling cell's
+seed 0). In the grid before this one that cell slashed up to 14 honest members: on seed 0, 47
+of 274 honest proposals were refused, 27 by screening's idle and copy checks (an update below
+0.1 % of the median norm; two tiny updates within 1 % of the median of each other, as both sit
+next to the global model), 20 as oversized (boosted updates that passed the 10x bound made the
+global model over-confident, and honest members with a misfit sample then moved 10-16x the
+tiny median). Now idle means an update of norm exactly 0, a copy is measured against the
+smaller of the pair's norms, and the aggregate clips each accepted update to 3x the median
+accepted norm: 6, 0 and 0 honest proposals refused on seeds 0-2 (each change alone: 65, and
+6 / 2 / 4). A 20x bound refused none on breast cancer but passed the digits backdoor (success
+up to 100 %). flock warns at start-up that such splits cannot judge a proposal.
 
 **2. Final accuracy within 2 points of clean (simple and voter attacks).** Met in
 {accuracy[0]} of {accuracy[1]} cells; missed at: {_listing(accuracy[2])}. A sign-flipped update
