@@ -41,6 +41,9 @@ import torch
 
 from flock.aggregation.clipping import median_norm
 
+#: The rules' ratio fields: each a float >= 0, 0 turning its check off.
+_RATIOS = ("max_norm_ratio", "min_norm_ratio", "duplicate_ratio", "max_sample_ratio")
+
 
 @dataclass(frozen=True)
 class ScreeningRules:
@@ -77,7 +80,7 @@ class ScreeningRules:
     refuse_unchanged: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("max_norm_ratio", "min_norm_ratio", "duplicate_ratio", "max_sample_ratio"):
+        for name in _RATIOS:
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"screening {name} must be >= 0, got {value}")
@@ -92,8 +95,7 @@ class ScreeningRules:
         """The rules of the config's `voting` section (missing keys keep their defaults)."""
         if not voting:
             return cls()
-        ratios = {"max_norm_ratio", "min_norm_ratio", "duplicate_ratio", "max_sample_ratio"}
-        values: dict[str, Any] = {k: float(v) for k, v in voting.items() if k in ratios}
+        values: dict[str, Any] = {k: float(v) for k, v in voting.items() if k in _RATIOS}
         if "refuse_unchanged" in voting:
             flag = voting["refuse_unchanged"]
             if not isinstance(flag, bool):
